@@ -1,0 +1,72 @@
+/**
+ * Packs the files a build reads into one deterministic tar: same content, same bytes, same digest.
+ * The digest (not a host path) is what travels in the workflow input.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pack } from 'tar-stream';
+import type { BlobStore } from './store';
+
+export interface PackedContext {
+  digest: string; // "sha256-<hex>"
+  bytes: Buffer;
+  files: number;
+}
+
+export function contextKey(digest: string): string {
+  if (!/^sha256-[0-9a-f]{64}$/.test(digest)) throw new Error(`not a context digest: ${digest}`);
+  return `contexts/${digest}.tar`;
+}
+
+export function digestOf(bytes: Buffer): string {
+  return `sha256-${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Packs `paths` (relative to `dir`; folders recursively) plus the spec file. */
+export async function packContext(dir: string, paths: string[]): Promise<PackedContext> {
+  const entries = new Map<string, { abs: string; mode: number; type: 'file' | 'directory' }>();
+  const add = async (rel: string): Promise<void> => {
+    const clean = path.posix.normalize(rel).replace(/\/$/, '');
+    const abs = path.join(dir, clean);
+    const st = await fs.stat(abs);
+    if (st.isDirectory()) {
+      entries.set(clean, { abs, mode: st.mode & 0o7777, type: 'directory' });
+      for (const child of await fs.readdir(abs)) await add(`${clean}/${child}`);
+    } else if (st.isFile()) {
+      entries.set(clean, { abs, mode: st.mode & 0o7777, type: 'file' });
+    }
+  };
+  for (const p of paths) await add(p);
+  // Parents first, in a stable order, with fixed owners and times.
+  const names = [...entries.keys()].sort();
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
+  let files = 0;
+  for (const name of names) {
+    const e = entries.get(name)!;
+    const header = { name, mode: e.mode, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' };
+    if (e.type === 'directory') {
+      tar.entry({ ...header, type: 'directory' });
+    } else {
+      tar.entry({ ...header, type: 'file' }, await fs.readFile(e.abs));
+      files++;
+    }
+  }
+  tar.finalize();
+  await done;
+  const bytes = Buffer.concat(chunks);
+  return { digest: digestOf(bytes), bytes, files };
+}
+
+/** Uploads the context unless the store already has it. */
+export async function publishContext(store: BlobStore, ctx: PackedContext): Promise<void> {
+  const key = contextKey(ctx.digest);
+  if (await store.has(key)) return;
+  await store.put(key, ctx.bytes);
+}
