@@ -59,14 +59,18 @@ export class DoApi {
     this.maxAttempts = opts.maxAttempts ?? 6;
   }
 
-  /** Runs one API call, retrying transient faults with backoff; throws only DoApiError. */
-  async call<T>(what: string, fn: (c: DoClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs one API call, retrying transient faults with backoff; throws only DoApiError.
+   * `retry: false` for calls that are not safe to repeat blindly (create).
+   */
+  async call<T>(what: string, fn: (c: DoClient) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
+    const attempts = opts.retry === false ? 1 : this.maxAttempts;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn(this.client);
       } catch (raw) {
         const err = toDoApiError(what, raw);
-        if (!err.transient || attempt >= this.maxAttempts) throw err;
+        if (!err.transient || attempt >= attempts) throw err;
         const backoff = Math.min(8_000, 250 * 2 ** (attempt - 1));
         await sleep(err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : backoff);
       }
@@ -92,7 +96,7 @@ export function toDoApiError(what: string, raw: unknown): DoApiError {
   let id: string | undefined;
   let message: string;
   if (data && typeof data === 'object' && 'message' in data) {
-    id = typeof (data as { id?: unknown }).id === 'string' ? (data as { id: string }).id : undefined;
+    id = typeof (data as { id?: unknown }).id === 'string' ? (data as unknown as { id: string }).id : undefined;
     message = String((data as { message: unknown }).message);
   } else {
     // 5xx bodies are sometimes HTML: say so rather than echoing a page.

@@ -42,7 +42,7 @@ export async function packContext(dir: string, paths: string[]): Promise<PackedC
   const names = [...entries.keys()].sort();
   const tar = pack();
   const chunks: Buffer[] = [];
-  tar.on('data', (c: Buffer) => chunks.push(c));
+  tar.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     tar.on('end', resolve);
     tar.on('error', reject);

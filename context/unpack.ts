@@ -47,7 +47,7 @@ async function extractTar(bytes: Buffer, into: string): Promise<void> {
       return;
     }
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
       const write = header.type === 'directory'
         ? fs.mkdir(dest, { recursive: true, mode: header.mode ?? 0o755 })

@@ -27,5 +27,5 @@ export interface BuildState {
 
 export const retryUpdate = defineUpdate<OperatorReply, [RetryRequest]>('retry');
 export const skipUpdate = defineUpdate<OperatorReply, []>('skip');
-export const abortUpdate = defineUpdate<OperatorReply, [string?]>('abort');
+export const abortUpdate = defineUpdate<OperatorReply, [{ reason?: string }]>('abort');
 export const stateQuery = defineQuery<BuildState>('state');

@@ -43,7 +43,7 @@ export class StepRunner {
     this.contextDigest = input.contextDigest;
     wf.setHandler(stateQuery, () => this.state());
     wf.setHandler(retryUpdate, (req) => this.decide({ kind: 'retry', ...(req.contextDigest ? { contextDigest: req.contextDigest } : {}) }), {
-      validator: () => this.mustBeWaiting('retry'),
+      validator: (_req) => this.mustBeWaiting('retry'),
     });
     wf.setHandler(skipUpdate, () => this.decide({ kind: 'skip' }), {
       validator: () => {
@@ -53,8 +53,8 @@ export class StepRunner {
         }
       },
     });
-    wf.setHandler(abortUpdate, (reason) => this.abort(reason ?? 'aborted by operator'), {
-      validator: () => {
+    wf.setHandler(abortUpdate, (req) => this.abort(req.reason ?? 'aborted by operator'), {
+      validator: (_req) => {
         if (this.status === 'succeeded' || this.status === 'failed' || this.abortReason) throw new Error('the build has already ended');
       },
     });

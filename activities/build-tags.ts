@@ -1,0 +1,14 @@
+/** Tags that let us always find what a build created: for idempotent steps and for the janitor. */
+import { createHash } from 'node:crypto';
+
+/** Every droplet the builder creates carries this tag. */
+export const BUILDER_TAG = 'image-forge';
+
+/** Unique per build (DigitalOcean tags allow letters, digits, "-", "_" and ":"). */
+export function buildTag(buildId: string): string {
+  return `image-forge-build-${createHash('sha256').update(buildId).digest('hex').slice(0, 20)}`;
+}
+
+export function dropletName(imageName: string, buildId: string): string {
+  return `${imageName}-build-${createHash('sha256').update(buildId).digest('hex').slice(0, 8)}`;
+}

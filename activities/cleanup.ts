@@ -1,0 +1,36 @@
+/**
+ * cleanup: what DigitalOcean's own cleanup script does (marketplace-image-rules.md), except
+ * removing the login key and host keys: those go last, in shutdown, so the build can still log
+ * in to validate. Ends by zero-filling free space (bounded by the droplet's own disk).
+ */
+import type { ActivityDeps } from './deps';
+import { APT } from './install';
+import { runOnDroplet } from './remote';
+import type { CommandResult, StepContext } from '../workflows/types';
+
+export const CLEANUP_SCRIPT = `set -uo pipefail
+export DEBIAN_FRONTEND=noninteractive
+mkdir -p /tmp && chmod 1777 /tmp
+${APT} update --error-on=any || exit 1
+${APT} full-upgrade || exit 1
+${APT} autoremove --purge || exit 1
+${APT} autoclean
+apt-get -y clean
+rm -rf /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]* 2>/dev/null
+history -c
+: > /root/.bash_history
+for h in /home/*/.bash_history; do [ -f "$h" ] && : > "$h"; done
+find /var/log -type f -mtime -1 -exec truncate -s 0 {} +
+find /var/log -type f \\( -name '*.gz' -o -name '*.[0-9]' -o -name '*-????????' \\) -delete
+rm -rf /var/lib/cloud/instances/*
+touch /etc/ssh/revoked_keys && chmod 600 /etc/ssh/revoked_keys
+# Zero free space so the snapshot compresses; dd stops when the disk is full.
+dd if=/dev/zero of=/zerofile bs=4M status=none 2>/dev/null
+sync; rm -f /zerofile; sync
+echo cleanup done
+`;
+
+export function cleanup(deps: ActivityDeps) {
+  return async (input: StepContext): Promise<CommandResult> =>
+    runOnDroplet(deps, input.droplet, input.step, 'cleanup', 'bash -s', { stdin: CLEANUP_SCRIPT });
+}

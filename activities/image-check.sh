@@ -1,0 +1,53 @@
+#!/bin/bash
+set -u
+say() { echo "$1: $2: $3"; }
+# 1. OS
+. /etc/os-release
+case "$ID:$VERSION_ID" in
+  ubuntu:16.04|ubuntu:18.04|ubuntu:20.04|ubuntu:22.04|ubuntu:22.10|ubuntu:24.04|debian:9|debian:10|debian:11|debian:12|debian:13) say PASS os "$PRETTY_NAME is supported" ;;
+  centos:*|rocky:8*|rocky:9*|almalinux:8*|almalinux:9*|cloudlinux:8*|cloudlinux:9*) say PASS os "$PRETTY_NAME is supported" ;;
+  *) say FAIL os "$PRETTY_NAME is not a supported distribution"; exit 0 ;;
+esac
+# 2. cloud-init
+if command -v cloud-init >/dev/null; then say PASS cloud-init "installed"; else say FAIL cloud-init "cloud-init is not installed"; fi
+# 3. firewall
+if command -v ufw >/dev/null && ufw status 2>/dev/null | grep -q 'Status: active'; then say PASS firewall "ufw is active"
+elif command -v firewall-cmd >/dev/null && firewall-cmd --state 2>/dev/null | grep -q running; then say PASS firewall "firewalld is running"
+elif [ "$ID" = debian ] && grep -q '^ip_tables ' /proc/modules 2>/dev/null && iptables -S 2>/dev/null | grep -qv -- '-P .* ACCEPT'; then say PASS firewall "iptables rules are loaded"
+else say WARN firewall "no active firewall (enable ufw)"; fi
+# 4. pending security updates
+if apt-get -qq update >/dev/null 2>&1; then
+  n=$(( $(apt-get --just-print upgrade 2>/dev/null | grep -ci security) / 2 ))
+  if [ "$n" -gt 0 ]; then say FAIL security-updates "$n security updates are pending (run a full upgrade at the end of the build)"; else say PASS security-updates "none pending"; fi
+else say FAIL security-updates "apt-get update failed, so pending updates cannot be checked"; fi
+# 5. logs at the top of /var/log
+found=0
+for f in /var/log/*-???????? /var/log/*.[0-9]; do [ -f "$f" ] && { say WARN logs "$f is a rotated log archive"; found=1; }; done
+for f in /var/log/*.log; do [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt 50 ] && { say WARN logs "$f is not empty"; found=1; }; done
+[ $found = 0 ] && say PASS logs "no log archives or non-empty logs"
+# 6. users with uid >= 1000
+while IFS=: read -r user _ uid _ _ home _; do
+  [ "$uid" -ge 1000 ] && [ "$uid" -lt 65534 ] || continue
+  pass=$(getent shadow "$user" | cut -d: -f2)
+  case "$pass" in '!'*|'*'*) ;; *) say FAIL users "$user has a password set" ;; esac
+  if [ -f "$home/.bash_history" ] && [ "$(stat -c %s "$home/.bash_history")" -ge 200 ]; then say FAIL users "$home/.bash_history is not empty"; fi
+done < /etc/passwd
+say PASS users "checked"
+# 7. root
+pass=$(getent shadow root | cut -d: -f2)
+case "$pass" in '!'*|'*'*) say PASS root-password "no password" ;; *) say FAIL root-password "root has a password set (or an empty one)" ;; esac
+ak=/root/.ssh/authorized_keys
+if [ -f "$ak" ]; then
+  size=$(grep -vF -- "${BUILDER_KEY:-@@none@@}" "$ak" | wc -c)
+  if [ "$size" -gt 50 ]; then say FAIL root-ssh "$ak holds keys (remove them)"; else say PASS root-ssh "no keys left in $ak"; fi
+else say PASS root-ssh "no authorized_keys"; fi
+if [ -f /root/.ssh/id_rsa ]; then
+  if [ -s /root/.ssh/id_rsa ]; then say FAIL root-ssh "/root/.ssh/id_rsa is a private key"; else say WARN root-ssh "/root/.ssh/id_rsa exists (empty)"; fi
+fi
+for f in /root/.ssh/*; do
+  [ -e "$f" ] || continue
+  case "$(basename "$f")" in authorized_keys|id_rsa) ;; known_hosts) [ "$(stat -c %s "$f")" -gt 50 ] && say WARN root-ssh "$f is not empty" ;; *) say WARN root-ssh "$f should not be in the image" ;; esac
+done
+if [ -f /root/.bash_history ] && [ "$(stat -c %s /root/.bash_history)" -ge 200 ]; then say FAIL root-history "/root/.bash_history is not empty"; else say PASS root-history "empty"; fi
+# 8. DigitalOcean agent
+if [ -d /opt/digitalocean ]; then say FAIL droplet-agent "/opt/digitalocean exists (create the build droplet with with_droplet_agent: false)"; else say PASS droplet-agent "not installed"; fi

@@ -1,0 +1,34 @@
+/** All build activities, bound to the worker's dependencies. One step, one file. */
+import type { ActivityDeps } from './deps';
+import { activity } from './failures';
+import { cleanup } from './cleanup';
+import { destroy } from './destroy';
+import { install } from './install';
+import { installFirstBoot } from './install-first-boot';
+import { inventory } from './inventory';
+import { provision } from './provision';
+import { runScript } from './run-script';
+import { shutdown } from './shutdown';
+import { snapshot } from './snapshot';
+import { transfer } from './transfer';
+import { upload } from './upload';
+import { validate } from './validate';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    provision: activity(provision(deps)),
+    install: activity(install(deps)),
+    upload: activity(upload(deps)),
+    runScript: activity(runScript(deps)),
+    installFirstBoot: activity(installFirstBoot(deps)),
+    inventory: activity(inventory(deps)),
+    cleanup: activity(cleanup(deps)),
+    validate: activity(validate(deps)),
+    shutdown: activity(shutdown(deps)),
+    snapshot: activity(snapshot(deps)),
+    transfer: activity(transfer(deps)),
+    destroy: activity(destroy(deps)),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

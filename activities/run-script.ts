@@ -1,0 +1,57 @@
+/**
+ * run-script: one script (from the build context) or inline command, run as root. Its `env`
+ * values are resolved here on the worker — `fromWorker` secrets never enter the workflow — and
+ * handed over in a file on the droplet's /run (a tmpfs: never in the snapshot).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from './deps';
+import { readContextFile } from './context-files';
+import { runOnDroplet, shq } from './remote';
+import type { CommandResult, RunScriptInput } from '../workflows/types';
+
+export const WORK_DIR = '/run/image-forge';
+
+export function resolveEnv(env: RunScriptInput['env'], workerEnv: ActivityDeps['workerEnv']): { vars: Record<string, string>; secrets: string[] } {
+  const vars: Record<string, string> = {};
+  const secrets: string[] = [];
+  for (const [name, source] of Object.entries(env)) {
+    if ('value' in source) {
+      vars[name] = source.value;
+      continue;
+    }
+    const v = workerEnv[source.fromWorker];
+    if (v === undefined) {
+      throw ApplicationFailure.create({
+        message: `env ${name} reads ${source.fromWorker} from the worker's environment, but the worker has no ${source.fromWorker}: set it where the worker runs, restart the worker, then retry this step`,
+        type: 'MissingWorkerEnv',
+        nonRetryable: true,
+      });
+    }
+    vars[name] = v;
+    secrets.push(v);
+  }
+  return { vars, secrets };
+}
+
+export function runScript(deps: ActivityDeps) {
+  return async (input: RunScriptInput): Promise<CommandResult> => {
+    const { vars, secrets } = resolveEnv(input.env, deps.workerEnv);
+    const body = input.script.path
+      ? await readContextFile(deps, input.contextDigest, input.script.path)
+      : Buffer.from(`#!/bin/bash\n${input.script.run ?? ''}\n`);
+    const file = `${WORK_DIR}/scripts/${input.step}`;
+    const envFile = `${WORK_DIR}/env`;
+    const envText = Object.entries(vars).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
+    const ref = input.droplet;
+    await runOnDroplet(deps, ref, input.step, 'prepare', `umask 077 && mkdir -p ${WORK_DIR}/scripts && cat > ${envFile}`, { stdin: envText, secrets });
+    await runOnDroplet(deps, ref, input.step, 'prepare', `umask 077 && cat > ${shq(file)} && chmod 700 ${shq(file)}`, { stdin: body, secrets });
+    const run = [
+      `echo "$(date +%s.%N) ${input.step} start" >> ${WORK_DIR}/commands.log`,
+      `cd /root && set -a && . ${envFile} && set +a && ${shq(file)} < /dev/null`,
+      'rc=$?',
+      `echo "$(date +%s.%N) ${input.step} exit $rc" >> ${WORK_DIR}/commands.log`,
+      'exit $rc',
+    ].join('\n');
+    return runOnDroplet(deps, ref, input.step, input.script.label, 'bash -s', { stdin: run, secrets });
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * snapshot: of the powered-off droplet. Safe to run twice: a snapshot of this name on this
+ * droplet means it is done; an action id in the last heartbeat is followed instead of posting a
+ * new one. An `errored` action fails the attempt (retried with a new action). The snapshot
+ * action does not say the image id, so it is found by name, then tagged.
+ */
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from './deps';
+import { postDropletAction, waitAction } from './droplet-actions';
+import { getAction } from './shutdown';
+import type { SnapshotInput, SnapshotResult } from '../workflows/types';
+
+interface SnapshotInfo {
+  id: number | string;
+  name: string;
+  regions: string[];
+  size_gigabytes: number;
+}
+
+export function snapshot(deps: ActivityDeps) {
+  return async (input: SnapshotInput): Promise<SnapshotResult> => {
+    const id = input.droplet.dropletId;
+    let snap = await findByName(deps, id, input.name);
+    if (!snap) {
+      const resumed = (Context.current().info.heartbeatDetails as { actionId?: number } | undefined)?.actionId;
+      let actionId = resumed;
+      if (actionId !== undefined) {
+        const a = await getAction(deps, actionId);
+        if (a.status === 'errored') actionId = undefined;
+      }
+      if (actionId === undefined) actionId = (await postDropletAction(deps, id, 'snapshot', { name: input.name })).id;
+      Context.current().heartbeat({ actionId });
+      // An errored action throws here; the retry sees it errored and posts a new one.
+      await waitAction(deps, () => getAction(deps, actionId), { step: 'snapshot' }, 4 * 60 * 60_000);
+      snap = await findByName(deps, id, input.name);
+      if (!snap) throw new Error(`snapshot action completed but no snapshot named ${input.name} is listed for droplet ${id}`);
+    }
+    const imageId = Number(snap.id);
+    for (const tag of input.tags) {
+      await deps.api.call('create tag', (c) => c.tag.createTag({ name: tag })).catch(() => undefined);
+      await deps.api.call('tag snapshot', (c) => c.tag.tagResources({ tag_name: tag, resources: [{ resource_id: String(imageId), resource_type: 'image' }] }));
+    }
+    return { id: imageId, name: snap.name, regions: snap.regions, sizeGigabytes: snap.size_gigabytes };
+  };
+}
+
+async function findByName(deps: ActivityDeps, dropletId: number, name: string): Promise<SnapshotInfo | undefined> {
+  const r = await deps.api.call('list droplet snapshots', (c) => c.droplet.listDropletSnapshots({ droplet_id: dropletId, per_page: 200 }));
+  // Names are not unique at DigitalOcean; the newest with our name on our droplet is ours.
+  const mine = (r.data.snapshots as unknown as SnapshotInfo[]).filter((s) => s.name === name);
+  return mine.at(-1);
+}

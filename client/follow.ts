@@ -1,0 +1,35 @@
+/** Follows a build's steps as they change, one line per change (used by --wait and `watch`). */
+import type { WorkflowHandle } from '@temporalio/client';
+import { stateQuery } from '../workflows/operator';
+import type { BuildState } from '../workflows/operator';
+
+export async function followBuild(handle: WorkflowHandle, opts: { json: boolean; intervalMs?: number }): Promise<void> {
+  const seen = new Map<string, string>();
+  let waitingShown = '';
+  const print = (line: string) => {
+    if (!opts.json) process.stderr.write(`${line}\n`);
+  };
+  for (;;) {
+    const desc = await handle.describe();
+    let state: BuildState | undefined;
+    try {
+      state = await handle.query(stateQuery);
+    } catch {
+      // No worker has picked the build up yet.
+    }
+    for (const s of state?.steps ?? []) {
+      const key = `${s.state}#${s.attempts}`;
+      if (seen.get(s.name) === key) continue;
+      seen.set(s.name, key);
+      const time = s.seconds !== undefined && s.state !== 'running' ? ` (${s.seconds.toFixed(1)} s)` : '';
+      print(`  ${s.name.padEnd(14)} ${s.state}${time}  ${s.state === 'running' ? s.summary : ''}`.trimEnd());
+    }
+    if (state?.waiting && waitingShown !== state.waiting.step + state.waiting.since) {
+      waitingShown = state.waiting.step + state.waiting.since;
+      print(`  step ${state.waiting.step} failed: ${state.waiting.error}`);
+      print(`  the build waits: client retry ${handle.workflowId}${state.waiting.skippable ? ` | client skip ${handle.workflowId}` : ''} | client abort ${handle.workflowId}`);
+    }
+    if (desc.status.name !== 'RUNNING') return;
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * A droplet's network: its own netns joined to the host by a veth pair with a link-local /30
+ * (host .1, droplet .2). No default route inside, and forwarding is off on the host side, so the
+ * droplet reaches nothing but the host's veth address — where an in-process forwarder on port 80
+ * leads to the Debian mirror, which the droplet's /etc/hosts maps to that address.
+ */
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, tryRun } from './exec';
+import { startForwarder, type Forwarder } from './forwarder';
+import { assertMachineName, netnsPath, slotsDir } from './paths';
+
+/** 169.254.1.0 … 169.254.254.255 in /30 blocks: 169.254.0.x and 169.254.255.x stay unused. */
+const MAX_SLOTS = 254 * 64;
+export const MIRROR_HOST = 'deb.debian.org';
+
+export interface DropletNetwork {
+  machineName: string;
+  slot: number;
+  /** Host side of the veth: the forwarder listens here. */
+  hostAddress: string;
+  /** The droplet's eth0: its "public IPv4" in the lab. */
+  dropletAddress: string;
+  hostInterface: string;
+  netnsPath: string;
+  forwarder: Forwarder;
+}
+
+export function slotAddresses(slot: number): { hostAddress: string; dropletAddress: string } {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_SLOTS) throw new Error(`slot out of range: ${slot}`);
+  const third = 1 + Math.floor(slot / 64);
+  const base = (slot % 64) * 4;
+  return { hostAddress: `169.254.${third}.${base + 1}`, dropletAddress: `169.254.${third}.${base + 2}` };
+}
+
+/** Host-side veth name (≤ 15 characters); its alias carries the machine name for sweeping. */
+export function hostInterfaceName(slot: number): string {
+  return `iflab${slot}`;
+}
+
+/** Atomically claims the lowest free slot (mkdir is atomic across processes). */
+async function allocateSlot(machineName: string): Promise<number> {
+  await mkdir(slotsDir(), { recursive: true });
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    try {
+      await mkdir(join(slotsDir(), String(slot)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    await writeFile(join(slotsDir(), String(slot), 'owner'), machineName);
+    return slot;
+  }
+  throw new Error('no free lab network slot');
+}
+
+/** Slots owned by machines whose name starts with prefix (an empty prefix matches all). */
+export async function slotsOwnedBy(prefix: string): Promise<Array<{ slot: number; owner: string }>> {
+  const out: Array<{ slot: number; owner: string }> = [];
+  let names: string[] = [];
+  try {
+    names = await readdir(slotsDir());
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const owner = await readFile(join(slotsDir(), n, 'owner'), 'utf8').catch(() => '');
+    if (owner.startsWith(prefix) && owner !== '') out.push({ slot: Number(n), owner });
+  }
+  return out;
+}
+
+async function writeSysctl(path: string, value: string, netns?: string): Promise<void> {
+  if (netns) await run('ip', ['netns', 'exec', netns, 'sh', '-c', 'echo "$1" > "$2"', 'sh', value, path]);
+  else await writeFile(path, value);
+}
+
+/** Creates netns, veth and addresses and starts the mirror forwarder. Undoes itself on failure. */
+export async function setupNetwork(machineName: string, opts: { mirrorHost?: string } = {}): Promise<DropletNetwork> {
+  assertMachineName(machineName);
+  const slot = await allocateSlot(machineName);
+  const { hostAddress, dropletAddress } = slotAddresses(slot);
+  const hostIf = hostInterfaceName(slot);
+  try {
+    await run('ip', ['netns', 'add', machineName]);
+    await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', machineName]);
+    await run('ip', ['link', 'set', 'dev', hostIf, 'alias', machineName]);
+    // Nothing the droplet sends is routed on: IPv4 forwarding off and no IPv6 on the host side.
+    await writeSysctl(`/proc/sys/net/ipv4/conf/${hostIf}/forwarding`, '0');
+    await writeSysctl(`/proc/sys/net/ipv6/conf/${hostIf}/disable_ipv6`, '1');
+    await run('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostIf]);
+    await run('ip', ['link', 'set', 'dev', hostIf, 'up']);
+    await writeSysctl('/proc/sys/net/ipv6/conf/eth0/disable_ipv6', '1', machineName);
+    await run('ip', ['-n', machineName, 'addr', 'add', `${dropletAddress}/30`, 'dev', 'eth0']);
+    await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'eth0', 'up']);
+    await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'lo', 'up']);
+    const forwarder = await startForwarder({ listenHost: hostAddress, listenPort: 80, targetHost: opts.mirrorHost ?? MIRROR_HOST, targetPort: 80 });
+    return { machineName, slot, hostAddress, dropletAddress, hostInterface: hostIf, netnsPath: netnsPath(machineName), forwarder };
+  } catch (err) {
+    await teardownNetwork(machineName, slot);
+    throw err;
+  }
+}
+
+/**
+ * Removes netns, veth and slot. Idempotent; call after the droplet's processes are gone (a netns
+ * held by a live process outlives its /run/netns name). The forwarder is closed by its owner.
+ */
+export async function teardownNetwork(machineName: string, slot?: number): Promise<void> {
+  await tryRun('ip', ['netns', 'delete', machineName]);
+  const slots = slot === undefined ? (await slotsOwnedBy(machineName)).filter((s) => s.owner === machineName).map((s) => s.slot) : [slot];
+  for (const s of slots) {
+    const link = await tryRun('ip', ['link', 'show', 'dev', hostInterfaceName(s)]);
+    if (link.ok && link.stdout.includes(`alias ${machineName}\n`)) await tryRun('ip', ['link', 'delete', 'dev', hostInterfaceName(s)]);
+    const owner = await readFile(join(slotsDir(), String(s), 'owner'), 'utf8').catch(() => machineName);
+    if (owner === machineName) await rm(join(slotsDir(), String(s)), { recursive: true, force: true });
+  }
+}
+
+/** Host veths whose alias (machine name) starts with prefix. */
+export async function vethsByAliasPrefix(prefix: string): Promise<Array<{ ifname: string; alias: string }>> {
+  const r = await tryRun('ip', ['-j', '-d', 'link', 'show', 'type', 'veth']);
+  if (!r.ok || r.stdout.trim() === '') return [];
+  const links = JSON.parse(r.stdout) as Array<{ ifname?: string; ifalias?: string }>;
+  return links
+    .filter((l) => typeof l.ifname === 'string' && typeof l.ifalias === 'string' && l.ifalias.startsWith(prefix))
+    .map((l) => ({ ifname: l.ifname as string, alias: l.ifalias as string }));
+}
+
+/** The droplet's /etc/hosts (bind-mounted read-only): its name, and the mirror at the forwarder. */
+export function dropletHostsFile(hostname: string, hostAddress: string, mirrorName = MIRROR_HOST): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    `127.0.1.1\t${hostname}`,
+    '::1\t\tlocalhost ip6-localhost ip6-loopback',
+    'ff02::1\t\tip6-allnodes',
+    'ff02::2\t\tip6-allrouters',
+    `# image-forge lab: the Debian mirror through the host's forwarder`,
+    `${hostAddress}\t${mirrorName}`,
+    '',
+  ].join('\n');
+}

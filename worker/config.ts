@@ -1,0 +1,71 @@
+/**
+ * The worker's settings, from its environment (flags in worker/main.ts override). Names follow
+ * Temporal's own tools (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, …) and
+ * DigitalOcean's (DIGITALOCEAN_TOKEN).
+ */
+import { UserError } from '../client/user-error';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  apiKey?: string;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  tlsCaPath?: string;
+  tlsServerName?: string;
+  tls: boolean;
+}
+
+export interface WorkerSettings {
+  temporal: TemporalSettings;
+  taskQueue: string;
+  token: string;
+  apiUrl?: string;
+  sshKeyPath: string;
+  storeDir?: string;
+  cacheDir?: string;
+  maxConcurrentActivities: number;
+  maxConcurrentWorkflows: number;
+}
+
+export const DEFAULT_TASK_QUEUE = 'image-forge';
+
+export function temporalSettingsFrom(env: Record<string, string | undefined>): TemporalSettings {
+  const s: TemporalSettings = {
+    address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    tls: env.TEMPORAL_TLS === 'true' || !!env.TEMPORAL_TLS_CERT || !!env.TEMPORAL_API_KEY,
+  };
+  if (env.TEMPORAL_API_KEY) s.apiKey = env.TEMPORAL_API_KEY;
+  if (env.TEMPORAL_TLS_CERT) s.tlsCertPath = env.TEMPORAL_TLS_CERT;
+  if (env.TEMPORAL_TLS_KEY) s.tlsKeyPath = env.TEMPORAL_TLS_KEY;
+  if (env.TEMPORAL_TLS_CA) s.tlsCaPath = env.TEMPORAL_TLS_CA;
+  if (env.TEMPORAL_TLS_SERVER_NAME) s.tlsServerName = env.TEMPORAL_TLS_SERVER_NAME;
+  return s;
+}
+
+export function workerSettingsFrom(env: Record<string, string | undefined>): WorkerSettings {
+  const token = env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
+  if (!token) throw new UserError('DIGITALOCEAN_TOKEN is not set: give the worker a DigitalOcean API token with write scope (for the lab: any token `client lab api` accepts)');
+  const sshKeyPath = env.IMAGE_FORGE_SSH_KEY;
+  if (!sshKeyPath) throw new UserError('IMAGE_FORGE_SSH_KEY is not set: point it at the SSH private key the worker logs in to build droplets with (e.g. ~/.ssh/id_ed25519)');
+  const s: WorkerSettings = {
+    temporal: temporalSettingsFrom(env),
+    taskQueue: env.TEMPORAL_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+    token,
+    sshKeyPath,
+    maxConcurrentActivities: positive(env.IMAGE_FORGE_MAX_ACTIVITIES, 'IMAGE_FORGE_MAX_ACTIVITIES', 40),
+    maxConcurrentWorkflows: positive(env.IMAGE_FORGE_MAX_WORKFLOW_TASKS, 'IMAGE_FORGE_MAX_WORKFLOW_TASKS', 40),
+  };
+  if (env.DIGITALOCEAN_API_URL) s.apiUrl = env.DIGITALOCEAN_API_URL;
+  if (env.IMAGE_FORGE_STORE_DIR) s.storeDir = env.IMAGE_FORGE_STORE_DIR;
+  if (env.IMAGE_FORGE_CACHE) s.cacheDir = env.IMAGE_FORGE_CACHE;
+  return s;
+}
+
+function positive(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a whole number of at least 1, not "${v}"`);
+  return n;
+}

@@ -1,0 +1,52 @@
+/**
+ * Builds and runs a worker: reads the login key, registers it with DigitalOcean, connects to
+ * Temporal and polls the task queue. Used by `worker/main.ts` and by the tests.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { ActivityDeps } from '../activities/deps';
+import { DoApi } from '../activities/digitalocean';
+import { DropletShells } from '../activities/droplet-shell';
+import { hostKeySecretFrom } from '../activities/host-key';
+import { LocalDirStore } from '../context/store';
+import type { WorkerSettings } from './config';
+import { readLoginKey, registerLoginKey } from './login-key';
+
+export async function createBuildWorker(
+  settings: WorkerSettings,
+  connection: NativeConnection,
+  extra: { timing?: ActivityDeps['timing']; workerOptions?: Partial<WorkerOptions> } = {},
+): Promise<{ worker: Worker; deps: ActivityDeps }> {
+  const login = await readLoginKey(settings.sshKeyPath);
+  const api = new DoApi({ token: settings.token, ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}) });
+  await registerLoginKey(api, login, `image-forge worker ${os.hostname()}`);
+  const cache = settings.cacheDir ?? path.join(os.homedir(), '.cache', 'image-forge');
+  const hostKeySecret = hostKeySecretFrom(login.privateKey);
+  const deps: ActivityDeps = {
+    api,
+    login,
+    hostKeySecret,
+    store: new LocalDirStore(settings.storeDir),
+    contextCacheDir: path.join(cache, 'worker-contexts'),
+    shells: new DropletShells(login.privateKey, hostKeySecret),
+    workerEnv: process.env,
+    ...(extra.timing ? { timing: extra.timing } : {}),
+  };
+  const worker = await Worker.create({
+    connection,
+    namespace: settings.temporal.namespace,
+    taskQueue: settings.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflows,
+    // Long steps heartbeat; give a stopping worker time to finish or hand them back.
+    shutdownGraceTime: '30s',
+    ...extra.workerOptions,
+  });
+  return { worker, deps };
+}

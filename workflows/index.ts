@@ -1,0 +1,2 @@
+/** Every workflow the worker runs (this file is the entry of the workflow bundle). */
+export { buildImage } from './build';
