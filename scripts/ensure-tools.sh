@@ -11,4 +11,4 @@ fi
 bash scripts/ensure-lab-debs.sh
 bash scripts/ensure-temporal.sh >/dev/null
 if [ ! -f dist/client/main.js ]; then node_modules/.bin/tsc -p tsconfig.json; fi
-node_modules/.bin/node dist/lab/cli/prepare.js
+node_modules/.bin/node dist/lab/droplets/base-image.js >/dev/null

@@ -61,7 +61,7 @@ export async function loadSpec(file: string): Promise<LoadedSpec> {
       }),
     );
   }
-  const parsed = buildSpecSchema.safeParse(doc.toJS());
+  const parsed = buildSpecSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!parsed.success) {
     throw new SpecError(
       file,
@@ -80,7 +80,17 @@ export async function loadSpec(file: string): Promise<LoadedSpec> {
   return { file: abs, dir, spec, plan };
 }
 
-function describeIssue(issue: { code: string; message: string; keys?: string[]; expected?: string; input?: unknown }): string {
+interface Issue {
+  code: string;
+  message: string;
+  keys?: string[];
+  expected?: string;
+  input?: unknown;
+  issues?: Issue[];
+}
+
+function describeIssue(issue: Issue): string {
+  if (issue.code === 'invalid_key' && issue.issues?.[0]) return `key ${JSON.stringify(issue.input)} ${describeIssue(issue.issues[0])}`;
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling (see the JSON Schema from \`client schema\`)`;
   }

@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
 import { registerLabCommands } from './lab';
+import { registerOperatorCommands } from './operator';
+import { registerSpecCommands } from './spec';
+import { registerStatusCommands } from './status';
 import { registerStartBuild } from './start-build';
 
 /** Each command group lives in its own file and registers itself here. */
 export function registerCommands(program: Command): void {
   registerStartBuild(program);
+  registerSpecCommands(program);
+  registerStatusCommands(program);
+  registerOperatorCommands(program);
   registerLabCommands(program);
 }

@@ -15,7 +15,9 @@ import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
 import { UserError } from '../user-error';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { BuildMemo } from '../build-handle';
 
 interface StartFlags extends ConnectionFlags {
   base?: boolean;
@@ -61,7 +63,8 @@ export function registerStartBuild(program: Command): void {
     await ensureSearchAttributes(client.connection as Connection, settings.namespace).catch(() => undefined);
 
     const store = new LocalDirStore();
-    const ctx = await packContext(loaded.dir, [...contextPaths(loaded.plan), path.basename(loaded.file)]);
+    const packed = [...contextPaths(loaded.plan), path.basename(loaded.file)];
+    const ctx = await packContext(loaded.dir, packed);
     await publishContext(store, ctx);
 
     const stamp = utcStamp();
@@ -81,6 +84,7 @@ export function registerStartBuild(program: Command): void {
         args: [input],
         staticSummary: `${loaded.plan.name}: ${loaded.plan.droplet.image} in ${loaded.plan.droplet.region}, ${input.mode} build`,
         staticDetails: staticDetails(loaded.plan, input),
+        memo: { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo,
         typedSearchAttributes: [
           { key: BuildName, value: loaded.plan.name },
           { key: BuildStatus, value: 'running' },

@@ -104,11 +104,15 @@ export async function unmountAll(dir: string): Promise<void> {
 
 /** Loop devices whose backing file is below dir (left when a lazy unmount or a crash got in the way). */
 export async function loopsUnder(dir: string): Promise<string[]> {
+  return loopsByBackFilePrefix(`${dir}/`);
+}
+
+export async function loopsByBackFilePrefix(pathPrefix: string): Promise<string[]> {
   const r = await tryRun('losetup', ['--json', '--list']);
   if (!r.ok || r.stdout.trim() === '') return [];
   const parsed = JSON.parse(r.stdout) as { loopdevices?: Array<{ name?: string; 'back-file'?: string | null }> };
   return (parsed.loopdevices ?? [])
-    .filter((l) => typeof l['back-file'] === 'string' && l['back-file'].replace(/ \(deleted\)$/, '').startsWith(`${dir}/`))
+    .filter((l) => typeof l['back-file'] === 'string' && l['back-file'].replace(/ \(deleted\)$/, '').startsWith(pathPrefix))
     .map((l) => l.name ?? '')
     .filter((n) => n !== '');
 }

@@ -57,12 +57,7 @@ async function allocateSlot(machineName: string): Promise<number> {
 /** Slots owned by machines whose name starts with prefix (an empty prefix matches all). */
 export async function slotsOwnedBy(prefix: string): Promise<Array<{ slot: number; owner: string }>> {
   const out: Array<{ slot: number; owner: string }> = [];
-  let names: string[] = [];
-  try {
-    names = await readdir(slotsDir());
-  } catch {
-    return out;
-  }
+  const names = await readdir(slotsDir()).catch(() => [] as string[]);
   for (const n of names) {
     const owner = await readFile(join(slotsDir(), n, 'owner'), 'utf8').catch(() => '');
     if (owner.startsWith(prefix) && owner !== '') out.push({ slot: Number(n), owner });

@@ -59,20 +59,15 @@ export async function ensureSnapshotTree(archivePath: string): Promise<string> {
 /** Removes extracted trees whose archive is gone or changed and that no droplet uses. */
 export async function pruneSnapshotTrees(): Promise<string[]> {
   const removed: string[] = [];
-  let keys: string[] = [];
-  try {
-    keys = await readdir(snapshotTreesDir());
-  } catch {
-    return removed;
-  }
+  const keys = await readdir(snapshotTreesDir()).catch(() => [] as string[]);
   for (const key of keys) {
     const dir = join(snapshotTreesDir(), key);
-    let current = false;
+    let current: boolean;
     try {
       const src = JSON.parse(await readFile(join(dir, 'source'), 'utf8')) as { path: string };
       current = (await archiveKey(src.path)).key === key;
     } catch {
-      current = false;
+      current = false; // archive gone
     }
     // A tree still being extracted has no source file yet: its lock dir is young, leave it.
     const young = Date.now() - (await stat(dir)).mtimeMs < 10 * 60_000 && !existsSync(join(dir, 'source'));

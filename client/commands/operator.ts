@@ -1,0 +1,78 @@
+/**
+ * `client retry | skip | abort <build>`: answer a build whose step failed. Retry repacks the
+ * build's files from the spec's folder, so an edited script is used; skip is for script steps
+ * only; abort destroys the droplet and ends the build as failed.
+ */
+import type { Command } from 'commander';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { packContext, publishContext } from '../../context/pack';
+import { LocalDirStore } from '../../context/store';
+import { abortUpdate, retryUpdate, skipUpdate, stateQuery } from '../../workflows/operator';
+import type { OperatorReply, RetryRequest } from '../../workflows/operator';
+import { openBuild, updateErrorMessage } from '../build-handle';
+import type { BuildMemo } from '../build-handle';
+import { withConnectionFlags } from '../settings';
+import type { ConnectionFlags } from '../settings';
+import { UserError } from '../user-error';
+
+interface Flags extends ConnectionFlags {
+  json?: boolean;
+  reason?: string;
+  spec?: string;
+}
+
+export function registerOperatorCommands(program: Command): void {
+  withConnectionFlags(
+    program
+      .command('retry')
+      .description('run the failed step of a waiting build again (with the current content of its files)')
+      .argument('<build>', 'build id')
+      .option('--spec <folder>', 'the spec\'s folder, when it is not where the build was started from')
+      .option('--json', 'print JSON'),
+  ).action(async (buildId: string, flags: Flags) => {
+    const { handle } = await openBuild(buildId, flags);
+    const req: RetryRequest = {};
+    const memo = (await handle.describe()).memo as Partial<BuildMemo> | undefined;
+    const dir = flags.spec ?? (memo?.host === os.hostname() ? memo.specDir : undefined);
+    if (dir && memo?.contextPaths) {
+      const state = await handle.query(stateQuery);
+      const ctx = await packContext(path.resolve(dir), memo.contextPaths).catch((err: unknown) => {
+        throw new UserError(`cannot pack the build's files from ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      if (ctx.digest !== state.contextDigest) {
+        await publishContext(new LocalDirStore(), ctx);
+        req.contextDigest = ctx.digest;
+      }
+    }
+    await answer(handle, flags, () => handle.executeUpdate(retryUpdate, { args: [req] }), req.contextDigest ? ' with the edited files' : '');
+  });
+  withConnectionFlags(
+    program.command('skip').description('skip the failed script step of a waiting build').argument('<build>', 'build id').option('--json', 'print JSON'),
+  ).action(async (buildId: string, flags: Flags) => {
+    const { handle } = await openBuild(buildId, flags);
+    await answer(handle, flags, () => handle.executeUpdate(skipUpdate));
+  });
+  withConnectionFlags(
+    program
+      .command('abort')
+      .description('stop a build: destroy its droplet and end it as failed')
+      .argument('<build>', 'build id')
+      .option('--reason <text>', 'why (recorded in the build)')
+      .option('--json', 'print JSON'),
+  ).action(async (buildId: string, flags: Flags) => {
+    const { handle } = await openBuild(buildId, flags);
+    await answer(handle, flags, () => handle.executeUpdate(abortUpdate, { args: [{ reason: flags.reason ?? 'aborted by operator' }] }));
+  });
+}
+
+async function answer(handle: { workflowId: string }, flags: Flags, send: () => Promise<OperatorReply>, extra = ''): Promise<void> {
+  let reply: OperatorReply;
+  try {
+    reply = await send();
+  } catch (err) {
+    throw new UserError(`${handle.workflowId}: ${updateErrorMessage(err)}`);
+  }
+  if (flags.json) console.log(JSON.stringify({ buildId: handle.workflowId, ...reply }, null, 2));
+  else console.log(`${handle.workflowId}: ${reply.message}${extra}`);
+}
