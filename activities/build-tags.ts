@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
 /** Every droplet the builder creates carries this tag. */
 export const BUILDER_TAG = 'image-forge';
 
+/** A base build's droplet, kept on purpose for the vendor to inspect. */
+export const KEEP_TAG = 'image-forge-keep';
+
 /** Unique per build (DigitalOcean tags allow letters, digits, "-", "_" and ":"). */
 export function buildTag(buildId: string): string {
   return `image-forge-build-${createHash('sha256').update(buildId).digest('hex').slice(0, 20)}`;

@@ -5,6 +5,7 @@
  * key ever enters workflow history.
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
+import { sha256Fingerprint } from './ssh';
 
 export interface HostKey {
   /** OpenSSH private key file (for cloud-init's ssh_keys.ed25519_private). Secret. */
@@ -30,13 +31,8 @@ export function ed25519FromSeed(seed: Buffer): HostKey {
   return {
     privateOpenSsh: openSshPrivateKey(seed, pub, publicBlob),
     publicOpenSsh: `ssh-ed25519 ${publicBlob.toString('base64')}`,
-    fingerprint: fingerprintOf(publicBlob),
+    fingerprint: sha256Fingerprint(publicBlob),
   };
-}
-
-/** OpenSSH's SHA256 fingerprint of a public key blob. */
-export function fingerprintOf(publicBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(publicBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
 /** A secret for deriving host keys, from the worker's own login key. */

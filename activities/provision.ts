@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
-import { BUILDER_TAG, buildTag, dropletName } from './build-tags';
+import { BUILDER_TAG, KEEP_TAG, buildTag, dropletName } from './build-tags';
 import { DoApiError } from './digitalocean';
 import { deriveHostKey } from './host-key';
 import type { HostKey } from './host-key';
@@ -61,7 +61,7 @@ async function findOrCreate(deps: ActivityDeps, input: ProvisionInput, tag: stri
             size: input.droplet.size,
             image: input.droplet.image,
             ssh_keys: [deps.login.md5Fingerprint],
-            tags: [BUILDER_TAG, tag, ...input.droplet.tags],
+            tags: [BUILDER_TAG, tag, ...(input.keep ? [KEEP_TAG] : []), ...input.droplet.tags],
             user_data: cloudConfig(hostKey),
             monitoring: false,
             with_droplet_agent: false,

@@ -75,7 +75,7 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
 
   async function recipe(): Promise<void> {
     const droplet = await steps.run('provision', `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`, () =>
-      long.provision({ buildId: input.buildId, name: plan.name, droplet: plan.droplet }),
+      long.provision({ buildId: input.buildId, name: plan.name, keep: input.mode === 'base', droplet: plan.droplet }),
     );
     steps.dropletId = droplet.dropletId;
     const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };

@@ -24,6 +24,8 @@ export interface DropletRef {
 export interface ProvisionInput {
   buildId: string;
   name: string;
+  /** base builds keep their droplet: it is tagged so the janitor leaves it alone. */
+  keep: boolean;
   droplet: BuildPlan['droplet'];
 }
 

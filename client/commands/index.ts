@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerJanitor } from './janitor';
 import { registerLabCommands } from './lab';
+import { registerLocalCommands } from './local';
 import { registerOperatorCommands } from './operator';
 import { registerSpecCommands } from './spec';
 import { registerStatusCommands } from './status';
@@ -11,5 +13,7 @@ export function registerCommands(program: Command): void {
   registerSpecCommands(program);
   registerStatusCommands(program);
   registerOperatorCommands(program);
+  registerJanitor(program);
   registerLabCommands(program);
+  registerLocalCommands(program);
 }
