@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DoApiError } from './digitalocean';
 import { HostKeyMismatchError, SshConnectionLostError } from './ssh';
 import { ContextError } from '../context/unpack';
+import { StoreError } from '../context/s3-store';
 
 export function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
@@ -22,6 +23,9 @@ export function toFailure(err: unknown): ApplicationFailure {
     return ApplicationFailure.create({ message: err.message, type: 'HostKeyMismatch', nonRetryable: true });
   }
   if (err instanceof SshConnectionLostError) return ApplicationFailure.create({ message: err.message, type: 'SshConnectionLost' });
+  if (err instanceof StoreError) {
+    return ApplicationFailure.create({ message: err.message, type: err.permanent ? 'StoreConfigError' : 'StoreError', nonRetryable: err.permanent });
+  }
   if (err instanceof ContextError) return ApplicationFailure.create({ message: err.message, type: 'ContextError', nonRetryable: true });
   const message = err instanceof Error ? err.message : String(err);
   return ApplicationFailure.create({ message, type: err instanceof Error ? err.name : 'Error' });

@@ -8,8 +8,8 @@ cache="${IMAGE_FORGE_CACHE:-$HOME/.cache/image-forge}"
 bin="$cache/versitygw-$version/bin/versitygw"
 if [ ! -x "$bin" ]; then
   go="$(command -v go || true)"
-  [ -n "$go" ] || { [ -x /usr/local/go/bin/go ] && go=/usr/local/go/bin/go; }
-  [ -n "$go" ] || { echo "ensure-versitygw: Go is needed to build versitygw" >&2; exit 1; }
+  if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
+  if [ -z "$go" ]; then echo "ensure-versitygw: Go is needed to build versitygw" >&2; exit 1; fi
   echo "ensure-versitygw: building versitygw $version (about 1 min, once per machine)" >&2
   mkdir -p "$(dirname "$bin")"
   GOBIN="$(dirname "$bin")" GOFLAGS=-mod=mod "$go" install "github.com/versity/versitygw/cmd/versitygw@$version" >&2

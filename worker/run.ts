@@ -12,7 +12,8 @@ import type { ActivityDeps } from '../activities/deps';
 import { DoApi } from '../activities/digitalocean';
 import { DropletShells } from '../activities/droplet-shell';
 import { hostKeySecretFrom } from '../activities/host-key';
-import { LocalDirStore } from '../context/store';
+import { checkStore, storeFromEnv } from '../context/store-config';
+import { UserError } from '../client/user-error';
 import type { WorkerSettings } from './config';
 import { readLoginKey, registerLoginKey } from './login-key';
 
@@ -26,11 +27,15 @@ export async function createBuildWorker(
   await registerLoginKey(api, login, `image-forge worker ${os.hostname()}`);
   const cache = settings.cacheDir ?? path.join(os.homedir(), '.cache', 'image-forge');
   const hostKeySecret = hostKeySecretFrom(login.privateKey);
+  const store = storeFromEnv({ ...process.env, ...(settings.storeDir ? { IMAGE_FORGE_STORE_DIR: settings.storeDir } : {}) });
+  await checkStore(store).catch((err: unknown) => {
+    throw new UserError(`the build store is not usable: ${err instanceof Error ? err.message : String(err)}`);
+  });
   const deps: ActivityDeps = {
     api,
     login,
     hostKeySecret,
-    store: new LocalDirStore(settings.storeDir),
+    store,
     contextCacheDir: path.join(cache, 'worker-contexts'),
     shells: new DropletShells(login.privateKey, hostKeySecret),
     workerEnv: process.env,

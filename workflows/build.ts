@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
 import { StepRunner } from './steps';
 import type { BuildInput, BuildManifest, DropletRef, InventoryResult, SnapshotResult, ValidationResult } from './types';
 
-const noRetry = ['SpecError', 'ContextError', 'PermanentApiError', 'ScriptFailed', 'ValidationFailed', 'HostKeyMismatch'];
+const noRetry = ['SpecError', 'ContextError', 'StoreConfigError', 'PermanentApiError', 'ScriptFailed', 'ValidationFailed', 'HostKeyMismatch', 'MissingWorkerEnv'];
 
 /** Quick API calls and short SSH work. */
 const quick = wf.proxyActivities<Activities>({

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { packContext, publishContext } from '../../context/pack';
-import { LocalDirStore } from '../../context/store';
+import { storeFromEnv } from '../../context/store-config';
 import { abortUpdate, retryUpdate, skipUpdate, stateQuery } from '../../workflows/operator';
 import type { OperatorReply, RetryRequest } from '../../workflows/operator';
 import { openBuild, updateErrorMessage } from '../build-handle';
@@ -41,7 +41,7 @@ export function registerOperatorCommands(program: Command): void {
         throw new UserError(`cannot pack the build's files from ${dir}: ${err instanceof Error ? err.message : String(err)}`);
       });
       if (ctx.digest !== state.contextDigest) {
-        await publishContext(new LocalDirStore(), ctx);
+        await publishContext(storeFromEnv(), ctx);
         req.contextDigest = ctx.digest;
       }
     }

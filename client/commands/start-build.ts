@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Connection } from '@temporalio/client';
 import { packContext, publishContext } from '../../context/pack';
-import { LocalDirStore } from '../../context/store';
+import { checkStore, storeFromEnv } from '../../context/store-config';
 import { SpecError, loadSpec } from '../../spec/load';
 import { contextPaths } from '../../spec/plan';
 import type { BuildPlan } from '../../spec/plan';
@@ -62,7 +62,10 @@ export function registerStartBuild(program: Command): void {
     const client = await temporalClient(settings);
     await ensureSearchAttributes(client.connection as Connection, settings.namespace).catch(() => undefined);
 
-    const store = new LocalDirStore();
+    const store = storeFromEnv();
+    await checkStore(store).catch((err: unknown) => {
+      throw new UserError(err instanceof Error ? err.message : String(err));
+    });
     const packed = [...contextPaths(loaded.plan), path.basename(loaded.file)];
     const ctx = await packContext(loaded.dir, packed);
     await publishContext(store, ctx);

@@ -1,6 +1,6 @@
 /** `client status | watch | logs | list`: follow builds from the terminal. */
 import type { Command } from 'commander';
-import { LocalDirStore } from '../../context/store';
+import { storeFromEnv } from '../../context/store-config';
 import { stepLogKey } from '../../activities/step-log';
 import { stateQuery } from '../../workflows/operator';
 import type { BuildState } from '../../workflows/operator';
@@ -62,7 +62,7 @@ export function registerStatusCommands(program: Command): void {
     if (flags.step && !state.steps.some((s) => s.name === flags.step)) {
       throw new UserError(`build ${buildId} has no step ${flags.step}: its steps are ${state.steps.map((s) => s.name).join(', ')}`);
     }
-    const store = new LocalDirStore();
+    const store = storeFromEnv();
     const logs: Record<string, string> = {};
     for (const n of [...new Set(names)]) logs[n] = (await store.get(stepLogKey(buildId, n)))?.toString() ?? '';
     if (flags.json) console.log(JSON.stringify({ buildId, store: store.description, logs }, null, 2));
