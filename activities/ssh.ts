@@ -87,21 +87,21 @@ export async function connectSsh(opts: SshConnectOptions): Promise<Client> {
   const port = opts.port ?? 22;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   let delay = RETRY_MIN_MS;
-  let last: Error = new SshConnectionLostError(`could not connect to ${opts.host}:${port}`);
+  let last: Error;
   for (;;) {
     opts.signal?.throwIfAborted();
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw last;
     try {
-      const sock = await tcpConnect(opts.host, port, remaining, opts.signal);
+      const sock = await tcpConnect(opts.host, port, Math.max(500, deadline - Date.now()), opts.signal);
       return await handshake(sock, opts, Math.max(1000, deadline - Date.now()));
     } catch (err) {
       if (err instanceof HostKeyMismatchError || opts.signal?.aborted) throw err;
       if (!(err instanceof SshConnectionLostError || err instanceof SshAuthenticationError)) throw err;
       last = err;
     }
-    if (Date.now() + delay >= deadline) throw last;
-    await sleep(delay, opts.signal);
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw last;
+    // The last wait is cut short so that one attempt falls on the deadline.
+    await sleep(Math.min(delay, remaining), opts.signal);
     delay = Math.min(RETRY_MAX_MS, delay * 2);
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerImportPacker } from './import-packer';
 import { registerJanitor } from './janitor';
 import { registerLabCommands } from './lab';
 import { registerLocalCommands } from './local';
@@ -11,6 +12,7 @@ import { registerStartBuild } from './start-build';
 export function registerCommands(program: Command): void {
   registerStartBuild(program);
   registerSpecCommands(program);
+  registerImportPacker(program);
   registerStatusCommands(program);
   registerOperatorCommands(program);
   registerJanitor(program);

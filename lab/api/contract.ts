@@ -15,7 +15,7 @@ export interface Exchange {
   path: string;
   /** Raw query string without '?'. */
   query: string;
-  requestHeaders: Record<string, string | string[] | undefined>;
+  requestHeaders: Record<string, string | string[]>;
   requestBody: unknown;
   status: number;
   responseHeaders: Record<string, string>;
@@ -79,13 +79,18 @@ export class ContractChecker {
   private checked = 0;
   private loadError: string | undefined;
 
-  constructor(private readonly specPath = defaultSpecPath()) {}
+  constructor(
+    private readonly specPath = defaultSpecPath(),
+    /** Told about each violation as it is found (e.g. to print it). */
+    private readonly onViolation?: (v: ContractViolation) => void,
+  ) {}
 
   /** Queues an exchange for checking; the response has already gone out, so this never slows it. */
   check(ex: Exchange): void {
     const p = this.checkNow(ex).then((v) => {
       this.checked++;
       this.found.push(...v);
+      for (const x of v) this.onViolation?.(x);
     });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -123,7 +128,8 @@ export class ContractChecker {
     if (!req.valid) out.push({ direction: 'request', ...base, operationId, errors: describe(req.errors) });
 
     const errors: string[] = [];
-    if (!(String(ex.status) in operation.responses) && !('default' in operation.responses)) {
+    const documented = operation.responses ?? {};
+    if (!(String(ex.status) in documented) && !('default' in documented)) {
       errors.push(`status ${ex.status} is not documented for ${operationId}`);
     }
     const res = api.validator.validateResponse(ex.status === 204 ? null : ex.responseBody, operation, ex.status);

@@ -26,6 +26,8 @@ export interface DropletRecord {
   machine: Promise<RunningDroplet | undefined>;
   /** Why the next exit of the machine happens, when the lab itself caused it. */
   expectingExit: string | undefined;
+  /** Aborted when the droplet is deleted: whatever waits on its machine stops waiting. */
+  gone: AbortController;
 }
 
 export interface ActionRecord {

@@ -26,7 +26,7 @@ const DISTRIBUTIONS: readonly Distribution[] = [
 ];
 
 /** Bump when the build steps change in a way the hashed inputs below do not show. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 5;
 
 /**
  * What a fresh DigitalOcean Debian droplet has that a minbase tree lacks. Not ufw: builds install it.
@@ -52,6 +52,7 @@ users: []
 manage_etc_hosts: false
 resize_rootfs: false
 growpart: {mode: "off"}
+ssh_genkeytypes: [rsa, ecdsa, ed25519]
 apt:
   preserve_sources_list: true
 `;
@@ -92,7 +93,7 @@ export function recipeHash(slug: string): string {
 async function isComplete(slug: string): Promise<boolean> {
   try {
     const marker = JSON.parse(await readFile(imageMarker(slug), 'utf8')) as { recipe?: string };
-    return marker.recipe === recipeHash(slug) && existsSync(join(imageRootfs(slug), 'sbin', 'init'));
+    return marker.recipe === recipeHash(slug) && existsSync(join(imageRootfs(slug), 'usr/lib/os-release'));
   } catch {
     return false;
   }
@@ -144,7 +145,7 @@ export async function ensureBaseImage(slug: string): Promise<string> {
     if (await isComplete(slug)) return imageRootfs(slug);
     const started = Date.now();
     const tmp = join(imageDir(slug), 'rootfs.building');
-    await rm(tmp, { recursive: true, force: true });
+    await run('rm', ['-rf', '--one-file-system', tmp]);
     const logPath = join(imageDir(slug), 'build.log');
     try {
       await build(slug, tmp, logPath);
@@ -231,6 +232,11 @@ async function finish(root: string, suite: string, keyring: string): Promise<voi
   for (const f of await readdir(join(root, 'etc/ssh'))) {
     if (f.startsWith('ssh_host_')) await rm(join(root, 'etc/ssh', f), { force: true });
   }
+  // The drop-in cloud-init writes for ssh_pwauth: false, written now: otherwise cloud-init 22.4
+  // (bookworm) writes it during the first boot and restarts sshd, refusing connections right after
+  // port 22 first answered.
+  const pwauth = join(root, 'etc/ssh/sshd_config.d/50-cloud-init.conf');
+  await writeFile(pwauth, 'PasswordAuthentication no\n', { mode: 0o600 });
   // Empty machine-id: systemd makes one at the first boot and commits it, so each droplet has its own.
   await writeFile(join(root, 'etc/machine-id'), '');
   const dbusId = join(root, 'var/lib/dbus/machine-id');

@@ -16,7 +16,7 @@ export interface DropletMeta {
   slot: number;
   lower: string;
   uuid: string;
-  /** nspawn's lock file name for the root directory (inode-<dev>:<ino>). */
+  /** nspawn's lock file name for the root directory (inode-<dev>:<ino>) while it is mounted. */
   lockName?: string;
 }
 
@@ -58,7 +58,8 @@ export async function cleanupMachine(machineName: string): Promise<void> {
   };
   const dir = dropletDir(machineName);
   const meta = await readMeta(machineName);
-  let lockName = meta?.lockName;
+  // Only from the mounted root: a recorded name may by now be another overlay's (devices are reused).
+  let lockName: string | undefined;
   await step(() => removeCgroup(dropletCgroup(machineName)));
   await step(async () => {
     const { root } = diskPaths(dir);
@@ -125,8 +126,10 @@ export async function findLeftovers(prefix: string): Promise<Leftovers> {
   const slots = await slotsOwnedBy(prefix);
   const nspawnFiles = (await names(join(NSPAWN_RUN_DIR, 'propagate'), prefix)).map((n) => join(NSPAWN_RUN_DIR, 'propagate', n));
   for (const d of dirs) {
-    const lock = (await readMeta(d))?.lockName;
-    if (lock && existsSync(join(NSPAWN_RUN_DIR, 'locks', lock))) nspawnFiles.push(join(NSPAWN_RUN_DIR, 'locks', lock));
+    const { root } = diskPaths(join(dropletsDir(), d));
+    if (!(await isMountpoint(root))) continue;
+    const lock = join(NSPAWN_RUN_DIR, 'locks', await nspawnLockName(root));
+    if (existsSync(lock)) nspawnFiles.push(lock);
   }
   const machines = new Set<string>([...cgroups, ...dirs, ...netns, ...veths.map((v) => v.alias), ...slots.map((s) => s.owner)]);
   for (const m of mountList) {

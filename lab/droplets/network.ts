@@ -39,9 +39,10 @@ export function hostInterfaceName(slot: number): string {
 }
 
 /** Atomically claims the lowest free slot (mkdir is atomic across processes). */
-async function allocateSlot(machineName: string): Promise<number> {
+async function allocateSlot(machineName: string, skip: Set<number>): Promise<number> {
   await mkdir(slotsDir(), { recursive: true });
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    if (skip.has(slot)) continue;
     try {
       await mkdir(join(slotsDir(), String(slot)));
     } catch (err) {
@@ -73,28 +74,38 @@ async function writeSysctl(path: string, value: string, netns?: string): Promise
 /** Creates netns, veth and addresses and starts the mirror forwarder. Undoes itself on failure. */
 export async function setupNetwork(machineName: string, opts: { mirrorHost?: string } = {}): Promise<DropletNetwork> {
   assertMachineName(machineName);
-  const slot = await allocateSlot(machineName);
+  const skip = new Set<number>();
+  for (let attempt = 1; ; attempt++) {
+    const slot = await allocateSlot(machineName, skip);
+    try {
+      return await setupSlot(machineName, slot, opts.mirrorHost ?? MIRROR_HOST);
+    } catch (err) {
+      await teardownNetwork(machineName, slot);
+      // A live process still holds this address's port 80 (e.g. a lab whose droplet was swept
+      // from outside while it ran): leave the slot to it and take another.
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 8) throw err;
+      skip.add(slot);
+    }
+  }
+}
+
+async function setupSlot(machineName: string, slot: number, mirrorHost: string): Promise<DropletNetwork> {
   const { hostAddress, dropletAddress } = slotAddresses(slot);
   const hostIf = hostInterfaceName(slot);
-  try {
-    await run('ip', ['netns', 'add', machineName]);
-    await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', machineName]);
-    await run('ip', ['link', 'set', 'dev', hostIf, 'alias', machineName]);
-    // Nothing the droplet sends is routed on: IPv4 forwarding off and no IPv6 on the host side.
-    await writeSysctl(`/proc/sys/net/ipv4/conf/${hostIf}/forwarding`, '0');
-    await writeSysctl(`/proc/sys/net/ipv6/conf/${hostIf}/disable_ipv6`, '1');
-    await run('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostIf]);
-    await run('ip', ['link', 'set', 'dev', hostIf, 'up']);
-    await writeSysctl('/proc/sys/net/ipv6/conf/eth0/disable_ipv6', '1', machineName);
-    await run('ip', ['-n', machineName, 'addr', 'add', `${dropletAddress}/30`, 'dev', 'eth0']);
-    await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'eth0', 'up']);
-    await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'lo', 'up']);
-    const forwarder = await startForwarder({ listenHost: hostAddress, listenPort: 80, targetHost: opts.mirrorHost ?? MIRROR_HOST, targetPort: 80 });
-    return { machineName, slot, hostAddress, dropletAddress, hostInterface: hostIf, netnsPath: netnsPath(machineName), forwarder };
-  } catch (err) {
-    await teardownNetwork(machineName, slot);
-    throw err;
-  }
+  await run('ip', ['netns', 'add', machineName]);
+  await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', machineName]);
+  await run('ip', ['link', 'set', 'dev', hostIf, 'alias', machineName]);
+  // Nothing the droplet sends is routed on: IPv4 forwarding off and no IPv6 on the host side.
+  await writeSysctl(`/proc/sys/net/ipv4/conf/${hostIf}/forwarding`, '0');
+  await writeSysctl(`/proc/sys/net/ipv6/conf/${hostIf}/disable_ipv6`, '1');
+  await run('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostIf]);
+  await run('ip', ['link', 'set', 'dev', hostIf, 'up']);
+  await writeSysctl('/proc/sys/net/ipv6/conf/eth0/disable_ipv6', '1', machineName);
+  await run('ip', ['-n', machineName, 'addr', 'add', `${dropletAddress}/30`, 'dev', 'eth0']);
+  await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'eth0', 'up']);
+  await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'lo', 'up']);
+  const forwarder = await startForwarder({ listenHost: hostAddress, listenPort: 80, targetHost: mirrorHost, targetPort: 80 });
+  return { machineName, slot, hostAddress, dropletAddress, hostInterface: hostIf, netnsPath: netnsPath(machineName), forwarder };
 }
 
 /**

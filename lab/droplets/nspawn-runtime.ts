@@ -309,3 +309,4 @@ export async function sweepLeftovers(prefix: string): Promise<Leftovers> {
 
 export { findLeftovers, isEmpty, type Leftovers } from './cleanup';
 export { ensureBaseImage, listDistributions, readyDistributions } from './base-image';
+export { pruneSnapshotTrees } from './snapshot';

@@ -1,0 +1,159 @@
+/**
+ * `client import-packer <template.json>`: turns a Packer JSON template (a digitalocean builder
+ * with file and shell provisioners) into a build spec, checks it with the same loader as
+ * `client validate`, and says what it mapped, dropped or could not convert.
+ */
+import { readFileSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { SpecError, loadSpec } from '../../spec/load';
+import { convertTemplate, renderSpec } from '../../packer/convert';
+import type { Problem } from '../../packer/convert';
+import { formatPath, jsonPositions, jsonSyntaxError } from '../../packer/positions';
+import type { Positions } from '../../packer/positions';
+import { UserError } from '../user-error';
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface ImportOptions {
+  template: string;
+  /** Packer's working directory (relative sources resolve against it); default: cwd. */
+  root?: string;
+  /** The spec to write; default: build.yaml in the current folder. */
+  out?: string;
+  partial?: boolean;
+  force?: boolean;
+  vars?: Record<string, string>;
+  vendor?: string;
+  name?: string;
+  /** The environment {{env `X`}} reads; default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** Where relative paths start; default: process.cwd(). */
+  cwd?: string;
+}
+
+export interface ImportResult {
+  out: string;
+  steps: number;
+  notes: string[];
+  /** Gaps left by --partial, formatted "file:line:col: path: message". */
+  gaps: string[];
+}
+
+/** Converts, writes and validates; throws UserError (nothing written) when it cannot. */
+export async function importPacker(o: ImportOptions): Promise<ImportResult> {
+  const cwd = o.cwd ?? process.cwd();
+  const templateFile = path.resolve(cwd, o.template);
+  const root = path.resolve(cwd, o.root ?? '.');
+  const out = path.resolve(cwd, o.out ?? 'build.yaml');
+  if (o.vendor !== undefined && !NAME.test(o.vendor)) throw new UserError(`--vendor "${o.vendor}": use lowercase letters, digits and dashes (at most 63), e.g. "acme"`, 2);
+  if (o.name !== undefined && !NAME.test(o.name)) throw new UserError(`--name "${o.name}": use lowercase letters, digits and dashes (at most 63), e.g. "lamp"`, 2);
+
+  let text: string;
+  try {
+    text = await fs.readFile(templateFile, 'utf8');
+  } catch {
+    throw new UserError(`cannot read ${templateFile}: check the path`);
+  }
+  let template: unknown;
+  try {
+    template = JSON.parse(text);
+  } catch (err) {
+    const hint = /\.pkr\.hcl$/.test(templateFile) ? ' (HCL templates are not supported: `packer hcl2_upgrade` goes the other way; convert from the JSON template)' : '';
+    throw new UserError(`${path.basename(templateFile)}:${jsonSyntaxError(text, err)}: not a Packer JSON template${hint}`);
+  }
+  const positions = jsonPositions(text);
+  const result = convertTemplate(template, {
+    templateFile,
+    root,
+    outDir: path.dirname(out),
+    vars: o.vars ?? {},
+    env: o.env ?? process.env,
+    ...(o.vendor !== undefined ? { vendor: o.vendor } : {}),
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    readFile: (abs) => {
+      try {
+        return readFileSync(abs, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  const where = (p: Problem): string => formatWhere(templateFile, positions, p);
+  const problems = result.problems.map((p) => `${where(p)}: ${p.message}`);
+  if (problems.length > 0 && !o.partial) {
+    throw new UserError(
+      [
+        `cannot convert ${o.template}: ${problems.length === 1 ? 'one thing has' : `${problems.length} things have`} no equivalent in a build spec (nothing written):`,
+        ...problems.map((p) => `  ${p}`),
+        'Change the template, or pass --partial to write the rest with a "NOT CONVERTED" comment at each gap.',
+      ].join('\n'),
+    );
+  }
+  const yaml = renderSpec(result.spec, {
+    header: [
+      `Converted from ${path.relative(path.dirname(out), templateFile) || path.basename(templateFile)} by \`client import-packer\`${problems.length > 0 ? ' --partial' : ''}.`,
+    ],
+    gaps: result.problems.map((p) => ({ problem: p, where: where(p) })),
+  });
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  try {
+    await fs.writeFile(out, yaml, { flag: o.force ? 'w' : 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UserError(`${o.out ?? 'build.yaml'} already exists: pass --force to overwrite it, or choose another --out`);
+    throw err;
+  }
+  const steps = result.spec.steps.length;
+  try {
+    await loadSpec(out);
+  } catch (err) {
+    if (!(err instanceof SpecError)) throw err;
+    throw new UserError(`wrote ${o.out ?? 'build.yaml'} (${steps} step${steps === 1 ? '' : 's'}), but it is not a valid build spec yet:\n${err.message.split('\n').slice(1).join('\n')}`);
+  }
+  return { out, steps, notes: result.notes, gaps: problems };
+}
+
+function formatWhere(file: string, positions: Positions, p: Problem): string {
+  const pos = positions.of(p.path);
+  const loc = pos ? `${path.basename(file)}:${pos.line}:${pos.column}` : path.basename(file);
+  return p.path.length > 0 ? `${loc}: ${formatPath(p.path)}` : loc;
+}
+
+function collectVar(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const acc = { ...previous };
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new UserError(`--var ${value}: write it as name=value`, 2);
+  acc[value.slice(0, eq)] = value.slice(eq + 1);
+  return acc;
+}
+
+export function registerImportPacker(program: Command): void {
+  program
+    .command('import-packer')
+    .description('convert a Packer JSON template (digitalocean builder, file and shell provisioners) into a build spec')
+    .argument('<template>', 'the Packer JSON template')
+    .option('--root <dir>', "Packer's working directory: where the template's relative paths start (default: the current folder)")
+    .option('--out <file>', 'the spec to write; its folder must contain every file the template uploads or runs', 'build.yaml')
+    .option('--var <name=value>', 'set a user variable (repeatable), as packer build -var', collectVar)
+    .option('--vendor <vendor>', 'your company (names /opt/<vendor>/ for first-login scripts)')
+    .option('--name <name>', 'the image family (default: from the snapshot name or the file name)')
+    .option('--partial', 'write what converts, with a "NOT CONVERTED" comment at each gap')
+    .option('--force', 'overwrite --out if it exists')
+    .action(async (template: string, flags: { root?: string; out: string; var?: Record<string, string>; vendor?: string; name?: string; partial?: boolean; force?: boolean }) => {
+      const r = await importPacker({
+        template,
+        out: flags.out,
+        vars: flags.var ?? {},
+        ...(flags.root !== undefined ? { root: flags.root } : {}),
+        ...(flags.vendor !== undefined ? { vendor: flags.vendor } : {}),
+        ...(flags.name !== undefined ? { name: flags.name } : {}),
+        ...(flags.partial ? { partial: true } : {}),
+        ...(flags.force ? { force: true } : {}),
+      });
+      for (const n of r.notes) console.log(`note: ${n}`);
+      for (const g of r.gaps) console.log(`not converted: ${g}`);
+      const gaps = r.gaps.length > 0 ? `, ${r.gaps.length} gap${r.gaps.length > 1 ? 's' : ''} marked NOT CONVERTED` : '';
+      console.log(`wrote ${flags.out} (${r.steps} step${r.steps === 1 ? '' : 's'}${gaps})`);
+    });
+}

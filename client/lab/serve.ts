@@ -1,0 +1,67 @@
+/** `client lab api`: the lab's DigitalOcean API in the foreground until SIGINT/SIGTERM. */
+import { createLabServer, type LabServer } from '../../lab/api/server';
+import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../lab/droplets/nspawn-runtime';
+import { UserError } from '../user-error';
+import { labToken } from './defaults';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  audit?: string;
+  token?: string;
+  contractCheck: boolean;
+  /** Base images to build in the background right away (the runtime would build them on first use). */
+  prepare: string[];
+}
+
+export async function serveLabApi(opts: ServeOptions): Promise<void> {
+  requireRoot();
+  const known = listDistributions().map((d) => d.slug);
+  for (const slug of opts.prepare) {
+    if (!known.includes(slug)) throw new UserError(`unknown distribution ${slug} for --prepare (known: ${known.join(', ')})`);
+  }
+  const { token, hint } = labToken(opts.token);
+  let server: LabServer;
+  try {
+    server = await createLabServer({
+      runtime: createNspawnRuntime(),
+      tokens: [token],
+      port: opts.port,
+      host: opts.host,
+      contractCheck: opts.contractCheck,
+      extraDistributions: opts.prepare,
+      onContractViolation: (v) =>
+        process.stderr.write(`lab api: contract violation (${v.direction}) ${v.method} ${v.path} → ${v.status}: ${v.errors.slice(0, 3).join('; ')}\n`),
+      ...(opts.audit ? { auditFile: opts.audit } : {}),
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UserError(`port ${opts.port} is already in use (another lab?): choose one with --port`);
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${opts.host}:${opts.port} (${code})`);
+    throw err;
+  }
+  process.stdout.write(`lab API: ${server.endpoint}\ntoken:   ${hint}\n`);
+  if (opts.audit) process.stdout.write(`audit:   ${opts.audit}\n`);
+  process.stdout.write(`checks:  ${opts.contractCheck ? 'every exchange against DigitalOcean\'s OpenAPI document (violations on stderr and in /_lab/state)' : 'off'}\n`);
+  process.stdout.write('Ctrl-C stops it and destroys its droplets.\n');
+  for (const slug of opts.prepare) {
+    ensureBaseImage(slug).then(
+      () => process.stdout.write(`base image ${slug} ready\n`),
+      (err: Error) => process.stderr.write(`client: base image ${slug} could not be built: ${err.message}\n`),
+    );
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const { droplets } = await server.state();
+  process.stdout.write(`${signal}: stopping the lab, destroying ${droplets.total} droplet(s) …\n`);
+  await server.close();
+  const { leaks } = await server.state();
+  if (leaks.length > 0) throw new UserError(`some droplets could not be destroyed: ${leaks.map((l) => `${l.machineName} (${l.error})`).join('; ')}; try 'client lab clean'`);
+}
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new UserError('the lab needs root: its droplets are namespaces, cgroups and loop-mounted disks');
+}

@@ -1,0 +1,290 @@
+/**
+ * The lab's DigitalOcean v2 API: node:http, bearer tokens, rate-limit headers, fault injection,
+ * an audit log, and a self-check of every exchange against DigitalOcean's OpenAPI document.
+ * Droplets are real systems from the injected DropletRuntime; closing the server destroys them.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DropletRuntime } from '../droplets/runtime';
+import { stateDir as runtimeStateDir } from '../droplets/paths';
+import { AuditLog } from './audit';
+import type { LabContext } from './context';
+import { ContractChecker, type ContractViolation } from './contract';
+import { ApiError, methodNotAllowed, notFound, serverError, tooManyRequests, unauthorized } from './errors';
+import { Faults, type FaultRuleInput } from './faults';
+import { readJsonBody, type LabRequest, type LabResponse } from './http';
+import { Machines, type MachineTiming } from './machines';
+import { RateLimiter } from './rate-limit';
+import { Router } from './router';
+import { registerAccountKeys } from './routes/account-keys';
+import { registerActions } from './routes/actions';
+import { registerCatalogue } from './routes/catalogue';
+import { registerDropletActions } from './routes/droplet-actions';
+import { registerDroplets } from './routes/droplets';
+import { registerImages } from './routes/images';
+import { labSummary, registerLabControl } from './routes/lab-control';
+import { registerSnapshots } from './routes/snapshots';
+import { registerTags } from './routes/tags';
+import { LabState } from './state';
+
+export interface LabServerOptions {
+  runtime: DropletRuntime;
+  /** Accepted bearer tokens. */
+  tokens: string[];
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Append-only JSON-lines audit log. */
+  auditFile?: string;
+  faults?: FaultRuleInput[];
+  faultSeed?: number;
+  /** Where this server keeps its snapshot archives (in its own subdirectory, removed on close). */
+  stateDir?: string;
+  /** Validate every request and response against the OpenAPI document (default true). */
+  contractCheck?: boolean;
+  specPath?: string;
+  onContractViolation?: (v: ContractViolation) => void;
+  /** Requests per token per hour (DigitalOcean: 5000). */
+  rateLimitPerHour?: number;
+  dropletLimit?: number;
+  /** Distribution slugs to offer before their base tree is ready (the runtime builds it on first use). */
+  extraDistributions?: string[];
+  /** Start of every machine name (default "do-"); tests use their own to sweep what they made. */
+  machinePrefix?: string;
+  timing?: Partial<MachineTiming>;
+  /** Where unexpected handler errors are reported (default stderr). */
+  log?: (line: string) => void;
+}
+
+export interface LabServer {
+  readonly port: number;
+  /** e.g. http://127.0.0.1:8585 */
+  readonly origin: string;
+  /** e.g. http://127.0.0.1:8585/v2 — what dots-wrapper's `endpoint` wants. */
+  readonly endpoint: string;
+  readonly faults: Faults;
+  /** undefined when contractCheck is off. */
+  readonly contract: ContractChecker | undefined;
+  /** Everything the self-check found so far (waits for checks still queued). */
+  contractViolations(): Promise<ContractViolation[]>;
+  /** The same summary as GET /_lab/state. */
+  state(): Promise<Awaited<ReturnType<typeof labSummary>>>;
+  /** Resolves when no boot, action or destroy is running. */
+  idle(): Promise<void>;
+  /** Stops serving, destroys every droplet it created and removes its snapshot archives. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MACHINE_PREFIX = 'do-';
+
+/** Each server's own directory under the state dir (with its pid, for `client lab clean`). */
+export const SERVER_DIR_PREFIX = 'lab-api-';
+
+export const SERVER_RECORD = 'server.json';
+
+export interface ServerRecord {
+  pid: number;
+  /** Every machine name of this server starts with it. */
+  machinePrefix: string;
+}
+
+export const DEFAULT_TIMING: MachineTiming = {
+  bootTimeoutMs: 180_000,
+  shutdownTimeoutMs: 60_000,
+  transferDelayMs: 3000,
+  minActionMs: 250,
+  maxDiskGiB: Number(process.env.IMAGE_FORGE_LAB_MAX_DISK_GIB ?? 3),
+};
+
+export async function createLabServer(opts: LabServerOptions): Promise<LabServer> {
+  if (opts.tokens.length === 0) throw new Error('the lab needs at least one accepted token');
+  const tokens = new Set(opts.tokens);
+  const serverTag = randomBytes(2).toString('hex');
+  const ownDir = join(opts.stateDir ?? join(runtimeStateDir(), 'api'), `${SERVER_DIR_PREFIX}${serverTag}`);
+  const snapshotsDir = join(ownDir, 'snapshots');
+  await mkdir(snapshotsDir, { recursive: true });
+  const machinePrefix = opts.machinePrefix ?? DEFAULT_MACHINE_PREFIX;
+  // `client lab clean` sweeps the machines of servers whose process is gone, then this directory.
+  const record: ServerRecord = { pid: process.pid, machinePrefix: `${machinePrefix}${serverTag}-` };
+  await writeFile(join(ownDir, SERVER_RECORD), `${JSON.stringify(record)}\n`);
+
+  const audit = new AuditLog(opts.auditFile);
+  const state = new LabState(audit);
+  const faults = new Faults(opts.faultSeed ?? 1);
+  for (const f of opts.faults ?? []) faults.add(f);
+  const machines = new Machines(opts.runtime, state, snapshotsDir, { ...DEFAULT_TIMING, ...opts.timing });
+  const ctx: LabContext = {
+    state,
+    machines,
+    faults,
+    runtime: opts.runtime,
+    machinePrefix,
+    serverTag,
+    dropletLimit: opts.dropletLimit ?? 25,
+    extraDistributions: opts.extraDistributions ?? [],
+  };
+  const contract = opts.contractCheck === false ? undefined : new ContractChecker(opts.specPath, opts.onContractViolation);
+  const limiter = new RateLimiter(opts.rateLimitPerHour ?? 5000);
+  const log = opts.log ?? ((line: string) => process.stderr.write(`lab api: ${line}\n`));
+
+  const api = new Router();
+  registerAccountKeys(api, ctx);
+  registerDroplets(api, ctx);
+  registerDropletActions(api, ctx);
+  registerActions(api, ctx);
+  registerImages(api, ctx);
+  registerSnapshots(api, ctx);
+  registerTags(api, ctx);
+  registerCatalogue(api);
+  const control = new Router();
+  registerLabControl(control, ctx, contract);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = Date.now();
+    const requestId = randomUUID();
+    const url = new URL(req.url ?? '/', 'http://lab');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const isApi = url.pathname === '/v2' || url.pathname.startsWith('/v2/');
+    let headers: Record<string, string> = {};
+    let body: unknown;
+    let fault: string | undefined;
+    let out: LabResponse;
+    try {
+      if (isApi) {
+        const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
+        const rate = limiter.take(token);
+        headers = rate.headers;
+        if (!tokens.has(token)) throw unauthorized();
+        if (rate.limited) throw tooManyRequests(rate.retryAfterSeconds);
+        body = await readJsonBody(req);
+        const decision = faults.forRequest(method, url.pathname);
+        if (decision.delayMs > 0) await sleep(decision.delayMs);
+        if (decision.response) {
+          fault = decision.injected?.kind;
+          out = decision.response;
+        } else {
+          out = await route(api, method, url, body, requestId, req);
+        }
+      } else if (url.pathname.startsWith('/_lab/')) {
+        body = await readJsonBody(req);
+        out = await route(control, method, url, body, requestId, req);
+      } else {
+        throw notFound();
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError)) log(`${method} ${url.pathname} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      const e = err instanceof ApiError ? err : serverError();
+      out = { status: e.status, body: { id: e.id, message: e.message }, headers: e.headers };
+    }
+    // DigitalOcean's error bodies carry the request id.
+    if (out.status >= 400 && isErrorBody(out.body)) out.body = { ...out.body, request_id: requestId };
+    const responseHeaders: Record<string, string> = { ...headers, ...out.headers, 'x-request-id': requestId };
+    let payload = '';
+    if (out.text) {
+      responseHeaders['content-type'] = out.text.contentType;
+      payload = out.text.content;
+    } else if (out.body !== undefined && out.status !== 204) {
+      responseHeaders['content-type'] = 'application/json; charset=utf-8';
+      payload = JSON.stringify(out.body);
+    }
+    res.writeHead(out.status, responseHeaders);
+    res.end(payload);
+
+    audit.record({
+      type: 'request',
+      method,
+      path: url.pathname,
+      ...(url.search ? { query: url.search.slice(1) } : {}),
+      status: out.status,
+      ms: Date.now() - started,
+      requestId,
+      ...(fault ? { fault } : {}),
+    });
+    // An injected HTML page is off-contract on purpose; everything else from /v2 must match.
+    if (contract && isApi && !out.text) {
+      contract.check({
+        method,
+        path: url.pathname,
+        query: url.search.slice(1),
+        requestHeaders: withoutAuthorization(req.headers),
+        requestBody: body,
+        status: out.status,
+        responseHeaders,
+        responseBody: out.body,
+      });
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`response failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  audit.record({ type: 'lab.started', endpoint: `${origin}/v2` });
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    origin,
+    endpoint: `${origin}/v2`,
+    faults,
+    contract,
+    contractViolations: async () => (contract ? contract.violations() : []),
+    state: () => labSummary(ctx, contract),
+    idle: () => machines.idle(),
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await stopped;
+        const destroyed = await machines.close();
+        await rm(ownDir, { recursive: true, force: true });
+        audit.record({ type: 'lab.closed', destroyed });
+      })()),
+  };
+}
+
+async function route(router: Router, method: string, url: URL, body: unknown, requestId: string, req: IncomingMessage): Promise<LabResponse> {
+  const m = router.match(method, url.pathname);
+  if (m.kind === 'not-found') throw notFound();
+  if (m.kind === 'method-not-allowed') throw methodNotAllowed(m.allowed);
+  const labReq: LabRequest = {
+    method,
+    path: url.pathname,
+    query: url.searchParams,
+    body,
+    params: m.params,
+    requestId,
+    origin: `http://${req.headers.host ?? 'localhost'}`,
+  };
+  return m.handler(labReq);
+}
+
+/** The token never leaves the request handler, not even into the contract checker. */
+function withoutAuthorization(headers: IncomingMessage['headers']): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && k !== 'authorization') out[k] = v;
+  return out;
+}
+
+function isErrorBody(b: unknown): b is { id: string; message: string } {
+  return typeof b === 'object' && b !== null && 'id' in b && 'message' in b;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
