@@ -3,7 +3,7 @@
  * interrupted provision left — and wait until none is listed. Runs after success, failure,
  * abort and cancellation alike.
  */
-import { Context } from '@temporalio/activity';
+import { beat } from './heartbeat';
 import type { ActivityDeps } from './deps';
 import { buildTag } from './build-tags';
 import { sleep } from './droplet-actions';
@@ -20,7 +20,7 @@ export function destroy(deps: ActivityDeps) {
     const deadline = Date.now() + 5 * 60_000;
     while ((await list()).length > 0) {
       if (Date.now() > deadline) throw new Error(`droplets tagged ${tag} are still listed 5 minutes after deletion`);
-      Context.current().heartbeat({ waiting: 'droplets to disappear' });
+      beat({ waiting: 'droplets to disappear' });
       await sleep(deps.timing?.pollMs ?? 2000);
     }
     return { destroyed: found.map((d) => d.id) };

@@ -3,7 +3,7 @@
  * wait until the droplet is unlocked and post again; an action is followed until `completed`,
  * and `errored` is a failure (Packer polls an errored action until its timeout).
  */
-import { Context } from '@temporalio/activity';
+import { beat } from './heartbeat';
 import type { ActivityDeps } from './deps';
 import { DoApiError } from './digitalocean';
 
@@ -44,7 +44,7 @@ export async function postDropletAction(
       return res.data.action as ActionInfo;
     } catch (err) {
       if (!(err instanceof DoApiError && err.isPendingEvent) || Date.now() > deadline) throw err;
-      Context.current().heartbeat({ waiting: `droplet ${dropletId} has a pending event` });
+      beat({ waiting: `droplet ${dropletId} has a pending event` });
       await sleep(deps.timing?.pollMs ?? 2000);
     }
   }
@@ -63,7 +63,7 @@ export async function waitAction(
     if (a.status === 'completed') return a;
     if (a.status === 'errored') throw new ActionErrored(`${a.type} action ${a.id} errored at DigitalOcean`);
     if (Date.now() > deadline) throw new Error(`${a.type} action ${a.id} still in progress after ${Math.round(timeoutMs / 60000)} minutes`);
-    Context.current().heartbeat({ ...heartbeat, actionId: a.id });
+    beat({ ...heartbeat, actionId: a.id });
     await sleep(deps.timing?.pollMs ?? 2000);
   }
 }

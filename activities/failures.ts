@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DoApiError } from './digitalocean';
 import { HostKeyMismatchError, SshConnectionLostError } from './ssh';
 import { ContextError } from '../context/unpack';
+import { withHeartbeats } from './heartbeat';
 import { StoreError } from '../context/s3-store';
 
 export function toFailure(err: unknown): ApplicationFailure {
@@ -35,7 +36,7 @@ export function toFailure(err: unknown): ApplicationFailure {
 export function activity<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
-      return await fn(...args);
+      return await withHeartbeats(() => fn(...args));
     } catch (err) {
       throw toFailure(err);
     }

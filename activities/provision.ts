@@ -3,7 +3,7 @@
  * build's tag — then wait until it is active, SSH answers with the pinned host key, and
  * cloud-init has finished (it holds the dpkg lock during first boot).
  */
-import { Context } from '@temporalio/activity';
+import { beat } from './heartbeat';
 import type { ActivityDeps } from './deps';
 import { BUILDER_TAG, KEEP_TAG, buildTag, dropletName } from './build-tags';
 import { DoApiError } from './digitalocean';
@@ -24,7 +24,7 @@ export function provision(deps: ActivityDeps) {
     const tag = buildTag(input.buildId);
     const hostKey = deriveHostKey(deps.hostKeySecret, input.buildId);
     const created = await findOrCreate(deps, input, tag, hostKey);
-    Context.current().heartbeat({ dropletId: created.id });
+    beat({ dropletId: created.id });
     const active = await waitActive(deps, created.id);
     const ipv4 = active.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
     if (!ipv4) throw new Error(`droplet ${created.id} is active but has no public IPv4`);
@@ -88,7 +88,7 @@ async function waitActive(deps: ActivityDeps, id: number): Promise<DropletInfo> 
     const d = (await deps.api.call('get droplet', (c) => c.droplet.getDroplet({ droplet_id: id }))).data.droplet as DropletInfo;
     if (d.status === 'active' && d.networks?.v4?.some((n) => n.type === 'public')) return d;
     if (Date.now() > deadline) throw new Error(`droplet ${id} is still ${d.status} after 10 minutes`);
-    Context.current().heartbeat({ dropletId: id, status: d.status });
+    beat({ dropletId: id, status: d.status });
     await sleep(pollMs);
   }
 }

@@ -5,6 +5,7 @@
  * action does not say the image id, so it is found by name, then tagged.
  */
 import { Context } from '@temporalio/activity';
+import { beat } from './heartbeat';
 import type { ActivityDeps } from './deps';
 import { postDropletAction, waitAction } from './droplet-actions';
 import { getAction } from './shutdown';
@@ -29,7 +30,7 @@ export function snapshot(deps: ActivityDeps) {
         if (a.status === 'errored') actionId = undefined;
       }
       if (actionId === undefined) actionId = (await postDropletAction(deps, id, 'snapshot', { name: input.name })).id;
-      Context.current().heartbeat({ actionId });
+      beat({ actionId });
       // An errored action throws here; the retry sees it errored and posts a new one.
       await waitAction(deps, () => getAction(deps, actionId), { step: 'snapshot' }, 4 * 60 * 60_000);
       snap = await findByName(deps, id, input.name);

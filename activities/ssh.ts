@@ -64,8 +64,11 @@ export class SshAuthenticationError extends Error {
   override name = 'SshAuthenticationError';
 }
 
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 1000;
+// Gentle retries: `ufw limit ssh` drops a source after 6 new connections in 30 s.
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 8000;
+/** One TCP attempt: a dropped SYN must not eat the whole deadline. */
+const CONNECT_ATTEMPT_MS = 5000;
 
 /** OpenSSH's SHA256 fingerprint of a public key blob: 'SHA256:' + unpadded base64. */
 export function sha256Fingerprint(publicKeyBlob: Buffer): string {
@@ -91,7 +94,7 @@ export async function connectSsh(opts: SshConnectOptions): Promise<Client> {
   for (;;) {
     opts.signal?.throwIfAborted();
     try {
-      const sock = await tcpConnect(opts.host, port, Math.max(500, deadline - Date.now()), opts.signal);
+      const sock = await tcpConnect(opts.host, port, Math.max(500, Math.min(CONNECT_ATTEMPT_MS, deadline - Date.now())), opts.signal);
       return await handshake(sock, opts, Math.max(1000, deadline - Date.now()));
     } catch (err) {
       if (err instanceof HostKeyMismatchError || opts.signal?.aborted) throw err;

@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { BlobStore } from '../context/store';
+import { beat } from './heartbeat';
 
 const TAIL = 20;
 
@@ -51,7 +52,7 @@ export class StepLog {
     const now = Date.now();
     if (now - this.lastBeat > 1000) {
       this.lastBeat = now;
-      heartbeat({ lastLine: line.slice(0, 200) });
+      beat({ lastLine: line.slice(0, 200) });
       void this.flush();
     }
   }
@@ -80,13 +81,5 @@ export class StepLog {
     let out = text;
     for (const s of this.secrets) if (s.length >= 4) out = out.split(s).join('***');
     return out;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // not in an activity
   }
 }

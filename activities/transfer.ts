@@ -1,5 +1,6 @@
 /** transfer: copy the snapshot to one more region (one activity per region, run in parallel). */
 import { Context } from '@temporalio/activity';
+import { beat } from './heartbeat';
 import type { ActivityDeps } from './deps';
 import { waitAction } from './droplet-actions';
 import type { TransferInput } from '../workflows/types';
@@ -19,7 +20,7 @@ export function transfer(deps: ActivityDeps) {
       const r = await deps.api.call('transfer image', (c) => c.image.transferImage({ image_id: input.imageId, region: input.region }));
       actionId = (r.data.action as { id: number }).id;
     }
-    Context.current().heartbeat({ actionId });
+    beat({ actionId });
     const id = actionId;
     await waitAction(deps, () => getIt(id), { region: input.region }, 12 * 60 * 60_000);
     return (await image()).regions;

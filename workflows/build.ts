@@ -13,14 +13,15 @@ const noRetry = ['SpecError', 'ContextError', 'StoreConfigError', 'PermanentApiE
 /** Quick API calls and short SSH work. */
 const quick = wf.proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
+  // Activities heartbeat every few seconds even when quiet: a dead worker is noticed fast.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: noRetry },
 });
 
 /** Long work on the droplet (apt, scripts, cleanup) and waits on DigitalOcean (boot, snapshot). */
 const long = wf.proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 4, nonRetryableErrorTypes: noRetry },
 });
 

@@ -6,15 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureBaseImage, readyDistributions } from './base-image';
 import { clearCgroupChildren, containerInitPid, killCgroup, prepareCgroup } from './cgroup';
 import { cleanupMachine, findLeftovers, isEmpty, nspawnLockName, removeNspawnLeftovers, type DropletMeta, type Leftovers } from './cleanup';
 import { createDisk, diskPaths, mountRoot } from './disk';
-import { sleep } from './exec';
+import { sleep, tryRun } from './exec';
 import { dropletHostsFile, setupNetwork, type DropletNetwork } from './network';
-import { assertMachineName, assertMountablePath, dropletCgroup, dropletDir, dropletsDir } from './paths';
+import { assertMachineName, assertMountablePath, dropletCgroup, dropletDir, dropletsDir, netnsPath } from './paths';
 import type { DropletBootSpec, DropletExit, DropletRuntime, RunningDroplet } from './runtime';
 import { ensureSnapshotTree, pruneSnapshotTrees, writeSnapshot } from './snapshot';
 
@@ -38,20 +37,15 @@ function log(msg: string): void {
   process.stderr.write(`[lab-droplets] ${msg}\n`);
 }
 
-/** True when sshd answers on addr:22 with its banner. */
-function sshAnswers(addr: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: addr, port: 22 });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 2000);
-    sock.once('data', (d: Buffer) => done(d.toString('latin1').startsWith('SSH-')));
-    sock.once('error', () => done(false));
-    sock.once('close', () => done(false));
-  });
+/**
+ * True when something listens on port 22 inside the droplet's network namespace. Read from the
+ * namespace's socket table, not by connecting: a probe connection counts against rate limits like
+ * `ufw limit ssh` (6 new connections per 30 s), which would lock the real client out.
+ */
+async function sshListening(machineName: string): Promise<boolean> {
+  const r = await tryRun('nsenter', [`--net=${netnsPath(machineName)}`, 'cat', '/proc/net/tcp', '/proc/net/tcp6']);
+  // local_address ends in :0016 (port 22), st 0A (LISTEN)
+  return r.ok && /^\s*\d+: [0-9A-F]+:0016 [0-9A-F]+:0000 0A /m.test(r.stdout);
 }
 
 function signal_(pid: number, signal: NodeJS.Signals | number): void {
@@ -152,9 +146,9 @@ class NspawnDroplet implements RunningDroplet {
     this.bootedP = (async () => {
       for (;;) {
         if (exitedFlag || !this.running) throw new Error(`droplet ${this.machineName} stopped before sshd answered; see ${join(this.dir, 'console.log')}`);
-        if (await sshAnswers(this.ipv4)) return;
+        if (await sshListening(this.machineName)) return;
         if (Date.now() > deadline) throw new Error(`droplet ${this.machineName}: sshd did not answer within ${this.bootTimeoutMs} ms`);
-        await sleep(50);
+        await sleep(100);
       }
     })();
     this.bootedP.catch(() => undefined); // callers that never await booted must not crash the process

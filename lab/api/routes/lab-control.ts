@@ -24,6 +24,8 @@ export async function labSummary(ctx: LabContext, contract: ContractChecker | un
       list: droplets.map((d) => ({ id: d.id, name: d.name, status: d.status, locked: d.locked, machineName: d.machineName, ipv4: d.ipv4 ?? null })),
     },
     snapshots: state.images.size,
+    /** Where each snapshot's archive is, so tests can look inside an image. */
+    archives: [...state.images.values()].flatMap((i) => (i.source.kind === 'snapshot' ? [{ id: i.id, name: i.name, archivePath: i.source.archivePath }] : [])),
     keys: state.keys.size,
     tags: state.tags.size,
     actions: count(actions, (a) => a.status),

@@ -1,0 +1,105 @@
+/**
+ * The example LAMP image, built end to end in the lab with `client start-build --wait --json`,
+ * then checked the way a customer and DigitalOcean's review would: a droplet made from the
+ * snapshot runs its first-boot scripts once and in order, greets root's first login once, serves
+ * the PHP page from MariaDB, and passes the image check with no failure and no warning; the
+ * snapshot itself holds no keys, history or logs; the build droplet is gone.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { IMAGE_CHECK_SCRIPT, parseImageCheck } from '../../activities/image-check';
+import type { BuildManifest } from '../../workflows/types';
+import { dropletFromImage } from '../support/droplet';
+import type { TestDroplet } from '../support/droplet';
+import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
+import type { Stack } from '../support/stack';
+import { REPO } from '../support/temporal';
+
+let stack: Stack;
+let manifest: BuildManifest;
+let droplet: TestDroplet | undefined;
+
+before(async () => {
+  stack = await startStack({ lab: { timing: { transferDelayMs: 500, maxDiskGiB: 2 } } });
+  const r = await stack.client(['start-build', path.join(REPO, 'examples/lamp/build.yaml'), '--wait', '--json']);
+  assert.equal(r.code, 0, `build failed: ${r.stderr}\n${r.stdout}`);
+  const out = JSON.parse(r.stdout) as { buildId: string; status: string; snapshot: { id: number; name: string }; manifest: BuildManifest };
+  assert.equal(out.status, 'succeeded');
+  assert.ok(out.snapshot.id > 0 && out.snapshot.name.startsWith('lamp-'));
+  manifest = out.manifest;
+  const steps = manifest.steps.map((s) => `${s.name} ${s.seconds?.toFixed(1)}s`).join(', ');
+  console.log(`LAMP build steps: ${steps}`);
+});
+
+after(async () => {
+  await droplet?.destroy();
+  await stack?.stop();
+  if (stack) await assertNoLeftovers(stack.machinePrefix);
+});
+
+test('the manifest names the snapshot, its regions, the OS and package versions', () => {
+  assert.deepEqual([...(manifest.snapshot?.regions ?? [])].sort(), ['nyc3', 'sfo3']);
+  assert.equal(manifest.os?.id, 'debian');
+  assert.equal(manifest.os?.versionId, '12');
+  assert.match(manifest.packages?.nginx ?? '', /^\d/);
+  assert.match(manifest.packages?.['mariadb-server'] ?? '', /^\d/);
+  assert.deepEqual(manifest.validation?.failures, []);
+  assert.ok(manifest.steps.every((s) => s.state === 'succeeded'), 'every step succeeded');
+});
+
+test('the build droplet is gone and exactly one was created', async () => {
+  const audit = await stack.audit();
+  const created = audit.filter((e) => e.type === 'droplet.created');
+  assert.equal(created.length, 1, 'one build droplet');
+  const state = await stack.lab.state();
+  assert.equal(state.droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');
+});
+
+test('the snapshot holds no login keys, host keys, shell history or logs', async () => {
+  const state = await stack.lab.state();
+  const archive = state.archives.find((a) => a.id === manifest.snapshot?.id);
+  assert.ok(archive, 'the lab knows the snapshot archive');
+  const listing = execFileSync('tar', ['--zstd', '-tvf', archive.archivePath], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
+  const entries = new Map<string, number>();
+  for (const line of listing.split('\n')) {
+    const m = /^\S+\s+\S+\s+(\d+)\s+\S+\s+\S+\s+\.\/(.*)$/.exec(line);
+    if (m) entries.set(m[2]!.replace(/ -> .*$/, ''), Number(m[1]));
+  }
+  assert.ok(entries.size > 1000, 'the listing was read');
+  assert.ok(!entries.has('root/.ssh/authorized_keys'), 'no authorized_keys');
+  assert.deepEqual([...entries.keys()].filter((e) => /^etc\/ssh\/ssh_host_/.test(e)), [], 'no host keys');
+  assert.ok((entries.get('root/.bash_history') ?? 0) === 0, 'no root shell history');
+  const logs = [...entries].filter(([n, size]) => /^var\/log\/[^/]+\.log$/.test(n) && size > 50);
+  assert.deepEqual(logs, [], 'no non-empty top-level logs');
+  assert.ok(!entries.has('zerofile'), 'the zero-fill file was removed');
+  assert.deepEqual([...entries.keys()].filter((e) => e.startsWith('var/lib/cloud/instances/')), [], 'cloud-init will see a new instance');
+});
+
+test('a droplet from the snapshot: first boot once, first login once, site up, image check clean', async () => {
+  droplet = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, manifest.snapshot!.id);
+  const d = droplet;
+  const status = await d.run('cloud-init status --wait; cloud-init status --long');
+  assert.match(status.out, /status: done/);
+  const boots = await d.run('cat /var/lib/lamp/first-boot.log');
+  assert.deepEqual(boots.out.trim().split('\n').map((l) => l.split(' ')[0]), ['001_onboot', '002_onboot-web'], 'both first-boot scripts ran once, in order');
+  const pw = await d.run('stat -c %a /root/.digitalocean_password && grep -c app_db_password /root/.digitalocean_password');
+  assert.match(pw.out, /^600\n1\n$/);
+
+  const first = await d.run('bash -ic "exit" 2>/dev/null');
+  assert.match(first.out, /Welcome to your LAMP droplet/);
+  const second = await d.run('bash -ic "exit" 2>/dev/null');
+  assert.doesNotMatch(second.out, /Welcome/, 'the message is shown on the first login only');
+  assert.equal((await d.run('cmp /root/.bashrc /etc/skel/.bashrc')).code, 0, '.bashrc restored');
+
+  const page = await d.run('curl -fsS http://localhost/');
+  assert.match(page.out, /LAMP on DigitalOcean: PHP 8\.2.*database connected \(MariaDB/);
+
+  const keyBlob = (await d.run('cut -d" " -f2 /root/.ssh/authorized_keys')).out.trim();
+  const check = await d.run(`BUILDER_KEY='${keyBlob}' bash -s`, IMAGE_CHECK_SCRIPT);
+  const report = parseImageCheck(check.out);
+  assert.deepEqual(report.failures, [], check.out);
+  assert.deepEqual(report.warnings, [], check.out);
+  assert.ok(report.passed >= 8);
+});
