@@ -22,8 +22,12 @@ if apt-get -qq update >/dev/null 2>&1; then
 else say FAIL security-updates "apt-get update failed, so pending updates cannot be checked"; fi
 # 5. logs at the top of /var/log
 found=0
-for f in /var/log/*-???????? /var/log/*.[0-9]; do [ -f "$f" ] && { say WARN logs "$f is a rotated log archive"; found=1; }; done
-for f in /var/log/*.log; do [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt 50 ] && { say WARN logs "$f is not empty"; found=1; }; done
+# On a droplet made from the image (IMAGE_CHECK_AFTER_BOOT=1), logs written since this boot are
+# the droplet's own, not the image's.
+boot=$(( $(date +%s) - $(cut -d. -f1 /proc/uptime) ))
+own() { [ "${IMAGE_CHECK_AFTER_BOOT:-0}" = 1 ] && [ "$(stat -c %Y "$1")" -ge "$boot" ]; }
+for f in /var/log/*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] /var/log/*.[0-9]; do [ -f "$f" ] && ! own "$f" && { say WARN logs "$f is a rotated log archive"; found=1; }; done
+for f in /var/log/*.log; do [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt 50 ] && ! own "$f" && { say WARN logs "$f is not empty"; found=1; }; done
 [ $found = 0 ] && say PASS logs "no log archives or non-empty logs"
 # 6. users with uid >= 1000
 while IFS=: read -r user _ uid _ _ home _; do

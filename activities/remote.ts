@@ -34,9 +34,10 @@ export async function runOnDroplet(
         log.write(c);
       },
     });
+    const tail = log.tail();
     if (r.exitCode !== 0) log.write(`\n[exit code ${r.exitCode}]\n`);
     await log.close();
-    const result = { exitCode: r.exitCode, tail: log.tail(), seconds: r.seconds, output: Buffer.concat(captured).toString() };
+    const result = { exitCode: r.exitCode, tail, seconds: r.seconds, output: Buffer.concat(captured).toString() };
     if (r.exitCode !== 0 && !opts.allowFailure) throw scriptFailed(title, r.exitCode, result.tail);
     return result;
   } catch (err) {

@@ -41,7 +41,9 @@ export function runScript(deps: ActivityDeps) {
       : Buffer.from(`#!/bin/bash\n${input.script.run ?? ''}\n`);
     const file = `${WORK_DIR}/scripts/${input.step}`;
     const envFile = `${WORK_DIR}/env`;
-    const envText = Object.entries(vars).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
+    // Scripts also learn which build and step they run in (logs, idempotency markers).
+    const all = { ...vars, IMAGE_FORGE_BUILD_ID: input.droplet.buildId, IMAGE_FORGE_STEP: input.step };
+    const envText = Object.entries(all).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
     const ref = input.droplet;
     await runOnDroplet(deps, ref, input.step, 'prepare', `umask 077 && mkdir -p ${WORK_DIR}/scripts && cat > ${envFile}`, { stdin: envText, secrets });
     await runOnDroplet(deps, ref, input.step, 'prepare', `umask 077 && cat > ${shq(file)} && chmod 700 ${shq(file)}`, { stdin: body, secrets });

@@ -24,7 +24,8 @@ cat > /run/systemd/system/image-forge-seal.service <<'UNIT'
 Description=Empty logs written during the image's last shutdown
 DefaultDependencies=no
 After=local-fs.target
-Before=sysinit.target
+Before=sysinit.target shutdown.target
+Conflicts=shutdown.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes

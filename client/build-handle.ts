@@ -32,5 +32,6 @@ export async function openBuild(buildId: string, flags: ConnectionFlags): Promis
 /** The message of a refused Update (validator) or a failed one, without the SDK's wrapping. */
 export function updateErrorMessage(err: unknown): string {
   const e = err as { cause?: { message?: string }; message?: string };
-  return e.cause?.message ?? e.message ?? String(err);
+  const msg = e.cause?.message ?? e.message ?? String(err);
+  return /already completed/i.test(msg) ? 'the build has already ended: nothing to answer (see `client status`)' : msg;
 }

@@ -10,7 +10,8 @@ installed() {
 }
 
 missing=()
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar; do
+# chromium: the browser test of the Temporal Web UI (Debian's build; no browser downloads here).
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then

@@ -10,5 +10,6 @@ if [ ! -x node_modules/.bin/node ] || [ ! -d node_modules/@temporalio/worker ] |
 fi
 bash scripts/ensure-lab-debs.sh
 bash scripts/ensure-temporal.sh >/dev/null
+bash scripts/ensure-versitygw.sh >/dev/null
 if [ ! -f dist/client/main.js ]; then node_modules/.bin/tsc -p tsconfig.json; fi
 node_modules/.bin/node dist/lab/droplets/base-image.js >/dev/null

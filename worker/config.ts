@@ -26,6 +26,8 @@ export interface WorkerSettings {
   cacheDir?: string;
   maxConcurrentActivities: number;
   maxConcurrentWorkflows: number;
+  /** Per-request timeout of DigitalOcean API calls. */
+  apiTimeoutMs?: number;
 }
 
 export const DEFAULT_TASK_QUEUE = 'image-forge';
@@ -58,6 +60,7 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
     maxConcurrentWorkflows: positive(env.IMAGE_FORGE_MAX_WORKFLOW_TASKS, 'IMAGE_FORGE_MAX_WORKFLOW_TASKS', 40),
   };
   if (env.DIGITALOCEAN_API_URL) s.apiUrl = env.DIGITALOCEAN_API_URL;
+  if (env.IMAGE_FORGE_API_TIMEOUT_MS) s.apiTimeoutMs = positive(env.IMAGE_FORGE_API_TIMEOUT_MS, 'IMAGE_FORGE_API_TIMEOUT_MS', 30_000);
   if (env.IMAGE_FORGE_STORE_DIR) s.storeDir = env.IMAGE_FORGE_STORE_DIR;
   if (env.IMAGE_FORGE_CACHE) s.cacheDir = env.IMAGE_FORGE_CACHE;
   return s;

@@ -23,7 +23,11 @@ export async function createBuildWorker(
   extra: { timing?: ActivityDeps['timing']; workerOptions?: Partial<WorkerOptions> } = {},
 ): Promise<{ worker: Worker; deps: ActivityDeps }> {
   const login = await readLoginKey(settings.sshKeyPath);
-  const api = new DoApi({ token: settings.token, ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}) });
+  const api = new DoApi({
+    token: settings.token,
+    ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}),
+    ...(settings.apiTimeoutMs ? { requestTimeoutMs: settings.apiTimeoutMs } : {}),
+  });
   await registerLoginKey(api, login, `image-forge worker ${os.hostname()}`);
   const cache = settings.cacheDir ?? path.join(os.homedir(), '.cache', 'image-forge');
   const hostKeySecret = hostKeySecretFrom(login.privateKey);

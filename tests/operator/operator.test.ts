@@ -61,6 +61,10 @@ async function liveDroplets(): Promise<number> {
 test('a failed script waits; retry runs only that step, with the edited script', async () => {
   const { file, dir } = await failingSpec('retry');
   const id = await start(file);
+  const early = await stack.client(['retry', id]);
+  assert.notEqual(early.code, 0, 'a retry while nothing failed is refused');
+  assert.match(early.stderr, /nothing to retry: no step is waiting for an operator/);
+  assert.doesNotMatch(early.stderr, /\n\s+at /, 'no stack trace');
   const waiting = (await waitForStatus(id, 'waiting-for-operator')) as { waiting: { step: string; skippable: boolean }; steps: { name: string; exitCode?: number; tail?: string[] }[] };
   assert.equal(waiting.waiting.step, '03-script');
   const failed = waiting.steps.find((s) => s.name === '03-script')!;
@@ -87,8 +91,7 @@ test('a failed script waits; retry runs only that step, with the edited script',
 
   const again = await stack.client(['retry', id]);
   assert.notEqual(again.code, 0);
-  assert.match(again.stderr, /nothing to retry: no step is waiting for an operator/);
-  assert.doesNotMatch(again.stderr, /\n\s+at /, 'no stack trace');
+  assert.match(again.stderr, /the build has already ended/);
 
   const created = (await stack.audit()).filter((e) => e.type === 'droplet.created');
   assert.equal(created.length, 1, 'one droplet for the whole build');

@@ -26,6 +26,7 @@ export const LAB_TOKEN = 'lab-test-token-0123456789';
 export interface Stack {
   dir: string;
   temporal: TestWorkflowEnvironment;
+  temporalOptions: TemporalOptions;
   lab: LabServer;
   labOptions: LabServerOptions;
   auditFile: string;
@@ -62,6 +63,7 @@ export interface StackOptions {
   /** Start an in-process worker right away (default true). */
   worker?: boolean;
   timing?: ActivityDeps['timing'];
+  apiTimeoutMs?: number;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -102,12 +104,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cacheDir: path.join(dir, 'cache'),
     maxConcurrentActivities: 40,
     maxConcurrentWorkflows: 40,
+    ...(opts.apiTimeoutMs ? { apiTimeoutMs: opts.apiTimeoutMs } : {}),
   });
   const workers: WorkerProcess[] = [];
 
   const stack: Stack = {
     dir,
     temporal,
+    temporalOptions: opts.temporal ?? {},
     lab,
     labOptions,
     auditFile,
@@ -171,7 +175,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       for (const w of workers) await w.kill('SIGKILL').catch(() => undefined);
       await stack.stopWorker().catch(() => undefined);
       await lab.close().catch(() => undefined);
-      await temporal.teardown().catch(() => undefined);
+      await stack.temporal.teardown().catch(() => undefined);
       await sweepLeftovers(machinePrefix).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     },

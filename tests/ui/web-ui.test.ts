@@ -1,0 +1,55 @@
+/**
+ * The Temporal Web UI shows a finished lab build the way a vendor needs it: the build's one-line
+ * summary, its details, and each step's own summary. Debian's chromium, driven by
+ * playwright-core, headless; the screenshot is kept in test-artifacts/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { startStack } from '../support/stack';
+import type { Stack } from '../support/stack';
+import { REPO } from '../support/temporal';
+
+let stack: Stack;
+let browser: Browser;
+const uiPort = 18233 + Math.floor(Math.random() * 500);
+
+before(async () => {
+  stack = await startStack({ temporal: { uiPort }, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('the Web UI shows the build summary, details and step summaries', async () => {
+  await stack.stopWorker();
+  await stack.startWorker({ extraEnv: { FORGE_TEST_SECRET: 'ui-test-secret' } });
+  const run = await stack.client(['start-build', path.join(REPO, 'tests/build/fixtures/tiny/build.yaml'), '--wait', '--json', '--id', 'ui-build']);
+  assert.equal(run.code, 0, run.stderr);
+
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
+  await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/ui-build`, { waitUntil: 'networkidle' });
+  await page.getByText('tiny: debian-12-x64 in nyc3, image build').first().waitFor({ timeout: 30_000 });
+  await page.getByText('run scripts/01-hello.sh').first().waitFor({ timeout: 30_000 });
+  const body = await page.locator('body').innerText();
+  for (const text of ['create a s-1vcpu-1gb droplet from debian-12-x64 in nyc3', 'check the image against the Marketplace rules', 'snapshot as tiny-']) {
+    assert.ok(body.includes(text), `the page shows "${text}"`);
+  }
+  await fs.mkdir(path.join(REPO, 'test-artifacts'), { recursive: true });
+  await page.screenshot({ path: path.join(REPO, 'test-artifacts/web-ui-build.png'), fullPage: true });
+
+  // The list filtered by the build's status search attribute.
+  const query = encodeURIComponent(`BuildStatus="succeeded"`);
+  await page.goto(`http://127.0.0.1:${uiPort}/namespaces/default/workflows?query=${query}`, { waitUntil: 'networkidle' });
+  await page.getByText('ui-build').first().waitFor({ timeout: 30_000 });
+});
