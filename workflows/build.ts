@@ -11,25 +11,34 @@ import type { BuildInput, BuildManifest, DropletRef, InventoryResult, SnapshotRe
 const noRetry = ['SpecError', 'ContextError', 'StoreConfigError', 'PermanentApiError', 'ScriptFailed', 'ValidationFailed', 'HostKeyMismatch', 'MissingWorkerEnv'];
 
 /** Quick API calls and short SSH work. */
-const quick = wf.proxyActivities<Activities>({
+const QUICK: wf.ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   // Activities heartbeat every few seconds even when quiet: a dead worker is noticed fast.
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: noRetry },
-});
+};
 
 /** Long work on the droplet (apt, scripts, cleanup) and waits on DigitalOcean (boot, snapshot). */
-const long = wf.proxyActivities<Activities>({
+const LONG: wf.ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 4, nonRetryableErrorTypes: noRetry },
-});
+};
 
 /** Destroying a paid droplet must not give up easily. */
-const persistent = wf.proxyActivities<Activities>({
+const PERSISTENT: wf.ActivityOptions = {
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20, nonRetryableErrorTypes: ['PermanentApiError'] },
-});
+};
+
+const proxies = new Map<wf.ActivityOptions, Activities>([QUICK, LONG, PERSISTENT].map((o) => [o, wf.proxyActivities<Activities>(o)]));
+
+/** Runs a step's activity with the step's summary, so the Web UI names it as a person would. */
+function call<K extends keyof Activities>(options: wf.ActivityOptions, name: K, summary: string, ...args: Parameters<Activities[K]>): ReturnType<Activities[K]> {
+  const fn = proxies.get(options)![name] as unknown as wf.ActivityFunctionWithOptions<Activities[K]>;
+  return fn.executeWithOptions({ ...options, summary }, args) as ReturnType<Activities[K]>;
+}
 
 export async function buildImage(input: BuildInput): Promise<BuildManifest> {
   const { plan } = input;
@@ -52,7 +61,7 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
     what: 'destroy the build droplet',
     run: async () => {
       if (keepDroplet) return;
-      await steps.run('destroy', 'destroy the build droplet', () => persistent.destroy({ buildId: input.buildId }));
+      await steps.run('destroy', 'destroy the build droplet', (_d, s) => call(PERSISTENT, 'destroy', s, { buildId: input.buildId }));
     },
   });
 
@@ -75,8 +84,8 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
   throw ApplicationFailure.nonRetryable(manifest.error ?? 'build failed', 'BuildFailed');
 
   async function recipe(): Promise<void> {
-    const droplet = await steps.run('provision', `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`, () =>
-      long.provision({ buildId: input.buildId, name: plan.name, keep: input.mode === 'base', droplet: plan.droplet }),
+    const droplet = await steps.run('provision', `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`, (_d, s) =>
+      call(LONG, 'provision', s, { buildId: input.buildId, name: plan.name, keep: input.mode === 'base', droplet: plan.droplet }),
     );
     steps.dropletId = droplet.dropletId;
     const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };
@@ -84,20 +93,20 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
 
     if (plan.apt.upgrade || plan.apt.packages.length > 0) {
       const what = plan.apt.packages.length > 0 ? `install ${plan.apt.packages.length} apt packages` : 'upgrade apt packages';
-      await steps.run('install', what, (d) => long.install({ ...at('install'), contextDigest: d, apt: plan.apt }));
+      await steps.run('install', what, (d, s) => call(LONG, 'install', s, { ...at('install'), contextDigest: d, apt: plan.apt }));
     }
     for (const [i, s] of plan.steps.entries()) {
       const step = `${String(i + 1).padStart(2, '0')}-${s.kind === 'upload' ? 'upload' : 'script'}`;
       if (s.kind === 'upload') {
-        await steps.run(step, `upload ${s.src} to ${s.dest}`, (d) => long.upload({ ...at(step), contextDigest: d, upload: s }));
+        await steps.run(step, `upload ${s.src} to ${s.dest}`, (d, sum) => call(LONG, 'upload', sum, { ...at(step), contextDigest: d, upload: s }));
       } else {
-        await steps.runSkippable(step, `run ${s.label}`, (d) => long.runScript({ ...at(step), contextDigest: d, script: s, env: plan.env }));
+        await steps.runSkippable(step, `run ${s.label}`, (d, sum) => call(LONG, 'runScript', sum, { ...at(step), contextDigest: d, script: s, env: plan.env }));
       }
     }
     if (plan.firstBoot.length > 0 || plan.firstLogin) {
       const n = plan.firstBoot.length + (plan.firstLogin ? 1 : 0);
-      await steps.run('first-boot', `install ${n} first-boot and first-login script${n > 1 ? 's' : ''}`, (d) =>
-        quick.installFirstBoot({ ...at('first-boot'), contextDigest: d, vendor: plan.vendor, firstBoot: plan.firstBoot, ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}) }),
+      await steps.run('first-boot', `install ${n} first-boot and first-login script${n > 1 ? 's' : ''}`, (d, s) =>
+        call(QUICK, 'installFirstBoot', s, { ...at('first-boot'), contextDigest: d, vendor: plan.vendor, firstBoot: plan.firstBoot, ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}) }),
       );
     }
 
@@ -108,22 +117,22 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
       return;
     }
 
-    const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d) => quick.inventory({ ...at('inventory'), contextDigest: d }));
+    const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d, s) => call(QUICK, 'inventory', s, { ...at('inventory'), contextDigest: d }));
     manifest.os = inventory.os;
     manifest.packages = inventory.packages;
-    await steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d) => long.cleanup({ ...at('cleanup'), contextDigest: d }));
-    const validation: ValidationResult = await steps.run('validate', 'check the image against the Marketplace rules', (d) => quick.validate({ ...at('validate'), contextDigest: d }));
+    await steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) => call(LONG, 'cleanup', s, { ...at('cleanup'), contextDigest: d }));
+    const validation: ValidationResult = await steps.run('validate', 'check the image against the Marketplace rules', (d, s) => call(QUICK, 'validate', s, { ...at('validate'), contextDigest: d }));
     manifest.validation = validation;
-    await steps.run('shutdown', 'remove login keys and power off', () => long.shutdown(ref));
+    await steps.run('shutdown', 'remove login keys and power off', (_d, s) => call(LONG, 'shutdown', s, ref));
 
-    const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, () =>
-      long.snapshot({ droplet: ref, name: input.snapshotName, tags: plan.snapshot.tags }),
+    const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, (_d, s) =>
+      call(LONG, 'snapshot', s, { droplet: ref, name: input.snapshotName, tags: plan.snapshot.tags }),
     );
     steps.snapshotId = snap.id;
     manifest.snapshot = { ...snap };
     if (plan.snapshot.regions.length > 0) {
       const regions = await Promise.all(
-        plan.snapshot.regions.map((region) => steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, () => long.transfer({ imageId: snap.id, region }))),
+        plan.snapshot.regions.map((region) => steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, (_d, s) => call(LONG, 'transfer', s, { imageId: snap.id, region }))),
       );
       manifest.snapshot.regions = [...new Set([...snap.regions, ...regions.flat()])];
     }

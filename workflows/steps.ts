@@ -61,17 +61,17 @@ export class StepRunner {
   }
 
   /** Runs a step that must succeed (or be retried by the operator). */
-  async run<T>(name: string, summary: string, fn: (contextDigest: string) => Promise<T>): Promise<T> {
+  async run<T>(name: string, summary: string, fn: (contextDigest: string, summary: string) => Promise<T>): Promise<T> {
     const r = await this.attempt(name, summary, fn, false);
     return r as T;
   }
 
   /** Runs a step the operator may skip; undefined when skipped. */
-  async runSkippable<T>(name: string, summary: string, fn: (contextDigest: string) => Promise<T>): Promise<T | undefined> {
+  async runSkippable<T>(name: string, summary: string, fn: (contextDigest: string, summary: string) => Promise<T>): Promise<T | undefined> {
     return this.attempt(name, summary, fn, true);
   }
 
-  private async attempt<T>(name: string, summary: string, fn: (d: string) => Promise<T>, skippable: boolean): Promise<T | undefined> {
+  private async attempt<T>(name: string, summary: string, fn: (d: string, summary: string) => Promise<T>, skippable: boolean): Promise<T | undefined> {
     const rec: StepRecord = { name, summary, state: 'running', attempts: 0 };
     this.records.push(rec);
     for (;;) {
@@ -84,7 +84,7 @@ export class StepRunner {
       this.publish();
       const t0 = Date.now();
       try {
-        const value = await fn(this.contextDigest);
+        const value = await fn(this.contextDigest, summary);
         rec.state = 'succeeded';
         rec.seconds = (Date.now() - t0) / 1000;
         this.publish();
