@@ -142,9 +142,7 @@ function staticDetails(plan: BuildPlan, input: BuildInput): string {
     `- base image: \`${plan.droplet.image}\`, region \`${plan.droplet.region}\`, size \`${plan.droplet.size}\``,
     `- apt: ${plan.apt.packages.length} packages${plan.apt.upgrade ? ', full upgrade' : ''}`,
     `- ${uploads} uploads, ${scripts} scripts, ${plan.firstBoot.length} first-boot scripts${plan.firstLogin ? ', a first-login script' : ''}`,
-    plan.snapshot.regions.length ? `- copied to ${plan.snapshot.regions.join(', ')}` : '',
+    ...(plan.snapshot.regions.length ? [`- copied to ${plan.snapshot.regions.join(', ')}`] : []),
     `- build context \`${input.contextDigest.slice(0, 19)}…\``,
-  ]
-    .filter(Boolean)
-    .join('\n');
+  ].join('\n');
 }
