@@ -94,7 +94,7 @@ async function waitActive(deps: ActivityDeps, id: number): Promise<DropletInfo> 
 }
 
 /** Hands the droplet its host key, so the very first connection is verified. */
-function cloudConfig(hostKey: HostKey): string {
+export function cloudConfig(hostKey: HostKey): string {
   const indent = (s: string) => s.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
   return [
     '#cloud-config',

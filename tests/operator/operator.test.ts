@@ -104,6 +104,12 @@ test('skip: a failed script can be skipped, the build goes on', async () => {
   await waitForStatus(id, 'waiting-for-operator');
   const r = await stack.client(['skip', id]);
   assert.equal(r.code, 0, r.stderr);
+  // watch follows the build to its end: plain lines off a terminal, exit code = result.
+  const watch = await stack.client(['watch', id]);
+  assert.equal(watch.code, 0, watch.stderr);
+  assert.match(watch.stderr, /03-script\s+skipped/);
+  assert.match(watch.stderr, /snapshot\s+succeeded/);
+  assert.match(watch.stdout, new RegExp(`${id}: succeeded`));
   const done = (await waitForStatus(id, 'succeeded')) as { steps: { name: string; state: string }[] };
   assert.equal(done.steps.find((s) => s.name === '03-script')?.state, 'skipped');
 });
@@ -125,6 +131,8 @@ test('a failed validation cannot be skipped; abort destroys the droplet and fail
   assert.equal(abort.code, 0, abort.stderr);
   const failed = (await waitForStatus(id, 'failed')) as { workflowStatus: string; snapshotId?: number };
   assert.equal(failed.workflowStatus, 'FAILED');
+  const watch = await stack.client(['watch', id]);
+  assert.equal(watch.code, 1, 'watch exits non-zero for a failed build');
   assert.equal(failed.snapshotId, undefined, 'no snapshot was taken');
   await stack.lab.idle();
   assert.equal(await liveDroplets(), 0, 'abort destroyed the droplet');

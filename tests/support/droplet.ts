@@ -6,24 +6,33 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'ssh2';
 import { DoApi } from '../../activities/digitalocean';
 import { ed25519FromSeed } from '../../activities/host-key';
+import type { HostKey } from '../../activities/host-key';
 import { connectSsh, exec } from '../../activities/ssh';
 import { readLoginKeyFromText } from './keys';
 
 export interface TestDroplet {
   id: number;
   ip: string;
+  /** The test's own login key (OpenSSH private key). */
+  privateKey: string;
   hostKey: string;
   run(cmd: string, stdin?: string): Promise<{ code: number | null; out: string }>;
   destroy(): Promise<void>;
 }
 
-export async function dropletFromImage(endpoint: string, token: string, image: number | string, size = 's-1vcpu-1gb'): Promise<TestDroplet> {
+export async function dropletFromImage(
+  endpoint: string,
+  token: string,
+  image: number | string,
+  size = 's-1vcpu-1gb',
+  opts: { key?: HostKey; userData?: string } = {},
+): Promise<TestDroplet> {
   const api = new DoApi({ token, endpoint });
-  const key = ed25519FromSeed(randomBytes(32));
+  const key = opts.key ?? ed25519FromSeed(randomBytes(32));
   const login = readLoginKeyFromText(key.privateOpenSsh, key.publicOpenSsh);
   const made = await api.call('key', (c) => c.sshKey.createSshKey({ name: `test-${Date.now()}`, public_key: key.publicOpenSsh }));
   const keyId = made.data.ssh_key.id;
-  const created = await api.call('create', (c) => c.droplet.createDroplet({ name: `verify-${Date.now()}`, region: 'nyc3', size, image, ssh_keys: [keyId], tags: ['test-verify'] }));
+  const created = await api.call('create', (c) => c.droplet.createDroplet({ name: `verify-${Date.now()}`, region: 'nyc3', size, image, ssh_keys: [keyId], tags: ['test-verify'], ...(opts.userData ? { user_data: opts.userData } : {}) }));
   const id = created.data.droplet.id;
   let ip: string;
   let conn: Client | undefined;
@@ -51,6 +60,7 @@ export async function dropletFromImage(endpoint: string, token: string, image: n
   return {
     id,
     ip,
+    privateKey: key.privateOpenSsh,
     hostKey,
     async run(cmd, stdin) {
       let out = '';
