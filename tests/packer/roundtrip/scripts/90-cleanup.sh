@@ -1,0 +1,3 @@
+#!/bin/bash
+# DigitalOcean cleanup (the tool does this itself)
+rm -rf /tmp/*

@@ -1,0 +1,3 @@
+#!/bin/bash
+# DigitalOcean image check (the tool does this itself)
+exit 0
