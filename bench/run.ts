@@ -64,7 +64,8 @@ const secs = async (fn: () => Promise<unknown>) => {
 const sshArgs = (key: string, ip: string) => ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${ip}`];
 
 async function fab(key: string, ip: string, task: string[], cwd: string): Promise<void> {
-  await run('fab', ['-f', path.join(REPO, 'bench/fabfile.py'), '-H', `root@${ip}`, '-i', key, ...task], { cwd, maxBuffer: 64 << 20 });
+  // Debian's python3-fabric (2.6) ships the module, not a `fab` command.
+  await run('/usr/bin/python3', ['-m', 'fabric', '-r', path.join(REPO, 'bench'), '-c', 'fabfile', '-H', `root@${ip}`, '-i', key, ...task], { cwd, maxBuffer: 64 << 20 });
 }
 
 /**

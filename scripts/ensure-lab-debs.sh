@@ -10,8 +10,9 @@ installed() {
 }
 
 missing=()
-# chromium: the browser test of the Temporal Web UI (Debian's build; no browser downloads here).
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium; do
+# chromium: the browser test of the Temporal Web UI (Debian's build; no browser downloads here);
+# python3-fabric: the benchmark's baseline.
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then
