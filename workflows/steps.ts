@@ -112,7 +112,7 @@ export class StepRunner {
         if (!answered) {
           rec.state = 'failed';
           throw ApplicationFailure.nonRetryable(
-            `step ${name} failed and no operator answered within ${Math.round(timeout / 60000)} min: ${rec.error}`,
+            `step ${name} failed and no operator answered within ${timeout < 120_000 ? `${Math.round(timeout / 1000)} s` : `${Math.round(timeout / 60000)} min`}: ${rec.error}`,
             'OperatorTimeout',
           );
         }
