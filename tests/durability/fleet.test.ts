@@ -1,0 +1,58 @@
+/**
+ * A fleet: two worker processes with their own folders (no shared disk; build contexts and logs
+ * in a real S3 server) share three concurrent builds while workers are SIGKILLed and replaced.
+ * Every build completes, each with exactly one droplet and one snapshot, and none is left.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { startS3Server } from '../support/s3-server';
+import type { S3Server } from '../support/s3-server';
+import { startStack } from '../support/stack';
+import type { Stack, WorkerProcess } from '../support/stack';
+import { REPO } from '../support/temporal';
+
+let stack: Stack;
+let s3: S3Server;
+
+before(async () => {
+  s3 = await startS3Server();
+  stack = await startStack({ worker: false, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+});
+
+after(async () => {
+  await stack?.stop();
+  await s3?.stop();
+});
+
+test('two workers, three builds, workers killed and replaced: every build completes once', async () => {
+  let n = 0;
+  const spawn = (): WorkerProcess => {
+    const dir = path.join(stack.dir, `fleet-worker-${n++}`);
+    return stack.spawnWorker({ ...s3.env, IMAGE_FORGE_STORE_DIR: dir, IMAGE_FORGE_CACHE: path.join(dir, 'cache') });
+  };
+  const workers = [spawn(), spawn()];
+  const clientEnv = { ...s3.env, IMAGE_FORGE_STORE_DIR: path.join(stack.dir, 'fleet-client') };
+  const spec = path.join(REPO, 'tests/durability/fixtures/slow/build.yaml');
+  const ids = ['fleet-a', 'fleet-b', 'fleet-c'];
+  const runs = Promise.all(ids.map((id) => stack.client(['start-build', spec, '--wait', '--json', '--id', id], clientEnv)));
+  for (let round = 0; round < 3; round++) {
+    await new Promise((r) => setTimeout(r, 12_000));
+    const victim = round % 2;
+    await workers[victim]!.kill('SIGKILL');
+    workers[victim] = spawn();
+  }
+  const results = await runs;
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.code, 0, `${ids[i]}: ${r.stderr}`);
+    assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'succeeded');
+  }
+  const audit = await stack.audit();
+  const created = audit.filter((e) => e.type === 'droplet.created' && String(e.name).startsWith('slow-build-'));
+  assert.equal(created.length, 3, 'one droplet per build');
+  const snapshots = audit.filter((e) => e.type === 'action.status' && e.actionType === 'snapshot' && e.status === 'completed');
+  assert.equal(snapshots.length, 3, 'one snapshot per build');
+  await stack.lab.idle();
+  assert.equal((await stack.lab.state()).droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');
+  for (const w of workers) await w.kill('SIGTERM');
+});
