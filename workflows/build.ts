@@ -40,7 +40,22 @@ function call<K extends keyof Activities>(options: wf.ActivityOptions, name: K, 
   return fn.executeWithOptions({ ...options, summary }, args) as ReturnType<Activities[K]>;
 }
 
+/**
+ * Behaviour changes since builds were first recorded, each behind a Temporal patch so a build
+ * started by older code replays unchanged. `guarded: false` is for the test that shows what
+ * happens without the patch (the recorded histories stop replaying).
+ */
+export function behaviourChanges(guarded = true) {
+  return {
+    inventoryAfterCleanup: () => (guarded ? wf.patched('inventory-after-cleanup') : true),
+  };
+}
+
 export async function buildImage(input: BuildInput): Promise<BuildManifest> {
+  return runBuild(input, behaviourChanges());
+}
+
+export async function runBuild(input: BuildInput, changes: ReturnType<typeof behaviourChanges>): Promise<BuildManifest> {
   const { plan } = input;
   const steps = new StepRunner(input);
   const undo: { what: string; run: () => Promise<void> }[] = [];
@@ -117,10 +132,21 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
       return;
     }
 
-    const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d, s) => call(QUICK, 'inventory', s, { ...at('inventory'), contextDigest: d }));
-    manifest.os = inventory.os;
-    manifest.packages = inventory.packages;
-    await steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) => call(LONG, 'cleanup', s, { ...at('cleanup'), contextDigest: d }));
+    const takeInventory = async () => {
+      const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d, s) => call(QUICK, 'inventory', s, { ...at('inventory'), contextDigest: d }));
+      manifest.os = inventory.os;
+      manifest.packages = inventory.packages;
+    };
+    const clean = () => steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) => call(LONG, 'cleanup', s, { ...at('cleanup'), contextDigest: d }));
+    // Cleanup ends with a full upgrade, so the manifest's package versions are read after it.
+    // Builds started before this change (waiting for an operator, say) keep the old order.
+    if (changes.inventoryAfterCleanup()) {
+      await clean();
+      await takeInventory();
+    } else {
+      await takeInventory();
+      await clean();
+    }
     const validation: ValidationResult = await steps.run('validate', 'check the image against the Marketplace rules', (d, s) => call(QUICK, 'validate', s, { ...at('validate'), contextDigest: d }));
     manifest.validation = validation;
     await steps.run('shutdown', 'remove login keys and power off', (_d, s) => call(LONG, 'shutdown', s, ref));

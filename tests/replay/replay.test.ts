@@ -22,3 +22,11 @@ test('recorded build histories replay against the current workflow code', async 
     await assert.doesNotReject(Worker.runReplayHistory(bundle, history, f), `history ${f} no longer replays`);
   }
 });
+
+test('the same change without its patch breaks running builds: the replay test catches it', async () => {
+  // Inventory after cleanup, unguarded: histories recorded with the old order must fail to replay.
+  const bundle = { workflowsPath: require.resolve('../support/workflows/unpatched-build') };
+  const f = 'tiny-succeeded.json';
+  const history = historyFromJSON(JSON.parse(await fs.readFile(path.join(DIR, f), 'utf8')));
+  await assert.rejects(Worker.runReplayHistory(bundle, history, f), /[Nn]ondeterminis|DeterminismViolation/);
+});

@@ -1,8 +1,8 @@
 /**
  * Records the histories the replay test checks: real lab builds of the tiny spec — one that
  * completes, one that fails a step, waits for an operator and is retried, one that is aborted.
- * Run (as root) with `node dist/tests/support/record-fixtures.js` after a deliberate workflow
- * change that is guarded by a patch, to add histories of the new code.
+ * Run (as root) with `node dist/tests/support/record-fixtures.js [prefix]` after a deliberate
+ * workflow change that is guarded by a patch, to add histories of the new code beside the old.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -13,9 +13,11 @@ import { REPO } from './temporal';
 async function main(): Promise<void> {
   const stack = await startStack({ lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
   const out = path.join(REPO, 'tests/replay/histories');
+  // A prefix keeps histories of older workflow code next to the new ones (e.g. `v2`).
+  const prefix = process.argv[2] ? `${process.argv[2]}-` : '';
   const save = async (id: string, name: string) => {
     const h = await stack.temporal.client.workflow.getHandle(id).fetchHistory();
-    await fs.writeFile(path.join(out, `${name}.json`), historyToJSON(h));
+    await fs.writeFile(path.join(out, `${prefix}${name}.json`), historyToJSON(h));
     console.log(`recorded ${name}`);
   };
   const waitFor = async (id: string, status: string) => {

@@ -1,0 +1,7 @@
+/** The build workflow with its behaviour changes applied without their patches: must not replay old histories. */
+import { behaviourChanges, runBuild } from '../../../workflows/build';
+import type { BuildInput, BuildManifest } from '../../../workflows/types';
+
+export async function buildImage(input: BuildInput): Promise<BuildManifest> {
+  return runBuild(input, behaviourChanges(false));
+}
