@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { connectSsh, exec } from '../../activities/ssh';
 import type { BuildState } from '../../workflows/operator';
+import { waitForBuild } from '../support/build-state';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 
@@ -32,20 +33,7 @@ async function spec(name: string, scripts: string[]): Promise<string> {
   return path.join(dir, 'build.yaml');
 }
 
-async function state(id: string): Promise<BuildState | undefined> {
-  const r = await stack.client(['status', id, '--json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as BuildState) : undefined;
-}
-
-async function until(id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs = 180_000): Promise<BuildState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await state(id);
-    if (s && pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${id}: timed out waiting for ${what}: ${JSON.stringify(s?.steps.map((x) => [x.name, x.state]))}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) => waitForBuild(stack, id, pred, what, timeoutMs);
 
 async function liveDroplets(): Promise<{ id: number; ipv4: string | null }[]> {
   await stack.lab.idle();

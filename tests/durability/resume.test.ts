@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { BuildState } from '../../workflows/operator';
 import { dropletFromImage } from '../support/droplet';
+import { buildState, waitForBuild } from '../support/build-state';
 import { LAB_TOKEN, startStack } from '../support/stack';
 import type { Stack, WorkerProcess } from '../support/stack';
 import { REPO, startTemporal } from '../support/temporal';
@@ -25,20 +26,8 @@ after(async () => {
   await stack?.stop();
 });
 
-async function state(id: string): Promise<BuildState | undefined> {
-  const r = await stack.client(['status', id, '--json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as BuildState) : undefined;
-}
-
-async function until(id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs = 240_000): Promise<BuildState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await state(id);
-    if (s && pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${id}: timed out waiting for ${what}; last state ${JSON.stringify(s?.steps.map((x) => [x.name, x.state]))}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const state = (id: string) => buildState(stack, id);
+const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) => waitForBuild(stack, id, pred, what, timeoutMs);
 
 const running = (step: string) => (s: BuildState) => s.steps.some((x) => x.name === step && x.state === 'running');
 const done = (step: string) => (s: BuildState) => s.steps.some((x) => x.name === step && x.state === 'succeeded');
