@@ -266,16 +266,26 @@ async function p5(stack: Stack): Promise<void> {
   add({ id: 'P5', what: `${BUILDS} concurrent builds: makespan ÷ one build`, how: 'project', unit: '×', samples: [many / one], goal: '≤ 2×' });
 }
 
+const failures: string[] = [];
+
 async function main(): Promise<void> {
   const stack = await startStack({ lab: { timing: { transferDelayMs: 200, maxDiskGiB: 2 } } });
   await stack.stopWorker();
   await stack.startWorker({ extraEnv: { FORGE_TEST_SECRET: 'bench' } });
   try {
-    if (ONLY.has('P1') || ONLY.has('P6')) await p1(stack);
-    if (ONLY.has('P2')) await p2(stack);
-    if (ONLY.has('P3')) await p3(stack);
-    if (ONLY.has('P4')) await p4(stack);
-    if (ONLY.has('P5')) await p5(stack);
+    // A part that fails is reported in the table, and the others still run.
+    const part = async (id: string, fn: (s: Stack) => Promise<void>) => {
+      try {
+        await fn(stack);
+      } catch (err) {
+        failures.push(`${id}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    };
+    if (ONLY.has('P1') || ONLY.has('P6')) await part('P1', p1);
+    if (ONLY.has('P2')) await part('P2', p2);
+    if (ONLY.has('P3')) await part('P3', p3);
+    if (ONLY.has('P4')) await part('P4', p4);
+    if (ONLY.has('P5')) await part('P5', p5);
   } finally {
     await stack.stop();
   }
@@ -290,6 +300,7 @@ async function main(): Promise<void> {
       return `| ${r.id} | ${r.what} | ${r.how} | ${f(median(r.samples))} | ${f(Math.min(...r.samples))}–${f(Math.max(...r.samples))} | ${r.goal ?? ''} |`;
     }),
   ];
+  if (failures.length > 0) lines.push('', ...failures.map((f) => `Failed: ${f}`));
   const table = lines.join('\n');
   console.log(table);
   await fs.writeFile(path.join(REPO, 'bench/results.md'), `${table}\n`);
