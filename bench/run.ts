@@ -160,7 +160,7 @@ async function p2(stack: Stack): Promise<void> {
     project.push((Date.parse(last.startedAt!) + last.seconds! * 1000 - Date.parse(first.startedAt!)) / 1000 / scripts.length);
     const a = await freshDroplet(stack);
     rawPer.push((await secs(() => sshStdin(a.key, a.d.ip, 'true\n'.repeat(50)))) / 50);
-    fabPer.push((await secs(() => fab(a.key, a.d.ip, ['trivial', '--n', '50'], dir))) / 50);
+    fabPer.push((await secs(() => fab(a.key, a.d.ip, ['trivial', '-n', '50'], dir))) / 50);
     await a.d.destroy();
     await stack.client(['janitor', '--yes', '--include-base']);
   }

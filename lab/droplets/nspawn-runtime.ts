@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBaseImage, readyDistributions } from './base-image';
 import { clearCgroupChildren, containerInitPid, killCgroup, prepareCgroup } from './cgroup';
@@ -248,12 +248,23 @@ async function writeSeed(dir: string, spec: DropletBootSpec): Promise<void> {
   await writeFile(join(seed, 'user-data'), spec.userData ?? '');
 }
 
+/**
+ * Every droplet's systemd takes several inotify instances; the kernel's default of 128 per user
+ * runs out at about 15 droplets ("Too many open files", systemd exits 255). Raise it when lower.
+ */
+const INOTIFY_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
+async function ensureInotifyInstances(min = 4096): Promise<void> {
+  const now = Number((await readFile(INOTIFY_INSTANCES, 'utf8').catch(() => '0')).trim());
+  if (now > 0 && now < min) await writeFile(INOTIFY_INSTANCES, String(min)).catch(() => undefined);
+}
+
 export function createNspawnRuntime(opts: NspawnRuntimeOptions = {}): DropletRuntime {
   const bootTimeoutMs = opts.bootTimeoutMs ?? 180_000;
   return {
     availableDistributions: () => readyDistributions(),
     async create(spec: DropletBootSpec): Promise<RunningDroplet> {
       validate(spec);
+      await ensureInotifyInstances();
       const lower = spec.image.kind === 'distribution' ? await ensureBaseImage(spec.image.slug) : await ensureSnapshotTree(spec.image.archivePath);
       const dir = dropletDir(spec.machineName);
       assertMountablePath(dir);
