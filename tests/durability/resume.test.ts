@@ -52,7 +52,8 @@ function buildDroplets(audit: Record<string, unknown>[]): number {
   return audit.filter((e) => e.type === 'droplet.created' && String(e.name).startsWith('slow-build-')).length;
 }
 
-const ORDER = ['provision', '01-script', '02-script', '03-script', 'first-boot', 'inventory', 'cleanup', 'validate', 'shutdown', 'snapshot', 'destroy'];
+// The step order of new builds (inventory follows cleanup since the 'inventory-after-cleanup' patch).
+const ORDER = ['provision', '01-script', '02-script', '03-script', 'first-boot', 'cleanup', 'inventory', 'validate', 'shutdown', 'snapshot', 'destroy'];
 
 test('SIGKILL the worker during steps and between them: the build completes, nothing done twice', async () => {
   const id = 'resume-kill';
