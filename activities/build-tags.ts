@@ -12,6 +12,13 @@ export function buildTag(buildId: string): string {
   return `image-forge-build-${createHash('sha256').update(buildId).digest('hex').slice(0, 20)}`;
 }
 
+/** The verify step's test droplet (it carries the build tag as well). */
+export function verifyTag(buildId: string): string {
+  return `${buildTag(buildId)}-verify`;
+}
+
 export function dropletName(imageName: string, buildId: string): string {
   return `${imageName}-build-${createHash('sha256').update(buildId).digest('hex').slice(0, 8)}`;
 }
+
+export { familyTag } from '../spec/names';

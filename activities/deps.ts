@@ -2,6 +2,7 @@
 import type { BlobStore } from '../context/store';
 import type { DoApi } from './digitalocean';
 import type { DropletShells } from './droplet-shell';
+import type { VendorApi } from './vendor-api';
 
 export interface LoginKey {
   /** The worker's SSH private key (OpenSSH or PEM). Secret. */
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   /** Where this worker caches unpacked build contexts. */
   contextCacheDir: string;
   shells: DropletShells;
+  /** DigitalOcean's Vendor API (Marketplace), with the worker's token. */
+  vendor: VendorApi;
   /** The worker's environment, for spec `env` entries `{ fromWorker: NAME }`. */
   workerEnv: Record<string, string | undefined>;
   /** Timings that tests shorten. */

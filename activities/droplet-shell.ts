@@ -63,7 +63,7 @@ export class DropletShells {
     const k = key(ref);
     const existing = this.conns.get(k);
     if (existing) return existing;
-    const pinned = deriveHostKey(this.hostKeySecret, ref.buildId).fingerprint;
+    const pinned = deriveHostKey(this.hostKeySecret, ref.hostKeyId ?? ref.buildId).fingerprint;
     const c: Promise<Client> = connectSsh({
       host: ref.ipv4,
       username: 'root',

@@ -13,6 +13,12 @@ import { snapshot } from './snapshot';
 import { transfer } from './transfer';
 import { upload } from './upload';
 import { validate } from './validate';
+import { verify } from './verify';
+import { deleteSnapshot } from './delete-snapshot';
+import { pruneSnapshots } from './prune-snapshots';
+import { publish } from './publish';
+import { reviewStatus } from './review-status';
+import { lastPublished, recordPublished } from './published-record';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -28,6 +34,13 @@ export function createActivities(deps: ActivityDeps) {
     snapshot: activity(snapshot(deps)),
     transfer: activity(transfer(deps)),
     destroy: activity(destroy(deps)),
+    verify: activity(verify(deps)),
+    deleteSnapshot: activity(deleteSnapshot(deps)),
+    pruneSnapshots: activity(pruneSnapshots(deps)),
+    publish: activity(publish(deps)),
+    reviewStatus: activity(reviewStatus(deps)),
+    lastPublished: activity(lastPublished(deps)),
+    recordPublished: activity(recordPublished(deps)),
   };
 }
 

@@ -6,14 +6,13 @@
 import * as path from 'node:path';
 import type { ActivityDeps } from './deps';
 import { readContextFile } from './context-files';
+import { firstBootName } from '../spec/names';
 import { runOnDroplet, shq } from './remote';
 import type { FirstBootInput, UploadResult } from '../workflows/types';
 
 export const PER_INSTANCE_DIR = '/var/lib/cloud/scripts/per-instance';
 
-export function firstBootName(index: number, src: string): string {
-  return `${String(index + 1).padStart(3, '0')}_${path.basename(src).replace(/\.[^.]*$/, '')}`;
-}
+export { firstBootName };
 
 export function installFirstBoot(deps: ActivityDeps) {
   return async (input: FirstBootInput): Promise<UploadResult> => {

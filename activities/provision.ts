@@ -12,7 +12,18 @@ import type { HostKey } from './host-key';
 import { runOnDroplet } from './remote';
 import type { ProvisionInput, ProvisionResult } from '../workflows/types';
 
-interface DropletInfo {
+export interface NewDroplet {
+  /** An earlier attempt's droplet carries this tag. */
+  lookupTag: string;
+  name: string;
+  region: string;
+  size: string;
+  image: string | number;
+  tags: string[];
+  userData: string;
+}
+
+export interface DropletInfo {
   id: number;
   status: string;
   networks?: { v4?: { ip_address: string; type: string }[] };
@@ -23,7 +34,13 @@ export function provision(deps: ActivityDeps) {
     const t0 = Date.now();
     const tag = buildTag(input.buildId);
     const hostKey = deriveHostKey(deps.hostKeySecret, input.buildId);
-    const created = await findOrCreate(deps, input, tag, hostKey);
+    const created = await findOrCreate(deps, {
+      lookupTag: tag,
+      name: dropletName(input.name, input.buildId),
+      ...input.droplet,
+      tags: [BUILDER_TAG, tag, ...(input.keep ? [KEEP_TAG] : []), ...input.droplet.tags],
+      userData: cloudConfig(hostKey),
+    });
     beat({ dropletId: created.id });
     const active = await waitActive(deps, created.id);
     const ipv4 = active.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
@@ -45,10 +62,10 @@ export function provision(deps: ActivityDeps) {
   };
 }
 
-async function findOrCreate(deps: ActivityDeps, input: ProvisionInput, tag: string, hostKey: HostKey): Promise<DropletInfo> {
+export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<DropletInfo> {
   // Create is the one call never retried blindly: after any failure, look again first.
   for (let attempt = 1; ; attempt++) {
-    const existing = await deps.api.call('list build droplets', (c) => c.droplet.listDroplets({ tag_name: tag }));
+    const existing = await deps.api.call('list build droplets', (c) => c.droplet.listDroplets({ tag_name: d.lookupTag }));
     const found = existing.data.droplets[0];
     if (found) return found as DropletInfo;
     try {
@@ -56,13 +73,13 @@ async function findOrCreate(deps: ActivityDeps, input: ProvisionInput, tag: stri
         'create droplet',
         (c) =>
           c.droplet.createDroplet({
-            name: dropletName(input.name, input.buildId),
-            region: input.droplet.region,
-            size: input.droplet.size,
-            image: input.droplet.image,
+            name: d.name,
+            region: d.region,
+            size: d.size,
+            image: d.image,
             ssh_keys: [deps.login.md5Fingerprint],
-            tags: [BUILDER_TAG, tag, ...(input.keep ? [KEEP_TAG] : []), ...input.droplet.tags],
-            user_data: cloudConfig(hostKey),
+            tags: d.tags,
+            user_data: d.userData,
             monitoring: false,
             with_droplet_agent: false,
             ipv6: false,
@@ -81,7 +98,7 @@ async function findOrCreate(deps: ActivityDeps, input: ProvisionInput, tag: stri
   }
 }
 
-async function waitActive(deps: ActivityDeps, id: number): Promise<DropletInfo> {
+export async function waitActive(deps: ActivityDeps, id: number): Promise<DropletInfo> {
   const pollMs = deps.timing?.pollMs ?? 2000;
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {

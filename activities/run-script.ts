@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import { readContextFile } from './context-files';
 import { runOnDroplet, shq } from './remote';
-import type { CommandResult, RunScriptInput } from '../workflows/types';
+import type { CommandResult, DropletRef, RunScriptInput } from '../workflows/types';
+import type { ScriptStep } from '../spec/plan';
 
 export const WORK_DIR = '/run/image-forge';
 
@@ -34,26 +35,37 @@ export function resolveEnv(env: RunScriptInput['env'], workerEnv: ActivityDeps['
 }
 
 export function runScript(deps: ActivityDeps) {
-  return async (input: RunScriptInput): Promise<CommandResult> => {
-    const { vars, secrets } = resolveEnv(input.env, deps.workerEnv);
-    const body = input.script.path
-      ? await readContextFile(deps, input.contextDigest, input.script.path)
-      : Buffer.from(`#!/bin/bash\n${input.script.run ?? ''}\n`);
-    const file = `${WORK_DIR}/scripts/${input.step}`;
-    const envFile = `${WORK_DIR}/env`;
-    // Scripts also learn which build and step they run in (logs, idempotency markers).
-    const all = { ...vars, IMAGE_FORGE_BUILD_ID: input.droplet.buildId, IMAGE_FORGE_STEP: input.step };
-    const envText = Object.entries(all).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
-    const ref = input.droplet;
-    await runOnDroplet(deps, ref, input.step, 'prepare', `umask 077 && mkdir -p ${WORK_DIR}/scripts && cat > ${envFile}`, { stdin: envText, secrets });
-    await runOnDroplet(deps, ref, input.step, 'prepare', `umask 077 && cat > ${shq(file)} && chmod 700 ${shq(file)}`, { stdin: body, secrets });
-    const run = [
-      `echo "$(date +%s.%N) ${input.step} start" >> ${WORK_DIR}/commands.log`,
-      `cd /root && set -a && . ${envFile} && set +a && ${shq(file)} < /dev/null`,
-      'rc=$?',
-      `echo "$(date +%s.%N) ${input.step} exit $rc" >> ${WORK_DIR}/commands.log`,
-      'exit $rc',
-    ].join('\n');
-    return runOnDroplet(deps, ref, input.step, input.script.label, 'bash -s', { stdin: run, secrets });
-  };
+  return async (input: RunScriptInput): Promise<CommandResult> => runScriptOn(deps, input.droplet, input.step, input.contextDigest, input.script, input.env);
+}
+
+/**
+ * Runs a script step on a droplet (the build droplet, or the verify step's test droplet).
+ * `allowFailure` returns a non-zero exit instead of failing.
+ */
+export async function runScriptOn(
+  deps: ActivityDeps,
+  ref: DropletRef,
+  step: string,
+  contextDigest: string,
+  script: ScriptStep,
+  env: RunScriptInput['env'],
+  opts: { allowFailure?: boolean } = {},
+): Promise<CommandResult> {
+  const { vars, secrets } = resolveEnv(env, deps.workerEnv);
+  const body = script.path ? await readContextFile(deps, contextDigest, script.path) : Buffer.from(`#!/bin/bash\n${script.run ?? ''}\n`);
+  const file = `${WORK_DIR}/scripts/${step}`;
+  const envFile = `${WORK_DIR}/env`;
+  // Scripts also learn which build and step they run in (logs, idempotency markers).
+  const all = { ...vars, IMAGE_FORGE_BUILD_ID: ref.buildId, IMAGE_FORGE_STEP: step };
+  const envText = Object.entries(all).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
+  await runOnDroplet(deps, ref, step, 'prepare', `umask 077 && mkdir -p ${WORK_DIR}/scripts && cat > ${envFile}`, { stdin: envText, secrets });
+  await runOnDroplet(deps, ref, step, 'prepare', `umask 077 && cat > ${shq(file)} && chmod 700 ${shq(file)}`, { stdin: body, secrets });
+  const run = [
+    `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
+    `cd /root && set -a && . ${envFile} && set +a && ${shq(file)} < /dev/null`,
+    'rc=$?',
+    `echo "$(date +%s.%N) ${step} exit $rc" >> ${WORK_DIR}/commands.log`,
+    'exit $rc',
+  ].join('\n');
+  return runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, ...(opts.allowFailure ? { allowFailure: true } : {}) });
 }

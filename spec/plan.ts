@@ -33,7 +33,43 @@ export interface BuildPlan {
   firstBoot: string[];
   firstLogin?: string;
   env: Record<string, EnvSource>;
-  snapshot: { name?: string; regions: string[]; tags: string[] };
+  snapshot: { name?: string; regions: string[]; tags: string[]; keep?: number };
+  /** Run on a fresh droplet made from the snapshot (the verify step). */
+  tests: ScriptStep[];
+  marketplace?: MarketplacePlan;
+}
+
+export interface MarketplacePlan {
+  appId: string;
+  version: string;
+  reasonForUpdate: string;
+  /** Packages listed in softwareIncluded, with versions from the manifest. */
+  software: string[];
+}
+
+/** One variant of a matrix build: what it changes in the droplet. */
+export interface MatrixVariant {
+  /** e.g. "debian-13-x64.s-1vcpu-1gb" — part of the child build's id. */
+  key: string;
+  droplet: BuildPlan['droplet'];
+}
+
+/** Every combination of the spec's matrix, or none when the spec has no matrix. */
+export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
+  if (!spec.matrix) return [];
+  const images = spec.matrix.image ?? [spec.droplet.image];
+  const sizes = spec.matrix.size ?? [spec.droplet.size];
+  const regions = spec.matrix.region ?? [spec.droplet.region];
+  const out: MatrixVariant[] = [];
+  for (const image of images) {
+    for (const size of sizes) {
+      for (const region of regions) {
+        const parts = [spec.matrix.image ? image : '', spec.matrix.size ? size : '', spec.matrix.region ? region : ''].filter(Boolean);
+        out.push({ key: parts.join('.'), droplet: { ...spec.droplet, image, size, region } });
+      }
+    }
+  }
+  return out;
 }
 
 export function planFromSpec(spec: BuildSpec): BuildPlan {
@@ -63,6 +99,8 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     ...(spec.firstLogin !== undefined ? { firstLogin: spec.firstLogin } : {}),
     env,
     snapshot: spec.snapshot,
+    tests: spec.tests.map((t) => (typeof t === 'string' ? { kind: 'script' as const, path: t, label: t } : { kind: 'script' as const, run: t.run, label: t.name ?? shorten(t.run) })),
+    ...(spec.marketplace ? { marketplace: spec.marketplace } : {}),
   };
 }
 
@@ -74,6 +112,7 @@ export function contextPaths(plan: BuildPlan): string[] {
     else if (s.path) paths.add(s.path);
   }
   plan.firstBoot.forEach((p) => paths.add(p));
+  for (const t of plan.tests) if (t.path) paths.add(t.path);
   if (plan.firstLogin) paths.add(plan.firstLogin);
   return [...paths];
 }

@@ -75,12 +75,35 @@ export const buildSpecSchema = z
         name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
         regions: z.array(z.string().min(1)).default([]),
         tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]+$/)).default([]),
+        keep: z.number().int().min(1).optional().describe('keep the newest N snapshots of this image family; older ones are deleted after a successful build (never a published one, or one in review)'),
       })
       .default({ regions: [], tags: [] }),
+    tests: z.array(scriptEntry).default([]).describe('run as root on a fresh droplet made from the snapshot; each must exit 0, e.g. { run: "curl -fsS http://localhost/" }'),
+    marketplace: z
+      .strictObject({
+        appId: z.string().min(1).describe('the app id from the Vendor Portal URL'),
+        version: z.string().min(1).describe('the app version shown in the listing'),
+        reasonForUpdate: z.string().min(1).default('Rebuilt with the latest security updates'),
+        software: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx')).default([]).describe('packages to list with their installed versions'),
+      })
+      .optional()
+      .describe('publish the image to this Marketplace app after a person approves (client start-build --publish)'),
+    matrix: z
+      .strictObject({
+        image: z.array(z.string().min(1)).min(1).optional().describe('base image slugs'),
+        size: z.array(z.string().min(1)).min(1).optional(),
+        region: z.array(z.string().min(1)).min(1).optional(),
+        concurrency: z.number().int().min(1).max(20).default(2).describe('variants built at once'),
+      })
+      .optional()
+      .describe('build one variant per combination, as child builds of one parent build'),
   })
   .superRefine((spec, ctx) => {
     if (spec.steps && (spec.files.length > 0 || spec.scripts.length > 0)) {
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'use either steps, or files and scripts, not both' });
+    }
+    if (spec.matrix && !spec.matrix.image && !spec.matrix.size && !spec.matrix.region) {
+      ctx.addIssue({ code: 'custom', path: ['matrix'], message: 'name at least one of image, size or region to vary' });
     }
   });
 

@@ -4,6 +4,7 @@
  * DigitalOcean's (DIGITALOCEAN_TOKEN).
  */
 import { UserError } from '../client/user-error';
+import { VENDOR_API } from '../activities/vendor-api';
 
 export interface TemporalSettings {
   address: string;
@@ -28,6 +29,10 @@ export interface WorkerSettings {
   maxConcurrentWorkflows: number;
   /** Per-request timeout of DigitalOcean API calls. */
   apiTimeoutMs?: number;
+  /** The Vendor API (Marketplace); by default next to apiUrl, or DigitalOcean's. */
+  vendorApiUrl?: string;
+  /** A token of the team that owns the listing, when not DIGITALOCEAN_TOKEN's. Secret. */
+  vendorToken?: string;
 }
 
 export const DEFAULT_TASK_QUEUE = 'image-forge';
@@ -61,9 +66,18 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
   };
   if (env.DIGITALOCEAN_API_URL) s.apiUrl = env.DIGITALOCEAN_API_URL;
   if (env.IMAGE_FORGE_API_TIMEOUT_MS) s.apiTimeoutMs = positive(env.IMAGE_FORGE_API_TIMEOUT_MS, 'IMAGE_FORGE_API_TIMEOUT_MS', 30_000);
+  if (env.DIGITALOCEAN_VENDOR_API_URL) s.vendorApiUrl = env.DIGITALOCEAN_VENDOR_API_URL;
+  if (env.DIGITALOCEAN_VENDOR_TOKEN) s.vendorToken = env.DIGITALOCEAN_VENDOR_TOKEN;
   if (env.IMAGE_FORGE_STORE_DIR) s.storeDir = env.IMAGE_FORGE_STORE_DIR;
   if (env.IMAGE_FORGE_CACHE) s.cacheDir = env.IMAGE_FORGE_CACHE;
   return s;
+}
+
+/** The Vendor API lives at /api/v1/vendor-portal on the API's host (the lab serves it too). */
+export function vendorApiUrl(s: Pick<WorkerSettings, 'apiUrl' | 'vendorApiUrl'>): string {
+  if (s.vendorApiUrl) return s.vendorApiUrl.replace(/\/$/, '');
+  if (s.apiUrl) return `${new URL(s.apiUrl).origin}/api/v1/vendor-portal`;
+  return VENDOR_API;
 }
 
 function positive(v: string | undefined, name: string, dflt: number): number {

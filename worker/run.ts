@@ -14,7 +14,9 @@ import { DropletShells } from '../activities/droplet-shell';
 import { hostKeySecretFrom } from '../activities/host-key';
 import { checkStore, storeFromEnv } from '../context/store-config';
 import { UserError } from '../client/user-error';
+import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
+import { VendorApi } from '../activities/vendor-api';
 import { readLoginKey, registerLoginKey } from './login-key';
 
 export async function createBuildWorker(
@@ -42,6 +44,7 @@ export async function createBuildWorker(
     store,
     contextCacheDir: path.join(cache, 'worker-contexts'),
     shells: new DropletShells(login.privateKey, hostKeySecret),
+    vendor: new VendorApi(vendorApiUrl(settings), settings.vendorToken ?? settings.token, settings.apiTimeoutMs),
     workerEnv: process.env,
     ...(extra.timing ? { timing: extra.timing } : {}),
   };

@@ -4,41 +4,11 @@
  */
 import * as wf from '@temporalio/workflow';
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { LONG, PERSISTENT, QUICK, call } from './calls';
 import { StepRunner } from './steps';
+import { publishToMarketplace } from './publish';
+import { familyTag, firstBootName } from '../spec/names';
 import type { BuildInput, BuildManifest, DropletRef, InventoryResult, SnapshotResult, ValidationResult } from './types';
-
-const noRetry = ['SpecError', 'ContextError', 'StoreConfigError', 'PermanentApiError', 'ScriptFailed', 'ValidationFailed', 'HostKeyMismatch', 'MissingWorkerEnv'];
-
-/** Quick API calls and short SSH work. */
-const QUICK: wf.ActivityOptions = {
-  startToCloseTimeout: '5 minutes',
-  // Activities heartbeat every few seconds even when quiet: a dead worker is noticed fast.
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: noRetry },
-};
-
-/** Long work on the droplet (apt, scripts, cleanup) and waits on DigitalOcean (boot, snapshot). */
-const LONG: wf.ActivityOptions = {
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 4, nonRetryableErrorTypes: noRetry },
-};
-
-/** Destroying a paid droplet must not give up easily. */
-const PERSISTENT: wf.ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 20, nonRetryableErrorTypes: ['PermanentApiError'] },
-};
-
-const proxies = new Map<wf.ActivityOptions, Activities>([QUICK, LONG, PERSISTENT].map((o) => [o, wf.proxyActivities<Activities>(o)]));
-
-/** Runs a step's activity with the step's summary, so the Web UI names it as a person would. */
-function call<K extends keyof Activities>(options: wf.ActivityOptions, name: K, summary: string, ...args: Parameters<Activities[K]>): ReturnType<Activities[K]> {
-  const fn = proxies.get(options)![name] as unknown as wf.ActivityFunctionWithOptions<Activities[K]>;
-  return fn.executeWithOptions({ ...options, summary }, args) as ReturnType<Activities[K]>;
-}
 
 /**
  * Behaviour changes since builds were first recorded, each behind a Temporal patch so a build
@@ -48,11 +18,21 @@ function call<K extends keyof Activities>(options: wf.ActivityOptions, name: K, 
 export function behaviourChanges(guarded = true) {
   return {
     inventoryAfterCleanup: () => (guarded ? wf.patched('inventory-after-cleanup') : true),
+    /** Destroy the build droplet once the image exists; verify, retain, publish. */
+    release: () => (guarded ? wf.patched('verify-retain-publish') : true),
   };
 }
 
 export async function buildImage(input: BuildInput): Promise<BuildManifest> {
-  return runBuild(input, behaviourChanges());
+  return runBuild(perRun(input), behaviourChanges());
+}
+
+/** A schedule starts every run with the same input: each run takes its id and snapshot name from itself. */
+function perRun(input: BuildInput): BuildInput {
+  if (input.buildId && input.snapshotName) return input;
+  const buildId = input.buildId || wf.workflowInfo().workflowId;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-').toLowerCase();
+  return { ...input, buildId, snapshotName: input.snapshotName || `${input.plan.name}-${stamp}` };
 }
 
 export async function runBuild(input: BuildInput, changes: ReturnType<typeof behaviourChanges>): Promise<BuildManifest> {
@@ -70,12 +50,15 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
     steps: steps.records,
   };
   let keepDroplet = false;
+  let dropletGone = false;
+  let imageKept = true;
+  const release = changes.release();
   // The droplet's undo goes on before provision runs: a provision that fails half-way may still
   // have created it. Destroy finds it by this build's tag, so it needs no id.
   undo.push({
     what: 'destroy the build droplet',
     run: async () => {
-      if (keepDroplet) return;
+      if (keepDroplet || dropletGone) return;
       await steps.run('destroy', 'destroy the build droplet', (_d, s) => call(PERSISTENT, 'destroy', s, { buildId: input.buildId }));
     },
   });
@@ -151,16 +134,55 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
     manifest.validation = validation;
     await steps.run('shutdown', 'remove login keys and power off', (_d, s) => call(LONG, 'shutdown', s, ref));
 
+    const snapshotTags = release ? [...plan.snapshot.tags, familyTag(plan.name)] : plan.snapshot.tags;
     const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, (_d, s) =>
-      call(LONG, 'snapshot', s, { droplet: ref, name: input.snapshotName, tags: plan.snapshot.tags }),
+      call(LONG, 'snapshot', s, { droplet: ref, name: input.snapshotName, tags: snapshotTags }),
     );
     steps.snapshotId = snap.id;
     manifest.snapshot = { ...snap };
+    if (release) {
+      // Until the image passes verify, a failed or aborted build deletes it.
+      imageKept = false;
+      undo.push({
+        what: 'delete the snapshot',
+        run: async () => {
+          if (imageKept) return;
+          await steps.run('delete-snapshot', `delete snapshot ${snap.id}: the build did not finish`, (_d, s) => call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id }));
+          delete manifest.snapshot;
+        },
+      });
+    }
     if (plan.snapshot.regions.length > 0) {
       const regions = await Promise.all(
         plan.snapshot.regions.map((region) => steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, (_d, s) => call(LONG, 'transfer', s, { imageId: snap.id, region }))),
       );
       manifest.snapshot.regions = [...new Set([...snap.regions, ...regions.flat()])];
+    }
+    if (!release) return;
+
+    // The image stands on its own: the build droplet goes now, not after days of review.
+    await steps.run('destroy', 'destroy the build droplet', (_d, s) => call(PERSISTENT, 'destroy', s, { buildId: input.buildId }));
+    dropletGone = true;
+
+    if (input.verify === false) {
+      manifest.verify = { state: 'skipped' };
+    } else {
+      const firstBoot = plan.firstBoot.map((src, i) => firstBootName(i, src));
+      const verified = await steps.runAcceptable('verify', `test the image on a new droplet made from snapshot ${snap.id}`, (d, s) =>
+        call(LONG, 'verify', s, { buildId: input.buildId, step: 'verify', contextDigest: d, imageId: snap.id, region: plan.droplet.region, firstBoot, tests: plan.tests ?? [], env: plan.env }),
+      );
+      manifest.verify = 'value' in verified ? { state: 'verified', result: verified.value } : { state: 'accepted', error: verified.accepted };
+    }
+    imageKept = true;
+
+    if (plan.snapshot.keep !== undefined) {
+      const keep = plan.snapshot.keep;
+      manifest.retention = await steps.run('retention', `keep the newest ${keep} snapshot${keep > 1 ? 's' : ''} of ${plan.name}`, (_d, s) =>
+        call(QUICK, 'pruneSnapshots', s, { family: plan.name, keep, protect: [snap.id], ...(plan.marketplace ? { appId: plan.marketplace.appId } : {}) }),
+      );
+    }
+    if (input.publish && plan.marketplace) {
+      manifest.publish = await publishToMarketplace(steps, { input, marketplace: plan.marketplace, imageId: snap.id, os: manifest.os, packages: manifest.packages ?? {} });
     }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { StepRecord } from './types';
+import type { BuildStatusValue } from './search-attributes';
 
 export interface RetryRequest {
   /** A new build context, packed by the client after the operator edited files. */
@@ -17,9 +18,11 @@ export interface OperatorReply {
 
 export interface BuildState {
   buildId: string;
-  status: 'running' | 'waiting-for-operator' | 'succeeded' | 'failed';
+  status: BuildStatusValue;
   steps: StepRecord[];
-  waiting?: { step: string; skippable: boolean; since: string; error: string };
+  waiting?: { step: string; skippable: boolean; acceptable?: boolean; since: string; error: string };
+  /** Set while the build waits for a person to approve publishing. */
+  approval?: { appId: string; imageId: number; since: string };
   dropletId?: number;
   snapshotId?: number;
   contextDigest: string;
@@ -28,4 +31,15 @@ export interface BuildState {
 export const retryUpdate = defineUpdate<OperatorReply, [RetryRequest]>('retry');
 export const skipUpdate = defineUpdate<OperatorReply, []>('skip');
 export const abortUpdate = defineUpdate<OperatorReply, [{ reason?: string }]>('abort');
+/** A failed verify: continue with the image recorded as unverified. */
+export const acceptUpdate = defineUpdate<OperatorReply, []>('accept');
+
+export interface ApprovalRequest {
+  /** Who decided (shown in the manifest). */
+  by?: string;
+  reason?: string;
+}
+export const approveUpdate = defineUpdate<OperatorReply, [ApprovalRequest]>('approve');
+export const rejectUpdate = defineUpdate<OperatorReply, [ApprovalRequest]>('reject');
+
 export const stateQuery = defineQuery<BuildState>('state');

@@ -9,4 +9,4 @@ export const SnapshotId = defineSearchAttributeKey('SnapshotId', SearchAttribute
 
 export const allSearchAttributes = [BuildName, BuildStatus, FailedStep, DropletId, SnapshotId];
 
-export type BuildStatusValue = 'running' | 'waiting-for-operator' | 'succeeded' | 'failed';
+export type BuildStatusValue = 'running' | 'waiting-for-operator' | 'waiting-for-approval' | 'waiting-for-review' | 'succeeded' | 'failed';

@@ -1,5 +1,5 @@
 /** Typed inputs and results of the build workflow and its steps. No secrets in any of them. */
-import type { BuildPlan, ProvisionStep } from '../spec/plan';
+import type { BuildPlan, ProvisionStep, ScriptStep } from '../spec/plan';
 
 export type BuildMode = 'image' | 'base';
 
@@ -12,6 +12,25 @@ export interface BuildInput {
   snapshotName: string;
   /** How long a failed step waits for an operator before the build gives up and cleans up. */
   operatorTimeoutMs?: number;
+  /** Test the image on a droplet made from the snapshot (default true; `--no-verify`). */
+  verify?: boolean;
+  /** Publish to the spec's Marketplace app after a person approves (`--publish`). */
+  publish?: boolean;
+  /** Started by a schedule: buildId and snapshotName are made per run; an unchanged rebuild is not published. */
+  scheduled?: boolean;
+  /** Waits of the publish step; tests shorten them. */
+  publishTiming?: PublishTiming;
+}
+
+export interface PublishTiming {
+  /** How long to wait for a person's approval before giving up (default 7 days). */
+  approvalTimeoutMs?: number;
+  /** Wait before trying again when the app is pending or in review (default 1 h). */
+  busyRetryMs?: number;
+  /** First wait between looks at the review (default 15 min, doubling to 12 h). */
+  reviewPollMs?: number;
+  /** How long to follow a review before giving up (default 30 days). */
+  reviewTimeoutMs?: number;
 }
 
 /** What every step activity needs to reach the build droplet. */
@@ -19,6 +38,8 @@ export interface DropletRef {
   buildId: string;
   dropletId: number;
   ipv4: string;
+  /** Whose host key the droplet was given, when not the build droplet's (the verify droplet). */
+  hostKeyId?: string;
 }
 
 export interface ProvisionInput {
@@ -109,10 +130,93 @@ export interface TransferInput {
   region: string;
 }
 
+export interface VerifyInput {
+  buildId: string;
+  /** Step name, for the step log. */
+  step: string;
+  contextDigest: string;
+  imageId: number;
+  region: string;
+  /** Names of the first-boot scripts as installed (001_onboot, …): each must have run once. */
+  firstBoot: string[];
+  tests: ScriptStep[];
+  env: BuildPlan['env'];
+}
+
+export interface VerifyResult {
+  dropletId: number;
+  size: string;
+  bootSeconds: number;
+  firstBoot: { name: string; runs: number }[];
+  validation: ValidationResult;
+  tests: { label: string; exitCode: number; seconds: number }[];
+  /** Things a reviewer might notice that do not fail the image. */
+  notes: string[];
+}
+
+export interface SnapshotRef {
+  id: number;
+  name: string;
+}
+
+export interface PruneInput {
+  family: string;
+  keep: number;
+  /** The family's Marketplace app: its current image is never deleted. */
+  appId?: string;
+  /** Never deleted: the image just built, and images published or in review. */
+  protect: number[];
+}
+
+export interface PruneResult {
+  kept: SnapshotRef[];
+  deleted: SnapshotRef[];
+  protected: SnapshotRef[];
+}
+
+export interface PublishInput {
+  buildId: string;
+  appId: string;
+  imageId: number;
+  version: string;
+  reasonForUpdate: string;
+  osVersion: string;
+  softwareIncluded: { name: string; version: string }[];
+}
+
+/** What the Vendor API said: `busy` is its 400 (pending or in review): wait and try again. */
+export type PublishAttempt = { kind: 'submitted'; status: AppStatus } | { kind: 'busy'; message: string };
+
+export interface AppStatus {
+  value: string;
+  lastUpdated?: string;
+  reason?: string;
+  imageId?: number;
+}
+
+export interface PublishedRecord {
+  family: string;
+  appId: string;
+  imageId: number;
+  buildId: string;
+  packages: Record<string, string>;
+  review: string;
+  at: string;
+}
+
+export interface PublishOutcome {
+  state: 'rejected-by-operator' | 'approval-timed-out' | 'unchanged' | 'submitted' | 'approved' | 'review-rejected' | 'review-timed-out';
+  by?: string;
+  reason?: string;
+  /** Times the Vendor API said the app was busy before it took the update. */
+  busyRetries?: number;
+  review?: AppStatus;
+}
+
 export interface StepRecord {
   name: string;
   summary: string;
-  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting-for-operator';
+  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'accepted' | 'waiting-for-operator' | 'waiting';
   startedAt?: string;
   seconds?: number;
   attempts: number;
@@ -135,6 +239,10 @@ export interface BuildManifest {
   os?: InventoryResult['os'];
   packages?: Record<string, string>;
   validation?: ValidationResult;
+  /** The image tested on a droplet made from it; `accepted` when an operator accepted a failed test. */
+  verify?: { state: 'verified' | 'accepted' | 'skipped'; result?: VerifyResult; error?: string };
+  publish?: PublishOutcome;
+  retention?: PruneResult;
   steps: StepRecord[];
   error?: string;
 }

@@ -21,6 +21,10 @@ export type AuditEvent =
   | { type: 'key.created'; keyId: number; fingerprint: string }
   | { type: 'key.deleted'; keyId: number; fingerprint: string }
   | { type: 'tag.created'; tag: string }
+  | { type: 'vendor.app_created'; appId: string; name: string; status: string }
+  | { type: 'vendor.update'; appId: string; imageId: number; version: string }
+  /** A Marketplace app's status changed: by an update, by the review (at = when, on the review's clock), or by /_lab. */
+  | { type: 'vendor.review'; appId: string; from: string; to: string; cause: 'update' | 'review' | 'lab'; at: string; reason?: string }
   | { type: 'lab.started'; endpoint: string }
   | { type: 'lab.closed'; destroyed: number };
 

@@ -71,3 +71,45 @@ export interface TagRecord {
   /** The URI of the last resource tagged, as DigitalOcean reports it. */
   lastTaggedUri: string | undefined;
 }
+
+/** Review states of a Marketplace app at DigitalOcean's Vendor API (see vendor.ts). */
+export const VENDOR_STATUSES = ['pending', 'in review', 'approved', 'rejected'] as const;
+export type VendorStatus = (typeof VENDOR_STATUSES)[number];
+
+export interface VendorSoftware {
+  name: string;
+  version: string;
+  releaseNotes?: string;
+  website?: string;
+  licenseType?: string;
+  licenseLink?: string;
+}
+
+/** How the lab's review of the next update goes: pending for pendingMs, in review for inReviewMs, then outcome. */
+export interface VendorReviewConfig {
+  pendingMs: number;
+  inReviewMs: number;
+  outcome: 'approved' | 'rejected';
+  /** status.reason once the review ends (e.g. why it was rejected). */
+  reason: string;
+}
+
+/** A Marketplace listing as the Vendor API returns it, plus the review the lab is running on it. */
+export interface VendorAppRecord {
+  id: string;
+  name: string;
+  status: { value: VendorStatus; lastUpdated: string; modifiedBy: string; reason: string };
+  customData: {
+    version: string;
+    osVersion: string;
+    /** null until the app is first updated in the lab (when it was seeded without one). */
+    imageId: number | null;
+    imageName: string;
+    reasonForUpdate: string;
+    softwareIncluded: VendorSoftware[];
+  };
+  /** Applies to the next update. */
+  review: VendorReviewConfig;
+  /** The review started by the last update (its config as it was then); undefined once it ended. */
+  running: { startedAt: number; config: VendorReviewConfig } | undefined;
+}

@@ -28,6 +28,10 @@ export class Router {
     return this.add('POST', pattern, handler);
   }
 
+  patch(pattern: string, handler: Handler): this {
+    return this.add('PATCH', pattern, handler);
+  }
+
   delete(pattern: string, handler: Handler): this {
     return this.add('DELETE', pattern, handler);
   }

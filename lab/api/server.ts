@@ -1,6 +1,8 @@
 /**
  * The lab's DigitalOcean v2 API: node:http, bearer tokens, rate-limit headers, fault injection,
  * an audit log, and a self-check of every exchange against DigitalOcean's OpenAPI document.
+ * It also serves DigitalOcean's Vendor API (Marketplace listings) under /api/v1/vendor-portal,
+ * with the same tokens, limits, faults and log, checked against vendor-contract.ts.
  * Droplets are real systems from the injected DropletRuntime; closing the server destroys them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -25,10 +27,13 @@ import { registerCatalogue } from './routes/catalogue';
 import { registerDropletActions } from './routes/droplet-actions';
 import { registerDroplets } from './routes/droplets';
 import { registerImages } from './routes/images';
-import { labSummary, registerLabControl } from './routes/lab-control';
+import { addVendorApp, labSummary, registerLabControl } from './routes/lab-control';
 import { registerSnapshots } from './routes/snapshots';
 import { registerTags } from './routes/tags';
+import { registerVendorApi } from './routes/vendor';
 import { LabState } from './state';
+import type { VendorAppInput } from './vendor';
+import { isVendorApiPath } from './vendor-contract';
 
 export interface LabServerOptions {
   runtime: DropletRuntime;
@@ -55,6 +60,8 @@ export interface LabServerOptions {
   /** Start of every machine name (default "do-"); tests use their own to sweep what they made. */
   machinePrefix?: string;
   timing?: Partial<MachineTiming>;
+  /** Marketplace apps of the Vendor API, there from the start (same shape as POST /_lab/vendor-apps). */
+  vendorApps?: VendorAppInput[];
   /** Where unexpected handler errors are reported (default stderr). */
   log?: (line: string) => void;
 }
@@ -102,6 +109,16 @@ export const DEFAULT_TIMING: MachineTiming = {
 export async function createLabServer(opts: LabServerOptions): Promise<LabServer> {
   if (opts.tokens.length === 0) throw new Error('the lab needs at least one accepted token');
   const tokens = new Set(opts.tokens);
+  // Before anything is made on disk: a bad vendorApps entry leaves nothing behind.
+  const audit = new AuditLog(opts.auditFile);
+  const state = new LabState(audit);
+  for (const app of opts.vendorApps ?? []) {
+    try {
+      addVendorApp(state, app);
+    } catch (err) {
+      throw new Error(`vendorApps: ${(err as Error).message}`);
+    }
+  }
   const serverTag = randomBytes(2).toString('hex');
   const ownDir = join(opts.stateDir ?? join(runtimeStateDir(), 'api'), `${SERVER_DIR_PREFIX}${serverTag}`);
   const snapshotsDir = join(ownDir, 'snapshots');
@@ -111,8 +128,6 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   const record: ServerRecord = { pid: process.pid, machinePrefix: `${machinePrefix}${serverTag}-` };
   await writeFile(join(ownDir, SERVER_RECORD), `${JSON.stringify(record)}\n`);
 
-  const audit = new AuditLog(opts.auditFile);
-  const state = new LabState(audit);
   const faults = new Faults(opts.faultSeed ?? 1);
   for (const f of opts.faults ?? []) faults.add(f);
   const machines = new Machines(opts.runtime, state, snapshotsDir, { ...DEFAULT_TIMING, ...opts.timing });
@@ -139,6 +154,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   registerSnapshots(api, ctx);
   registerTags(api, ctx);
   registerCatalogue(api);
+  registerVendorApi(api, ctx);
   const control = new Router();
   registerLabControl(control, ctx, contract);
 
@@ -147,7 +163,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://lab');
     const method = (req.method ?? 'GET').toUpperCase();
-    const isApi = url.pathname === '/v2' || url.pathname.startsWith('/v2/');
+    // DigitalOcean's v2 API, and its Vendor API (same host, same tokens): served alike.
+    const isApi = url.pathname === '/v2' || url.pathname.startsWith('/v2/') || isVendorApiPath(url.pathname);
     let headers: Record<string, string> = {};
     let body: unknown;
     let fault: string | undefined;
@@ -203,7 +220,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       requestId,
       ...(fault ? { fault } : {}),
     });
-    // An injected HTML page is off-contract on purpose; everything else from /v2 must match.
+    // An injected HTML page is off-contract on purpose; everything else from /v2 must match
+    // (the Vendor API's exchanges are checked against vendor-contract.ts instead of the OpenAPI document).
     if (contract && isApi && !out.text) {
       contract.check({
         method,

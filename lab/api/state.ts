@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { AuditLog } from './audit';
-import type { ActionRecord, ActionStatus, DropletRecord, DropletStatus, ImageRecord, SshKeyRecord, TagRecord } from './model';
+import type { ActionRecord, ActionStatus, DropletRecord, DropletStatus, ImageRecord, SshKeyRecord, TagRecord, VendorAppRecord, VendorStatus } from './model';
 
 export class LabState {
   readonly droplets = new Map<number, DropletRecord>();
@@ -13,6 +13,8 @@ export class LabState {
   readonly images = new Map<number, ImageRecord>();
   readonly keys = new Map<number, SshKeyRecord>();
   readonly tags = new Map<string, TagRecord>();
+  /** Marketplace apps of the Vendor API, by app id. */
+  readonly vendorApps = new Map<string, VendorAppRecord>();
 
   // Random bases, like DigitalOcean's large ids: a restarted lab never reuses an id.
   private nextDroplet = 300_000_000 + randomInt(10_000_000) * 10;
@@ -131,6 +133,26 @@ export class LabState {
 
   tagsOf(kind: 'droplet' | 'image', id: number): string[] {
     return [...this.tags.values()].filter((t) => (kind === 'droplet' ? t.droplets : t.images).has(id)).map((t) => t.name);
+  }
+
+  addVendorApp(app: VendorAppRecord): void {
+    this.vendorApps.set(app.id, app);
+    this.audit.record({ type: 'vendor.app_created', appId: app.id, name: app.name, status: app.status.value });
+  }
+
+  /** A Vendor API update: new custom data, the app `pending`, and its review started. */
+  updateVendorApp(app: VendorAppRecord, customData: VendorAppRecord['customData'] & { imageId: number }, modifiedBy: string, startedAt: number): void {
+    app.customData = customData;
+    this.audit.record({ type: 'vendor.update', appId: app.id, imageId: customData.imageId, version: customData.version });
+    this.setVendorStatus(app, 'pending', { at: startedAt, modifiedBy, reason: '', cause: 'update' });
+    app.running = { startedAt, config: { ...app.review } };
+  }
+
+  setVendorStatus(app: VendorAppRecord, to: VendorStatus, how: { at: number; modifiedBy: string; reason: string; cause: 'update' | 'review' | 'lab' }): void {
+    const from = app.status.value;
+    const at = new Date(how.at).toISOString();
+    app.status = { value: to, lastUpdated: at, modifiedBy: how.modifiedBy, reason: how.reason };
+    this.audit.record({ type: 'vendor.review', appId: app.id, from, to, cause: how.cause, at, ...(how.reason ? { reason: how.reason } : {}) });
   }
 
   private untagAll(kind: 'droplet' | 'image', id: number): void {

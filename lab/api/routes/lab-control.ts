@@ -1,14 +1,16 @@
 /**
  * The lab's own endpoints, outside /v2 (DigitalOcean has nothing there): a state summary for
- * tests, and fault rules to add, list and clear.
+ * tests, fault rules to add, list and clear, and the Vendor API's Marketplace apps to set up.
  */
 import { z } from 'zod';
 import type { LabContext } from '../context';
 import type { ContractChecker } from '../contract';
-import { badRequest } from '../errors';
+import { badRequest, notFound } from '../errors';
 import { faultRuleSchema } from '../faults';
 import { json, noContent } from '../http';
 import type { Router } from '../router';
+import type { LabState } from '../state';
+import { MODIFIED_BY, mergeReview, newVendorApp, observeVendorApp, vendorAppChange, vendorAppInput, vendorAppLabView } from '../vendor';
 
 const faultsBody = z.union([faultRuleSchema, z.object({ rules: z.array(faultRuleSchema).default([]), seed: z.number().int().optional(), replace: z.boolean().optional() })]);
 
@@ -34,6 +36,10 @@ export async function labSummary(ctx: LabContext, contract: ContractChecker | un
     leaks: machines.leaks,
     audit: state.audit.totals(),
     faults: ctx.faults.list(),
+    vendorApps: [...state.vendorApps.values()].map((a) => {
+      observeVendorApp(state, a);
+      return { id: a.id, name: a.name, status: a.status.value, imageId: a.customData.imageId, reviewing: a.running !== undefined };
+    }),
     contract: contract ? { enabled: true, ...(await contract.stats()), list: await contract.violations() } : { enabled: false },
   };
 }
@@ -66,4 +72,50 @@ export function registerLabControl(router: Router, ctx: LabContext, contract: Co
     ctx.faults.clear();
     return noContent;
   });
+
+  const { state } = ctx;
+  const vendorApp = (id: string | undefined) => {
+    const a = id !== undefined ? state.vendorApps.get(id) : undefined;
+    if (!a) throw notFound();
+    return observeVendorApp(state, a);
+  };
+
+  router.get('/_lab/vendor-apps', () => json(200, { apps: [...state.vendorApps.values()].map((a) => vendorAppLabView(observeVendorApp(state, a))) }));
+
+  /** Body: {id?, name, status?, reason?, review?: {pendingMs?, inReviewMs?, outcome?, reason?}, customData?}. */
+  router.post('/_lab/vendor-apps', (req) => {
+    const a = addVendorApp(state, req.body);
+    return json(201, vendorAppLabView(a));
+  });
+
+  router.get('/_lab/vendor-apps/:id', (req) => json(200, vendorAppLabView(vendorApp(req.params.id))));
+
+  /** Body: {name?, status?, reason?, review?}: a status set here stops the running review and stays. */
+  router.post('/_lab/vendor-apps/:id', (req) => {
+    const a = vendorApp(req.params.id);
+    const r = vendorAppChange.safeParse(req.body ?? {});
+    if (!r.success) throw badRequest(`invalid vendor app change: ${issues(r.error)}`);
+    const change = r.data;
+    if (change.name !== undefined) a.name = change.name;
+    if (change.review) a.review = mergeReview(a.review, change.review);
+    if (change.status !== undefined || change.reason !== undefined) {
+      a.running = undefined;
+      state.setVendorStatus(a, change.status ?? a.status.value, { at: Date.now(), modifiedBy: MODIFIED_BY.lab, reason: change.reason ?? '', cause: 'lab' });
+    }
+    return json(200, vendorAppLabView(a));
+  });
+}
+
+/** Validates and adds one Marketplace app (from POST /_lab/vendor-apps or LabServerOptions.vendorApps). */
+export function addVendorApp(state: LabState, input: unknown) {
+  const r = vendorAppInput.safeParse(input ?? {});
+  if (!r.success) throw badRequest(`invalid vendor app: ${issues(r.error)}`);
+  const a = newVendorApp(r.data);
+  if (state.vendorApps.has(a.id)) throw badRequest(`vendor app ${a.id} exists already`);
+  state.addVendorApp(a);
+  return a;
+}
+
+function issues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.')} ${i.message}`.trim()).join('; ');
 }

@@ -1,0 +1,53 @@
+/**
+ * prune-snapshots: retention. Keeps the newest `keep` snapshots of the image family (found by
+ * its family tag) and deletes the older ones — never a protected one (the image just built, the
+ * images published or in review). Safe to run twice: a second run finds less to delete.
+ */
+import type { ActivityDeps } from './deps';
+import { familyTag } from './build-tags';
+import { DoApiError } from './digitalocean';
+import { readPublished } from './published-record';
+import type { PruneInput, PruneResult, SnapshotRef } from '../workflows/types';
+
+interface ImageInfo {
+  id: number;
+  name: string;
+  created_at: string;
+}
+
+export function pruneSnapshots(deps: ActivityDeps) {
+  return async (input: PruneInput): Promise<PruneResult> => {
+    const images: ImageInfo[] = [];
+    for (let page = 1; ; page++) {
+      const r = await deps.api.call('list family snapshots', (c) => c.image.listImages({ tag_name: familyTag(input.family), page, per_page: 200 }));
+      images.push(...(r.data.images as unknown as ImageInfo[]));
+      if (r.data.images.length < 200) break;
+    }
+    const protect = new Set(input.protect);
+    const last = await readPublished(deps, input.family);
+    if (last) protect.add(last.imageId);
+    // The app's current image is listed, or in review: never delete it (and never guess: an
+    // unreadable app fails this step rather than risk it).
+    if (input.appId) {
+      const app = await deps.vendor.status(input.appId);
+      if (app?.imageId !== undefined) protect.add(app.imageId);
+    }
+    // Newest first; ties (same second) by id, which grows.
+    images.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+    const ref = (i: ImageInfo): SnapshotRef => ({ id: i.id, name: i.name });
+    const result: PruneResult = { kept: [], deleted: [], protected: [] };
+    for (const [n, img] of images.entries()) {
+      if (n < input.keep) result.kept.push(ref(img));
+      else if (protect.has(img.id)) result.protected.push(ref(img));
+      else {
+        try {
+          await deps.api.call('delete old snapshot', (c) => c.image.deleteImage({ image_id: img.id }));
+        } catch (err) {
+          if (!(err instanceof DoApiError && err.status === 404)) throw err;
+        }
+        result.deleted.push(ref(img));
+      }
+    }
+    return result;
+  };
+}

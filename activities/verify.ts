@@ -1,0 +1,125 @@
+/**
+ * verify: test the image as a customer gets it. A fresh droplet is made from the snapshot at the
+ * smallest size the image fits; its first boot must finish without cloud-init errors and run
+ * every first-boot script exactly once; then the image check and the spec's own tests run as
+ * root. The test droplet is destroyed whatever happens. A leftover from a crashed attempt is
+ * destroyed first, so every attempt tests a droplet that booted from the image just now.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { beat } from './heartbeat';
+import type { ActivityDeps } from './deps';
+import { BUILDER_TAG, buildTag, verifyTag } from './build-tags';
+import { destroyTagged } from './destroy';
+import { deriveHostKey } from './host-key';
+import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image-check';
+import { PER_INSTANCE_DIR } from './install-first-boot';
+import { cloudConfig, findOrCreate, waitActive } from './provision';
+import { runOnDroplet, shq } from './remote';
+import { runScriptOn } from './run-script';
+import type { DropletRef, VerifyInput, VerifyResult } from '../workflows/types';
+
+interface SizeInfo {
+  slug: string;
+  disk: number;
+  memory: number;
+  price_monthly: number;
+  available: boolean;
+  regions: string[];
+}
+
+export function verify(deps: ActivityDeps) {
+  return async (input: VerifyInput): Promise<VerifyResult> => {
+    const tag = verifyTag(input.buildId);
+    await destroyTagged(deps, tag);
+    const notes: string[] = [];
+    const size = await smallestSizeFor(deps, input.imageId, input.region, notes);
+    const t0 = Date.now();
+    const hostKeyId = `${input.buildId}/verify`;
+    const created = await findOrCreate(deps, {
+      lookupTag: tag,
+      name: `verify-${input.imageId}`,
+      region: input.region,
+      size,
+      image: input.imageId,
+      // The build tag too: the build's final clean-up and the janitor find it like the build droplet.
+      tags: [BUILDER_TAG, buildTag(input.buildId), tag],
+      userData: cloudConfig(deriveHostKey(deps.hostKeySecret, hostKeyId)),
+    });
+    beat({ verifyDropletId: created.id });
+    try {
+      const active = await waitActive(deps, created.id);
+      const ipv4 = active.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
+      if (!ipv4) throw new Error(`test droplet ${created.id} is active but has no public IPv4`);
+      const ref: DropletRef = { buildId: input.buildId, dropletId: created.id, ipv4, hostKeyId };
+      const failures: string[] = [];
+
+      await runOnDroplet(deps, ref, input.step, 'wait for first boot', 'cloud-init status --wait >/dev/null 2>&1; cloud-init status --long', { allowFailure: true });
+      const bootSeconds = (Date.now() - t0) / 1000;
+      const ci = await runOnDroplet(deps, ref, input.step, 'cloud-init errors', CLOUD_INIT_ERRORS, { capture: true, allowFailure: true });
+      const ciErrors = ci.output.split('\n').filter((l) => l.trim() !== '');
+      if (ci.exitCode !== 0 || ciErrors.length > 0) failures.push(`cloud-init reported errors: ${ciErrors.join('; ') || `exit ${ci.exitCode}`}`);
+
+      const firstBoot: VerifyResult['firstBoot'] = [];
+      for (const name of input.firstBoot) {
+        const r = await runOnDroplet(deps, ref, input.step, `first-boot ${name}`, `grep -c -F ${shq(`${PER_INSTANCE_DIR}/${name}'`)} /var/log/cloud-init.log || true`, { capture: true });
+        const runs = Number(r.output.trim() || '0');
+        firstBoot.push({ name, runs });
+        if (runs !== 1) failures.push(`first-boot script ${name} ran ${runs} times (expected once)`);
+      }
+
+      const keyBlob = deps.login.publicKey.split(/\s+/)[1] ?? '';
+      const check = await runOnDroplet(deps, ref, input.step, 'image check', `IMAGE_CHECK_AFTER_BOOT=1 BUILDER_KEY=${shq(keyBlob)} bash -s`, { stdin: IMAGE_CHECK_SCRIPT, capture: true });
+      const validation = parseImageCheck(check.output);
+      if (validation.passed === 0) failures.push('the image check printed no results');
+      for (const f of validation.failures) failures.push(`image check: ${f}`);
+
+      const tests: VerifyResult['tests'] = [];
+      for (const t of input.tests) {
+        const r = await runScriptOn(deps, ref, input.step, input.contextDigest, t, input.env, { allowFailure: true });
+        tests.push({ label: t.label, exitCode: r.exitCode, seconds: r.seconds });
+        if (r.exitCode !== 0) failures.push(`test "${t.label}" exited with code ${r.exitCode}${r.tail.length ? `: ${r.tail.at(-1)}` : ''}`);
+      }
+
+      if (failures.length > 0) {
+        throw ApplicationFailure.create({
+          message: `the image failed on a fresh droplet: ${failures.join('; ')}`,
+          type: 'VerifyFailed',
+          nonRetryable: true,
+          details: [{ tail: failures }],
+        });
+      }
+      return { dropletId: created.id, size, bootSeconds, firstBoot, validation, tests, notes };
+    } finally {
+      await destroyTagged(deps, tag);
+    }
+  };
+}
+
+/** Errors cloud-init recorded for this boot (result.json), one a line; nothing when clean. */
+const CLOUD_INIT_ERRORS = `python3 - <<'EOF'
+import json
+try:
+    r = json.load(open('/run/cloud-init/result.json'))
+except Exception as e:
+    print('no cloud-init result: %s' % e)
+    raise SystemExit(0)
+for e in (r.get('v1') or {}).get('errors') or []:
+    print(e)
+EOF`;
+
+/**
+ * The cheapest size that can hold the image in its region (sizes whose disk is smaller than the
+ * image's min_disk_size cannot). A note says so when cheaper sizes exist that cannot: the image
+ * was built on a larger size than the smallest, and reviewers expect every size to work.
+ */
+async function smallestSizeFor(deps: ActivityDeps, imageId: number, region: string, notes: string[]): Promise<string> {
+  const image = (await deps.api.call('get image', (c) => c.image.getImage({ image_id: imageId }))).data.image as unknown as { min_disk_size: number };
+  const sizes = (await deps.api.call('list sizes', (c) => c.size.listSizes({ per_page: 200 }))).data.sizes as unknown as SizeInfo[];
+  const offered = sizes.filter((s) => s.available && s.regions.includes(region)).sort((a, b) => a.price_monthly - b.price_monthly || a.memory - b.memory);
+  const fits = offered.filter((s) => s.disk >= image.min_disk_size);
+  const pick = fits[0];
+  if (!pick) throw ApplicationFailure.create({ message: `no size in ${region} has a disk of ${image.min_disk_size} GB for image ${imageId}`, type: 'VerifyFailed', nonRetryable: true });
+  const smaller = offered.filter((s) => s.price_monthly < pick.price_monthly).map((s) => s.slug);
+  if (smaller.length > 0) notes.push(`the image needs a ${image.min_disk_size} GB disk, so ${smaller.join(', ')} cannot use it: build on the smallest size`);
+  return pick.slug;
+}

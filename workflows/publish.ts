@@ -1,0 +1,111 @@
+/**
+ * Publishing a verified image to its Marketplace app: skip when a scheduled rebuild changed no
+ * package, wait for a person's approval, submit (waiting on a durable timer while the app is
+ * pending or in review), then follow the review with durable timers — days of waiting cost no
+ * worker anything.
+ */
+import * as wf from '@temporalio/workflow';
+import type { MarketplacePlan } from '../spec/plan';
+import { QUICK, call } from './calls';
+import type { StepRunner } from './steps';
+import type { AppStatus, BuildInput, PublishOutcome, PublishTiming } from './types';
+
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+
+export interface PublishRequest {
+  input: BuildInput;
+  marketplace: MarketplacePlan;
+  imageId: number;
+  os: { id: string; versionId: string; prettyName: string } | undefined;
+  packages: Record<string, string>;
+}
+
+export async function publishToMarketplace(steps: StepRunner, req: PublishRequest): Promise<PublishOutcome> {
+  const { input, marketplace: mp, imageId } = req;
+  const t = timing(input.publishTiming);
+  const family = input.plan.name;
+
+  if (input.scheduled) {
+    const last = await steps.run('compare', 'compare packages with the last published image', (_d, s) => call(QUICK, 'lastPublished', s, { family }));
+    if (last && samePackages(last.packages, req.packages)) {
+      return { state: 'unchanged', reason: `no package changed since image ${last.imageId} (build ${last.buildId}) was published: not publishing again` };
+    }
+  }
+
+  const decision = await steps.awaitApproval(mp.appId, imageId, t.approvalTimeoutMs);
+  if (!decision) return { state: 'approval-timed-out', reason: `nobody approved within ${human(t.approvalTimeoutMs)}` };
+  if (!decision.approved) return { state: 'rejected-by-operator', ...(decision.by ? { by: decision.by } : {}), ...(decision.reason ? { reason: decision.reason } : {}) };
+
+  const update = {
+    buildId: input.buildId,
+    appId: mp.appId,
+    imageId,
+    version: mp.version,
+    reasonForUpdate: mp.reasonForUpdate,
+    osVersion: req.os ? req.os.prettyName : '',
+    softwareIncluded: mp.software.filter((name) => req.packages[name] !== undefined).map((name) => ({ name, version: req.packages[name]! })),
+  };
+  const started = Date.now();
+  let busyRetries = 0;
+  let submitted: AppStatus | undefined;
+  while (!submitted) {
+    const attempt = await steps.run('publish', `submit image ${imageId} to Marketplace app ${mp.appId}`, (_d, s) => call(QUICK, 'publish', s, update));
+    if (attempt.kind === 'submitted') {
+      submitted = attempt.status;
+      break;
+    }
+    if (Date.now() - started > t.reviewTimeoutMs) {
+      return { state: 'review-timed-out', busyRetries, reason: `the app stayed pending or in review for ${human(t.reviewTimeoutMs)}: ${attempt.message}` };
+    }
+    busyRetries++;
+    await steps.waitFor('publish-wait', `the app is pending or in review; trying again in ${human(t.busyRetryMs)}`, 'waiting-for-review', () => wf.sleep(t.busyRetryMs));
+  }
+
+  const review = await steps.waitFor('review', `follow the Marketplace review of image ${imageId}`, 'waiting-for-review', async () => {
+    let status = submitted;
+    let delay = t.reviewPollMs;
+    const deadline = Date.now() + t.reviewTimeoutMs;
+    while (isUnderReview(status.value) && Date.now() < deadline) {
+      await wf.sleep(delay);
+      delay = Math.min(delay * 2, 12 * HOUR);
+      status = await call(QUICK, 'reviewStatus', `look at the review of app ${mp.appId}`, { appId: mp.appId });
+    }
+    return status;
+  });
+  if (isUnderReview(review.value)) return { state: 'review-timed-out', busyRetries, review, reason: `still ${review.value} after ${human(t.reviewTimeoutMs)}` };
+  if (!isApproved(review.value)) return { state: 'review-rejected', busyRetries, review, ...(review.reason ? { reason: review.reason } : {}) };
+  await steps.run('record-published', 'remember the published packages for the next scheduled build', (_d, s) =>
+    call(QUICK, 'recordPublished', s, { family, appId: mp.appId, imageId, buildId: input.buildId, packages: req.packages, review: review.value, at: new Date().toISOString() }),
+  );
+  return { state: 'approved', busyRetries, review, ...(decision.by ? { by: decision.by } : {}) };
+}
+
+function isUnderReview(value: string): boolean {
+  return value === 'pending' || value === 'in review';
+}
+
+function isApproved(value: string): boolean {
+  return value === 'approved' || value === 'published' || value === 'live';
+}
+
+function samePackages(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+function timing(t: PublishTiming | undefined): Required<PublishTiming> {
+  return {
+    approvalTimeoutMs: t?.approvalTimeoutMs ?? 7 * DAY,
+    busyRetryMs: t?.busyRetryMs ?? HOUR,
+    reviewPollMs: t?.reviewPollMs ?? 15 * 60 * 1000,
+    reviewTimeoutMs: t?.reviewTimeoutMs ?? 30 * DAY,
+  };
+}
+
+function human(ms: number): string {
+  if (ms >= DAY) return `${Math.round(ms / DAY)} d`;
+  if (ms >= HOUR) return `${Math.round(ms / HOUR)} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
