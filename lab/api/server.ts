@@ -116,7 +116,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     try {
       addVendorApp(state, app);
     } catch (err) {
-      throw new Error(`vendorApps: ${(err as Error).message}`);
+      throw new Error(`vendorApps: ${(err as Error).message}`, { cause: err });
     }
   }
   const serverTag = randomBytes(2).toString('hex');

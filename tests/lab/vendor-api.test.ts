@@ -337,6 +337,9 @@ describe('lab Vendor API', () => {
     // The bad bodies were flagged (not skipped), and none as "not an operation of DigitalOcean's API".
     assert.ok(violations.filter((v) => v.path.startsWith(PREFIX)).length >= 5);
     assert.ok(!violations.some((v) => v.errors.some((e) => /not an operation/.test(e))));
+    const state = await server.state();
+    assert.ok('checked' in state.contract && state.contract.checked >= 40, JSON.stringify(state.contract));
+    assert.equal('loadError' in state.contract ? state.contract.loadError : undefined, undefined);
   });
 
   test('the self-check bites: an app without status, an unknown field, an undocumented operation', async () => {
