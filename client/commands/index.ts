@@ -7,6 +7,7 @@ import { registerOperatorCommands } from './operator';
 import { registerSpecCommands } from './spec';
 import { registerStatusCommands } from './status';
 import { registerStartBuild } from './start-build';
+import { registerScheduleCommands } from './schedule';
 
 /** Each command group lives in its own file and registers itself here. */
 export function registerCommands(program: Command): void {
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerImportPacker(program);
   registerStatusCommands(program);
   registerOperatorCommands(program);
+  registerScheduleCommands(program);
   registerJanitor(program);
   registerLabCommands(program);
   registerLocalCommands(program);

@@ -1,14 +1,15 @@
 /**
- * `client retry | skip | abort <build>`: answer a build whose step failed. Retry repacks the
- * build's files from the spec's folder, so an edited script is used; skip is for script steps
- * only; abort destroys the droplet and ends the build as failed.
+ * `client retry | skip | accept | abort <build>`: answer a build whose step failed. Retry repacks
+ * the build's files from the spec's folder, so an edited script is used; skip is for script
+ * steps only, accept for a failed verify; abort destroys the droplets and ends the build as
+ * failed. `client approve | reject <build>` answer a build waiting to publish.
  */
 import type { Command } from 'commander';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { packContext, publishContext } from '../../context/pack';
 import { storeFromEnv } from '../../context/store-config';
-import { abortUpdate, retryUpdate, skipUpdate, stateQuery } from '../../workflows/operator';
+import { abortUpdate, acceptUpdate, approveUpdate, rejectUpdate, retryUpdate, skipUpdate, stateQuery } from '../../workflows/operator';
 import type { OperatorReply, RetryRequest } from '../../workflows/operator';
 import { openBuild, updateErrorMessage } from '../build-handle';
 import type { BuildMemo } from '../build-handle';
@@ -55,6 +56,37 @@ export function registerOperatorCommands(program: Command): void {
   });
   withConnectionFlags(
     program
+      .command('accept')
+      .description('continue a build whose verify failed; the manifest records the image as unverified')
+      .argument('<build>', 'build id')
+      .option('--json', 'print JSON'),
+  ).action(async (buildId: string, flags: Flags) => {
+    const { handle } = await openBuild(buildId, flags);
+    await answer(handle, flags, () => handle.executeUpdate(acceptUpdate));
+  });
+  withConnectionFlags(
+    program
+      .command('approve')
+      .description('publish the image of a build waiting for approval to its Marketplace app')
+      .argument('<build>', 'build id')
+      .option('--json', 'print JSON'),
+  ).action(async (buildId: string, flags: Flags) => {
+    const { handle } = await openBuild(buildId, flags);
+    await answer(handle, flags, () => handle.executeUpdate(approveUpdate, { args: [{ by: who() }] }));
+  });
+  withConnectionFlags(
+    program
+      .command('reject')
+      .description('do not publish the image of a build waiting for approval (the snapshot is kept)')
+      .argument('<build>', 'build id')
+      .requiredOption('--reason <text>', 'why (recorded in the manifest)')
+      .option('--json', 'print JSON'),
+  ).action(async (buildId: string, flags: Flags) => {
+    const { handle } = await openBuild(buildId, flags);
+    await answer(handle, flags, () => handle.executeUpdate(rejectUpdate, { args: [{ by: who(), ...(flags.reason ? { reason: flags.reason } : {}) }] }));
+  });
+  withConnectionFlags(
+    program
       .command('abort')
       .description('stop a build: destroy its droplet and end it as failed')
       .argument('<build>', 'build id')
@@ -64,6 +96,11 @@ export function registerOperatorCommands(program: Command): void {
     const { handle } = await openBuild(buildId, flags);
     await answer(handle, flags, () => handle.executeUpdate(abortUpdate, { args: [{ reason: flags.reason ?? 'aborted by operator' }] }));
   });
+}
+
+/** Who answered, for the manifest: the operator's login on this machine. */
+function who(): string {
+  return `${os.userInfo().username}@${os.hostname()}`;
 }
 
 async function answer(handle: { workflowId: string }, flags: Flags, send: () => Promise<OperatorReply>, extra = ''): Promise<void> {

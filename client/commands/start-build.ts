@@ -19,13 +19,84 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BuildMemo } from '../build-handle';
 
-interface StartFlags extends ConnectionFlags {
+export interface StartFlags extends ConnectionFlags {
   base?: boolean;
   local?: boolean;
   wait?: boolean;
   json?: boolean;
   id?: string;
   operatorTimeout?: string;
+  verify?: boolean;
+  publish?: boolean;
+  approvalTimeout?: string;
+  reviewPoll?: string;
+  busyRetry?: string;
+}
+
+/** Build options shared by start-build and schedule create. */
+export function withBuildFlags(cmd: Command): Command {
+  return cmd
+    .option('--operator-timeout <hours>', 'how long a failed step waits for an operator before the build gives up', '24')
+    .option('--no-verify', 'do not test the image on a droplet made from the snapshot')
+    .option('--publish', "publish to the spec's Marketplace app after a person approves (client approve)")
+    .option('--approval-timeout <hours>', 'how long to wait for approval before giving up publishing', '168')
+    .option('--review-poll <minutes>', 'first wait between looks at the Marketplace review (doubles, up to 12 h)', '15')
+    .option('--busy-retry <minutes>', 'wait before submitting again while the app is pending or in review', '60');
+}
+
+function positiveNumber(v: string | undefined, flag: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new UserError(`${flag} must be a positive number, not "${v}"`, 2);
+  return n;
+}
+
+/** The workflow input's options from the flags (ids and names are added by the caller). */
+export function buildOptions(plan: BuildPlan, flags: StartFlags): Pick<BuildInput, 'mode' | 'operatorTimeoutMs' | 'verify' | 'publish' | 'publishTiming'> {
+  const hours = positiveNumber(flags.operatorTimeout, '--operator-timeout');
+  if (flags.publish && !plan.marketplace) {
+    throw new UserError('--publish needs a marketplace section in the spec: marketplace: { appId, version, software: [...] } (the app id is in the Vendor Portal URL)', 2);
+  }
+  if (flags.publish && flags.base) throw new UserError('--publish and --base do not go together: a base build makes no image', 2);
+  const minutes = (v: string | undefined, f: string) => Math.round(positiveNumber(v, f) * 60_000);
+  return {
+    mode: flags.base ? 'base' : 'image',
+    operatorTimeoutMs: Math.round(hours * 3600_000),
+    ...(flags.verify === false ? { verify: false } : {}),
+    ...(flags.publish
+      ? {
+          publish: true,
+          publishTiming: {
+            approvalTimeoutMs: minutes(flags.approvalTimeout, '--approval-timeout') * 60,
+            reviewPollMs: minutes(flags.reviewPoll, '--review-poll'),
+            busyRetryMs: minutes(flags.busyRetry, '--busy-retry'),
+          },
+        }
+      : {}),
+  };
+}
+
+export type LoadedSpec = Awaited<ReturnType<typeof loadSpec>>;
+
+/** Loads a spec; a bad one is a usage error (exit 2) with the spec's own message. */
+export async function loadSpecForClient(specFile: string): Promise<LoadedSpec> {
+  try {
+    return await loadSpec(specFile);
+  } catch (err) {
+    if (err instanceof SpecError) throw new UserError(err.message, 2);
+    throw err;
+  }
+}
+
+/** Packs the files the spec reads into a content-addressed archive in the store workers read. */
+export async function packForWorkers(loaded: LoadedSpec): Promise<{ ctx: Awaited<ReturnType<typeof packContext>>; packed: string[] }> {
+  const store = storeFromEnv();
+  await checkStore(store).catch((err: unknown) => {
+    throw new UserError(err instanceof Error ? err.message : String(err));
+  });
+  const packed = [...contextPaths(loaded.plan), path.basename(loaded.file)];
+  const ctx = await packContext(loaded.dir, packed);
+  await publishContext(store, ctx);
+  return { ctx, packed };
 }
 
 export function utcStamp(d = new Date()): string {
@@ -34,7 +105,7 @@ export function utcStamp(d = new Date()): string {
 
 export function registerStartBuild(program: Command): void {
   withConnectionFlags(
-    program
+    withBuildFlags(program
       .command('start-build')
       .description('start building an image from a build spec')
       .argument('<spec>', 'the build spec (YAML)')
@@ -42,33 +113,19 @@ export function registerStartBuild(program: Command): void {
       .option('--local', 'build in the lab on this machine, starting Temporal, the lab and a worker when needed')
       .option('--wait', 'follow the build until it ends and print its manifest')
       .option('--json', 'print JSON')
-      .option('--id <build-id>', 'the build id (default build-<name>-<UTC timestamp>)')
-      .option('--operator-timeout <hours>', 'how long a failed step waits for an operator before the build gives up', '24'),
+      .option('--id <build-id>', 'the build id (default build-<name>-<UTC timestamp>)')),
   ).action(async (specFile: string, flags: StartFlags) => {
     const say = (msg: string) => {
       if (!flags.json) process.stderr.write(`${msg}\n`);
     };
-    let loaded;
-    try {
-      loaded = await loadSpec(specFile);
-    } catch (err) {
-      if (err instanceof SpecError) throw new UserError(err.message, 2);
-      throw err;
-    }
-    const hours = Number(flags.operatorTimeout);
-    if (!(hours > 0)) throw new UserError(`--operator-timeout must be a positive number of hours, not "${flags.operatorTimeout}"`, 2);
+    const loaded = await loadSpecForClient(specFile);
+    const options = buildOptions(loaded.plan, flags);
 
     const settings = flags.local ? (await ensureLocalStack(say)).temporal : temporalSettings(flags);
     const client = await temporalClient(settings);
     await ensureSearchAttributes(client.connection as Connection, settings.namespace).catch(() => undefined);
 
-    const store = storeFromEnv();
-    await checkStore(store).catch((err: unknown) => {
-      throw new UserError(err instanceof Error ? err.message : String(err));
-    });
-    const packed = [...contextPaths(loaded.plan), path.basename(loaded.file)];
-    const ctx = await packContext(loaded.dir, packed);
-    await publishContext(store, ctx);
+    const { ctx, packed } = await packForWorkers(loaded);
 
     const stamp = utcStamp();
     const buildId = flags.id ?? `build-${loaded.plan.name}-${stamp}`;
@@ -76,9 +133,8 @@ export function registerStartBuild(program: Command): void {
       buildId,
       plan: loaded.plan,
       contextDigest: ctx.digest,
-      mode: flags.base ? 'base' : 'image',
       snapshotName: loaded.plan.snapshot.name ?? `${loaded.plan.name}-${stamp}`,
-      operatorTimeoutMs: Math.round(hours * 3600_000),
+      ...options,
     };
     const handle = await client.workflow
       .start('buildImage', {
@@ -133,7 +189,7 @@ export function registerStartBuild(program: Command): void {
   });
 }
 
-function staticDetails(plan: BuildPlan, input: BuildInput): string {
+export function staticDetails(plan: BuildPlan, input: BuildInput): string {
   const scripts = plan.steps.filter((s) => s.kind === 'script').length;
   const uploads = plan.steps.length - scripts;
   return [
@@ -143,6 +199,9 @@ function staticDetails(plan: BuildPlan, input: BuildInput): string {
     `- apt: ${plan.apt.packages.length} packages${plan.apt.upgrade ? ', full upgrade' : ''}`,
     `- ${uploads} uploads, ${scripts} scripts, ${plan.firstBoot.length} first-boot scripts${plan.firstLogin ? ', a first-login script' : ''}`,
     ...(plan.snapshot.regions.length ? [`- copied to ${plan.snapshot.regions.join(', ')}`] : []),
+    ...(input.mode === 'image' ? [`- ${input.verify === false ? 'not tested (--no-verify)' : `tested on a fresh droplet${plan.tests.length ? ` with ${plan.tests.length} tests` : ''}`}`] : []),
+    ...(input.publish && plan.marketplace ? [`- published to Marketplace app \`${plan.marketplace.appId}\` after approval`] : []),
+    ...(plan.snapshot.keep ? [`- keeps the newest ${plan.snapshot.keep} snapshots of ${plan.name}`] : []),
     `- build context \`${input.contextDigest.slice(0, 19)}…\``,
   ].join('\n');
 }

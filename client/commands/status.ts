@@ -18,7 +18,7 @@ interface Flags extends ConnectionFlags {
   limit?: string;
 }
 
-const STATUSES = ['running', 'waiting-for-operator', 'succeeded', 'failed'];
+const STATUSES = ['running', 'waiting-for-operator', 'waiting-for-approval', 'waiting-for-review', 'succeeded', 'failed'];
 
 export function registerStatusCommands(program: Command): void {
   withConnectionFlags(program.command('status').description('a build\'s steps, states and durations').argument('<build>', 'build id').option('--json', 'print JSON')).action(
@@ -29,11 +29,20 @@ export function registerStatusCommands(program: Command): void {
       let result: BuildManifest | undefined;
       if (desc.status.name === 'COMPLETED') result = (await handle.result()) as BuildManifest;
       if (flags.json) {
-        console.log(JSON.stringify({ ...state, workflowStatus: desc.status.name, url: buildUrl(settings, buildId), snapshot: result?.snapshot ?? null }, null, 2));
+        console.log(
+          JSON.stringify(
+            { ...state, workflowStatus: desc.status.name, url: buildUrl(settings, buildId), snapshot: result?.snapshot ?? null, verify: result?.verify ?? null, publish: result?.publish ?? null },
+            null,
+            2,
+          ),
+        );
         return;
       }
       console.log(`${buildId}: ${state.status}${state.snapshotId ? `, snapshot ${state.snapshotId}` : ''}${state.dropletId ? `, droplet ${state.dropletId}` : ''}`);
       printSteps(state);
+      if (state.approval) console.log(`waiting for approval to publish image ${state.approval.imageId} to app ${state.approval.appId}: client approve ${buildId}, or client reject ${buildId} --reason …`);
+      if (result?.verify) console.log(`verify: ${result.verify.state}${result.verify.error ? ` (${result.verify.error})` : ''}`);
+      if (result?.publish) console.log(`publish: ${result.publish.state}${result.publish.reason ? ` — ${result.publish.reason}` : ''}`);
       const url = buildUrl(settings, buildId);
       if (url) console.log(`Web UI: ${url}`);
     },

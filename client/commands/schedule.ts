@@ -1,0 +1,148 @@
+/**
+ * `client schedule create | list | pause | unpause | trigger | delete`: rebuild an image on a
+ * Temporal Schedule, so it keeps passing review as security updates land. Each run is an
+ * ordinary build with its own id (the schedule's id plus the run's time); a run never overlaps
+ * the one before it.
+ */
+import type { Command } from 'commander';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import * as os from 'node:os';
+import { BuildName, BuildStatus } from '../../workflows/search-attributes';
+import type { BuildInput } from '../../workflows/types';
+import { ensureSearchAttributes } from '../../worker/search-attributes';
+import type { BuildMemo } from '../build-handle';
+import { taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
+import type { ConnectionFlags } from '../settings';
+import { UserError } from '../user-error';
+import { buildOptions, loadSpecForClient, packForWorkers, staticDetails, withBuildFlags } from './start-build';
+import type { StartFlags } from './start-build';
+
+interface CreateFlags extends StartFlags {
+  every?: string;
+  cron?: string;
+  paused?: boolean;
+}
+
+interface Flags extends ConnectionFlags {
+  json?: boolean;
+  note?: string;
+}
+
+/** "30d", "12h", "90m", "2w": what Temporal's interval takes, and people write. */
+const EVERY = /^\d+(\.\d+)?(s|m|h|d|w)$/;
+
+export function registerScheduleCommands(program: Command): void {
+  const schedule = program.command('schedule').description('rebuild images on a schedule (Temporal Schedules)');
+
+  withConnectionFlags(
+    withBuildFlags(
+      schedule
+        .command('create')
+        .description('rebuild from a spec on a schedule; overlapping runs are skipped')
+        .argument('<spec>', 'the build spec (YAML)')
+        .option('--every <interval>', 'e.g. 30d, 12h')
+        .option('--cron <expression>', 'a cron expression, e.g. "0 3 1 * *" (03:00 UTC on the 1st)')
+        .option('--id <schedule-id>', 'the schedule id (default rebuild-<name>)')
+        .option('--paused', 'create it paused')
+        .option('--json', 'print JSON'),
+    ),
+  ).action(async (specFile: string, flags: CreateFlags & { id?: string }) => {
+    if (!!flags.every === !!flags.cron) throw new UserError('say when: give exactly one of --every 30d or --cron "0 3 1 * *"', 2);
+    if (flags.every && !EVERY.test(flags.every)) throw new UserError(`--every must be a number and a unit (s, m, h, d, w), e.g. 30d, not "${flags.every}"`, 2);
+    if (flags.base) throw new UserError('a schedule rebuilds images: --base does not apply', 2);
+    const loaded = await loadSpecForClient(specFile);
+    const options = buildOptions(loaded.plan, flags);
+    const settings = temporalSettings(flags);
+    const client = await temporalClient(settings);
+    await ensureSearchAttributes(client.connection as Connection, settings.namespace).catch(() => undefined);
+    const { ctx, packed } = await packForWorkers(loaded);
+    const scheduleId = flags.id ?? `rebuild-${loaded.plan.name}`;
+    // buildId and snapshotName are left empty: each run names itself from its own workflow id and time.
+    const input: BuildInput = { buildId: '', plan: loaded.plan, contextDigest: ctx.digest, snapshotName: loaded.plan.snapshot.name ?? '', scheduled: true, ...options };
+    try {
+      await client.schedule.create({
+        scheduleId,
+        spec: flags.every ? { intervals: [{ every: flags.every as `${number}d` }] } : { cronExpressions: [flags.cron!] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'buildImage',
+          workflowId: `build-${loaded.plan.name}-scheduled`,
+          taskQueue: taskQueue(flags),
+          args: [input],
+          staticSummary: `${loaded.plan.name}: scheduled rebuild (${scheduleId})`,
+          staticDetails: staticDetails(loaded.plan, input),
+          memo: { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo,
+          typedSearchAttributes: [
+            { key: BuildName, value: loaded.plan.name },
+            { key: BuildStatus, value: 'running' },
+          ],
+        },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },
+        state: { paused: !!flags.paused, note: `created by ${os.userInfo().username}@${os.hostname()} from ${loaded.file}` },
+      });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (/already (exists|running|registered)/i.test(msg)) throw new UserError(`a schedule with id ${scheduleId} already exists: delete it first, or pick another --id`);
+      throw err;
+    }
+    const when = flags.every ? `every ${flags.every}` : `on cron "${flags.cron}"`;
+    if (flags.json) console.log(JSON.stringify({ scheduleId, when, publish: !!options.publish, contextDigest: ctx.digest }, null, 2));
+    else console.log(`created schedule ${scheduleId}: rebuild ${loaded.plan.name} ${when}${options.publish ? ', publishing after approval' : ''}${flags.paused ? ' (paused)' : ''}`);
+  });
+
+  withConnectionFlags(schedule.command('list').description('schedules that rebuild images').option('--json', 'print JSON')).action(async (flags: Flags) => {
+    const client = await temporalClient(temporalSettings(flags));
+    const rows: { scheduleId: string; paused: boolean; next: string | null; recent: { buildId: string; at: string }[]; note: string }[] = [];
+    for await (const s of client.schedule.list()) {
+      if (s.action?.type !== 'startWorkflow' || s.action.workflowType !== 'buildImage') continue;
+      rows.push({
+        scheduleId: s.scheduleId,
+        paused: s.state.paused,
+        next: s.info.nextActionTimes[0]?.toISOString() ?? null,
+        recent: s.info.recentActions.map((a) => ({ buildId: 'workflow' in a.action ? a.action.workflow.workflowId : '', at: a.takenAt.toISOString() })),
+        note: s.state.note ?? '',
+      });
+    }
+    if (flags.json) {
+      console.log(JSON.stringify(rows, null, 2));
+      return;
+    }
+    if (rows.length === 0) console.log('no schedules');
+    for (const r of rows) console.log(`${r.scheduleId.padEnd(32)} ${r.paused ? 'paused ' : 'active '} next ${r.next ?? '-'}${r.recent.length ? `  last ${r.recent.at(-1)!.buildId}` : ''}`);
+  });
+
+  const act = (name: string, description: string, run: (client: Client, id: string, flags: Flags) => Promise<string>) =>
+    withConnectionFlags(schedule.command(name).description(description).argument('<schedule>', 'schedule id').option('--note <text>', 'why (kept with the schedule)').option('--json', 'print JSON')).action(
+      async (id: string, flags: Flags) => {
+        const client = await temporalClient(temporalSettings(flags));
+        let message: string;
+        try {
+          message = await run(client, id, flags);
+        } catch (err) {
+          if (err instanceof ScheduleNotFoundError || /not found/i.test(err instanceof Error ? err.message : '')) {
+            throw new UserError(`no schedule ${id}: \`client schedule list\` shows them`);
+          }
+          throw err;
+        }
+        if (flags.json) console.log(JSON.stringify({ scheduleId: id, message }, null, 2));
+        else console.log(`${id}: ${message}`);
+      },
+    );
+  act('pause', 'stop starting rebuilds until unpaused', async (c, id, f) => {
+    await c.schedule.getHandle(id).pause(f.note ?? `paused by ${os.userInfo().username}`);
+    return 'paused';
+  });
+  act('unpause', 'start rebuilds again', async (c, id, f) => {
+    await c.schedule.getHandle(id).unpause(f.note ?? `unpaused by ${os.userInfo().username}`);
+    return 'active';
+  });
+  act('trigger', 'rebuild now (skipped while a rebuild of this schedule runs)', async (c, id) => {
+    await c.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
+    return 'triggered a rebuild';
+  });
+  act('delete', 'delete the schedule (builds it started go on)', async (c, id) => {
+    await c.schedule.getHandle(id).delete();
+    return 'deleted';
+  });
+}
