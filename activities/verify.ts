@@ -61,10 +61,12 @@ export function verify(deps: ActivityDeps) {
 
       const firstBoot: VerifyResult['firstBoot'] = [];
       for (const name of input.firstBoot) {
-        const r = await runOnDroplet(deps, ref, input.step, `first-boot ${name}`, `grep -c -F ${shq(`${PER_INSTANCE_DIR}/${name}'`)} /var/log/cloud-init.log || true`, { capture: true });
-        const runs = Number(r.output.trim() || '0');
-        firstBoot.push({ name, runs });
-        if (runs !== 1) failures.push(`first-boot script ${name} ran ${runs} times (expected once)`);
+        // cloud-init logs "Running command ['…/per-instance/NNN_x']" once per run (newer versions
+        // also log how long it took, in another line; identical lines are one run).
+        const r = await runOnDroplet(deps, ref, input.step, `first-boot ${name}`, `grep -F 'Running command' /var/log/cloud-init.log | grep -F ${shq(`${PER_INSTANCE_DIR}/${name}'`)} | sort -u || true`, { capture: true });
+        const lines = r.output.split('\n').filter((l) => l.trim() !== '');
+        firstBoot.push({ name, runs: lines.length });
+        if (lines.length !== 1) failures.push(`first-boot script ${name} ran ${lines.length} times (expected once)${lines.length ? `: ${lines.map((l) => l.slice(0, 40)).join(' | ')}` : ''}`);
       }
 
       const keyBlob = deps.login.publicKey.split(/\s+/)[1] ?? '';

@@ -49,7 +49,7 @@ export interface MarketplacePlan {
 
 /** One variant of a matrix build: what it changes in the droplet. */
 export interface MatrixVariant {
-  /** e.g. "debian-13-x64.s-1vcpu-1gb" — part of the child build's id. */
+  /** e.g. "debian-13-x64-s-1vcpu-1gb": part of the child build's id and image name. */
   key: string;
   droplet: BuildPlan['droplet'];
 }
@@ -65,7 +65,7 @@ export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
     for (const size of sizes) {
       for (const region of regions) {
         const parts = [spec.matrix.image ? image : '', spec.matrix.size ? size : '', spec.matrix.region ? region : ''].filter(Boolean);
-        out.push({ key: parts.join('.'), droplet: { ...spec.droplet, image, size, region } });
+        out.push({ key: parts.join('-'), droplet: { ...spec.droplet, image, size, region } });
       }
     }
   }

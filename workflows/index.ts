@@ -1,2 +1,3 @@
 /** Every workflow the worker runs (this file is the entry of the workflow bundle). */
 export { buildImage } from './build';
+export { buildMatrix } from './matrix';

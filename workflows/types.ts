@@ -246,3 +246,33 @@ export interface BuildManifest {
   steps: StepRecord[];
   error?: string;
 }
+
+/** A parent build of several variants (a spec's matrix, or several spec files). */
+export interface MatrixInput {
+  buildId: string;
+  name: string;
+  /** Variants built at once. */
+  concurrency: number;
+  /** memo: where each spec lives, for `client retry` of a variant after an edit. */
+  children: { key: string; input: BuildInput; memo?: Record<string, unknown> }[];
+}
+
+export interface MatrixVariantResult {
+  key: string;
+  buildId: string;
+  status: 'succeeded' | 'failed';
+  image: string;
+  region: string;
+  size: string;
+  snapshot?: BuildManifest['snapshot'];
+  verify?: NonNullable<BuildManifest['verify']>['state'];
+  os?: string;
+  seconds: number;
+  error?: string;
+}
+
+export interface MatrixResult {
+  buildId: string;
+  status: 'succeeded' | 'failed';
+  variants: MatrixVariantResult[];
+}

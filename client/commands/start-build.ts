@@ -18,6 +18,7 @@ import { UserError } from '../user-error';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BuildMemo } from '../build-handle';
+import { startMatrix } from './start-matrix';
 
 export interface StartFlags extends ConnectionFlags {
   base?: boolean;
@@ -31,6 +32,7 @@ export interface StartFlags extends ConnectionFlags {
   approvalTimeout?: string;
   reviewPoll?: string;
   busyRetry?: string;
+  concurrency?: string;
 }
 
 /** Build options shared by start-build and schedule create. */
@@ -108,17 +110,24 @@ export function registerStartBuild(program: Command): void {
     withBuildFlags(program
       .command('start-build')
       .description('start building an image from a build spec')
-      .argument('<spec>', 'the build spec (YAML)')
+      .argument('<spec...>', 'the build spec (YAML); several specs, or a spec with a matrix, make a matrix build')
       .option('--base', 'stop before cleanup and keep the droplet to inspect (no snapshot)')
       .option('--local', 'build in the lab on this machine, starting Temporal, the lab and a worker when needed')
       .option('--wait', 'follow the build until it ends and print its manifest')
       .option('--json', 'print JSON')
-      .option('--id <build-id>', 'the build id (default build-<name>-<UTC timestamp>)')),
-  ).action(async (specFile: string, flags: StartFlags) => {
+      .option('--id <build-id>', 'the build id (default build-<name>-<UTC timestamp>)')
+      .option('--concurrency <n>', 'matrix builds: variants built at once (default: the spec\'s matrix.concurrency, or 2)')),
+  ).action(async (specFiles: string[], flags: StartFlags) => {
     const say = (msg: string) => {
       if (!flags.json) process.stderr.write(`${msg}\n`);
     };
-    const loaded = await loadSpecForClient(specFile);
+    const all: LoadedSpec[] = [];
+    for (const f of specFiles) all.push(await loadSpecForClient(f));
+    if (all.length > 1 || all[0]!.spec.matrix) {
+      await startMatrix(all, flags, say);
+      return;
+    }
+    const loaded = all[0]!;
     const options = buildOptions(loaded.plan, flags);
 
     const settings = flags.local ? (await ensureLocalStack(say)).temporal : temporalSettings(flags);

@@ -4,7 +4,7 @@ import { storeFromEnv } from '../../context/store-config';
 import { stepLogKey } from '../../activities/step-log';
 import { stateQuery } from '../../workflows/operator';
 import type { BuildState } from '../../workflows/operator';
-import type { BuildManifest } from '../../workflows/types';
+import type { BuildManifest, MatrixResult } from '../../workflows/types';
 import { openBuild } from '../build-handle';
 import { followBuild } from '../follow';
 import { buildUrl, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
@@ -27,11 +27,16 @@ export function registerStatusCommands(program: Command): void {
       const state = await handle.query(stateQuery);
       const desc = await handle.describe();
       let result: BuildManifest | undefined;
-      if (desc.status.name === 'COMPLETED') result = (await handle.result()) as BuildManifest;
+      let matrix: MatrixResult | undefined;
+      if (desc.status.name === 'COMPLETED') {
+        const r = (await handle.result()) as BuildManifest | MatrixResult;
+        if ('variants' in r) matrix = r;
+        else result = r;
+      }
       if (flags.json) {
         console.log(
           JSON.stringify(
-            { ...state, workflowStatus: desc.status.name, url: buildUrl(settings, buildId), snapshot: result?.snapshot ?? null, verify: result?.verify ?? null, publish: result?.publish ?? null },
+            { ...state, workflowStatus: desc.status.name, url: buildUrl(settings, buildId), snapshot: result?.snapshot ?? null, verify: result?.verify ?? null, publish: result?.publish ?? null, ...(matrix ? { variants: matrix.variants } : {}) },
             null,
             2,
           ),
@@ -41,6 +46,7 @@ export function registerStatusCommands(program: Command): void {
       console.log(`${buildId}: ${state.status}${state.snapshotId ? `, snapshot ${state.snapshotId}` : ''}${state.dropletId ? `, droplet ${state.dropletId}` : ''}`);
       printSteps(state);
       if (state.approval) console.log(`waiting for approval to publish image ${state.approval.imageId} to app ${state.approval.appId}: client approve ${buildId}, or client reject ${buildId} --reason …`);
+      for (const v of matrix?.variants ?? []) console.log(`  ${v.key}: ${v.status}${v.snapshot ? `, snapshot ${v.snapshot.name} (${v.snapshot.id})` : ''}${v.error ? ` — ${v.error}` : ''}`);
       if (result?.verify) console.log(`verify: ${result.verify.state}${result.verify.error ? ` (${result.verify.error})` : ''}`);
       if (result?.publish) console.log(`publish: ${result.publish.state}${result.publish.reason ? ` — ${result.publish.reason}` : ''}`);
       const url = buildUrl(settings, buildId);
@@ -87,7 +93,7 @@ export function registerStatusCommands(program: Command): void {
   ).action(async (flags: Flags) => {
     if (flags.status && !STATUSES.includes(flags.status)) throw new UserError(`--status must be one of ${STATUSES.join(', ')}, not "${flags.status}"`, 2);
     const client = await temporalClient(temporalSettings(flags));
-    const query = [`WorkflowType = 'buildImage'`, ...(flags.status ? [`BuildStatus = '${flags.status}'`] : [])].join(' AND ');
+    const query = [`WorkflowType IN ('buildImage', 'buildMatrix')`, ...(flags.status ? [`BuildStatus = '${flags.status}'`] : [])].join(' AND ');
     const rows: { buildId: string; name: string; status: string; failedStep: string; snapshotId: number | null; started: string }[] = [];
     for await (const w of client.workflow.list({ query })) {
       const sa = w.searchAttributes as Record<string, unknown[] | undefined>;

@@ -3,11 +3,14 @@
  * completes, one that fails a step, waits for an operator and is retried, one that is aborted.
  * Run (as root) with `node dist/tests/support/record-fixtures.js [prefix]` after a deliberate
  * workflow change that is guarded by a patch, to add histories of the new code beside the old.
+ * `record-fixtures.js <prefix> release` records the release steps instead: a build waiting for
+ * approval, one published through a busy app and a review, and a matrix build.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startStack } from './stack';
+import type { Stack } from './stack';
 import { REPO } from './temporal';
 
 async function main(): Promise<void> {
@@ -27,6 +30,14 @@ async function main(): Promise<void> {
       await new Promise((res) => setTimeout(res, 1000));
     }
   };
+  if (process.argv[3] === 'release') {
+    try {
+      await recordRelease(stack, save, waitFor);
+    } finally {
+      await stack.stop();
+    }
+    return;
+  }
   try {
     await stack.stopWorker();
     await stack.startWorker({ extraEnv: { FORGE_TEST_SECRET: 'not-a-real-secret' } });
@@ -56,6 +67,32 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+}
+
+async function recordRelease(stack: Stack, save: (id: string, name: string) => Promise<void>, waitFor: (id: string, status: string) => Promise<void>): Promise<void> {
+  const web = path.join(REPO, 'tests/release/fixtures/web/build.yaml');
+  await fetch(`${stack.lab.origin}/_lab/vendor-apps`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'lab-webcheck', name: 'Webcheck', status: 'in review', review: { pendingMs: 500, inReviewMs: 500 } }),
+  });
+  const fast = ['--review-poll', '0.015', '--busy-retry', '0.03'];
+  await stack.client(['start-build', web, '--publish', '--id', 'replay-published', ...fast]);
+  await waitFor('replay-published', 'waiting-for-approval');
+  await save('replay-published', 'web-waiting-for-approval');
+  await stack.client(['approve', 'replay-published']);
+  await waitFor('replay-published', 'waiting-for-review');
+  await fetch(`${stack.lab.origin}/_lab/vendor-apps/lab-webcheck`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'approved' }) });
+  await waitFor('replay-published', 'succeeded');
+  await save('replay-published', 'web-published');
+
+  const dir = path.join(stack.dir, 'matrix');
+  await fs.cp(path.dirname(web), dir, { recursive: true });
+  const yaml = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8')).replace('name: webcheck', 'name: webmatrix').replace(/snapshot:[\s\S]*$/, 'matrix:\n  image: [debian-12-x64, debian-13-x64]\n');
+  await fs.writeFile(path.join(dir, 'build.yaml'), yaml);
+  const m = await stack.client(['start-build', path.join(dir, 'build.yaml'), '--wait', '--no-verify', '--id', 'replay-matrix']);
+  if (m.code !== 0) throw new Error(m.stderr);
+  await save('replay-matrix', 'web-matrix');
 }
 
 main().then(
