@@ -47,12 +47,16 @@ test('the manifest names the snapshot, its regions, the OS and package versions'
   assert.match(manifest.packages?.['mariadb-server'] ?? '', /^\d/);
   assert.deepEqual(manifest.validation?.failures, []);
   assert.ok(manifest.steps.every((s) => s.state === 'succeeded'), 'every step succeeded');
+  assert.equal(manifest.verify?.state, 'verified', 'tested on a droplet made from the snapshot');
+  assert.deepEqual(manifest.verify?.result?.firstBoot, [{ name: '001_onboot', runs: 1 }, { name: '002_onboot-web', runs: 1 }]);
+  assert.deepEqual(manifest.verify?.result?.validation.failures, []);
+  assert.deepEqual(manifest.verify?.result?.tests.map((t) => [t.label, t.exitCode]), [['the page reaches MariaDB', 0], ['the firewall is on', 0]]);
 });
 
-test('the build droplet is gone and exactly one was created', async () => {
+test('the build droplet is gone and exactly one was created, plus one to verify the image', async () => {
   const audit = await stack.audit();
   const created = audit.filter((e) => e.type === 'droplet.created');
-  assert.equal(created.length, 1, 'one build droplet');
+  assert.deepEqual(created.map((e) => String(e.name).replace(/-[0-9a-f]{8}$|-\d+$/, '')), ['lamp-build', 'verify'], 'one build droplet, then one test droplet');
   const state = await stack.lab.state();
   assert.equal(state.droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');
 });
