@@ -8,14 +8,13 @@ import type { Command } from 'commander';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, Connection } from '@temporalio/client';
 import * as os from 'node:os';
-import { BuildName, BuildStatus } from '../../workflows/search-attributes';
 import type { BuildInput } from '../../workflows/types';
 import { ensureSearchAttributes } from '../../worker/search-attributes';
 import type { BuildMemo } from '../build-handle';
 import { taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
 import { UserError } from '../user-error';
-import { buildOptions, loadSpecForClient, packForWorkers, staticDetails, withBuildFlags } from './start-build';
+import { buildOptions, loadSpecForClient, packForWorkers, startingAttributes, staticDetails, withBuildFlags } from './start-build';
 import type { StartFlags } from './start-build';
 
 interface CreateFlags extends StartFlags {
@@ -73,10 +72,7 @@ export function registerScheduleCommands(program: Command): void {
           staticSummary: `${loaded.plan.name}: scheduled rebuild (${scheduleId})`,
           staticDetails: staticDetails(loaded.plan, input),
           memo: { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo,
-          typedSearchAttributes: [
-            { key: BuildName, value: loaded.plan.name },
-            { key: BuildStatus, value: 'running' },
-          ],
+          typedSearchAttributes: startingAttributes(loaded.plan.name),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },
         state: { paused: !!flags.paused, note: `created by ${os.userInfo().username}@${os.hostname()} from ${loaded.file}` },

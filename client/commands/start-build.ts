@@ -101,6 +101,23 @@ export async function packForWorkers(loaded: LoadedSpec): Promise<{ ctx: Awaited
   return { ctx, packed };
 }
 
+/** A new build's search attributes until its worker takes over. */
+export function startingAttributes(name: string) {
+  return [
+    { key: BuildName, value: name },
+    { key: BuildStatus, value: 'running' as const },
+  ];
+}
+
+/** Turns "workflow already started" into a message naming the id. */
+export function refuseDuplicateId(buildId: string): (err: unknown) => never {
+  return (err) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/already started|AlreadyStarted/i.test(msg)) throw new UserError(`a build with id ${buildId} already exists: pick another --id`);
+    throw err;
+  };
+}
+
 export function utcStamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
@@ -153,16 +170,9 @@ export function registerStartBuild(program: Command): void {
         staticSummary: `${loaded.plan.name}: ${loaded.plan.droplet.image} in ${loaded.plan.droplet.region}, ${input.mode} build`,
         staticDetails: staticDetails(loaded.plan, input),
         memo: { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo,
-        typedSearchAttributes: [
-          { key: BuildName, value: loaded.plan.name },
-          { key: BuildStatus, value: 'running' },
-        ],
+        typedSearchAttributes: startingAttributes(loaded.plan.name),
       })
-      .catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (/already started|AlreadyStarted/i.test(msg)) throw new UserError(`a build with id ${buildId} already exists: pick another --id`);
-        throw err;
-      });
+      .catch(refuseDuplicateId(buildId));
     const url = buildUrl(settings, buildId);
     say(`started ${buildId}${url ? `\n  Web UI: ${url}` : ''}`);
 

@@ -5,7 +5,6 @@
 import type { Connection } from '@temporalio/client';
 import * as os from 'node:os';
 import { matrixVariants } from '../../spec/plan';
-import { BuildName, BuildStatus } from '../../workflows/search-attributes';
 import type { BuildInput, MatrixInput, MatrixResult } from '../../workflows/types';
 import { ensureSearchAttributes } from '../../worker/search-attributes';
 import type { BuildMemo } from '../build-handle';
@@ -13,7 +12,7 @@ import { followBuild } from '../follow';
 import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings } from '../settings';
 import { UserError } from '../user-error';
-import { buildOptions, packForWorkers, utcStamp } from './start-build';
+import { buildOptions, packForWorkers, refuseDuplicateId, startingAttributes, utcStamp } from './start-build';
 import type { LoadedSpec, StartFlags } from './start-build';
 
 export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (msg: string) => void): Promise<void> {
@@ -58,16 +57,9 @@ export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (
       args: [input],
       staticSummary: `${family}: matrix of ${children.length} variants (${concurrency} at a time)`,
       staticDetails: children.map((c) => `- \`${c.key}\`: ${c.input.plan.droplet.image}, ${c.input.plan.droplet.size}, ${c.input.plan.droplet.region}`).join('\n'),
-      typedSearchAttributes: [
-        { key: BuildName, value: family },
-        { key: BuildStatus, value: 'running' },
-      ],
+      typedSearchAttributes: startingAttributes(family),
     })
-    .catch((err: unknown) => {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (/already started|AlreadyStarted/i.test(msg)) throw new UserError(`a build with id ${buildId} already exists: pick another --id`);
-      throw err;
-    });
+    .catch(refuseDuplicateId(buildId));
   const url = buildUrl(settings, buildId);
   say(`started matrix ${buildId} with ${children.length} variants: ${children.map((c) => c.key).join(', ')}${url ? `\n  Web UI: ${url}` : ''}`);
   if (!flags.wait) {
