@@ -94,3 +94,28 @@ test('the JSON Schema command prints the spec schema', async () => {
   const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown> };
   assert.ok(schema.properties.firstBoot && schema.properties.droplet);
 });
+
+test('release commands: usage errors and unknown names get one clear message', async () => {
+  const spec = path.join(REPO, 'tests/release/fixtures/web/build.yaml');
+  const cases: [string[], number, RegExp][] = [
+    [['schedule', 'create', spec], 2, /give exactly one of --every 30d or --cron/],
+    [['schedule', 'create', spec, '--every', 'monthly'], 2, /--every must be a number and a unit/],
+    [['schedule', 'create', spec, '--every', '30d', '--base'], 2, /--base does not apply/],
+    [['schedule', 'pause', 'rebuild-nothing'], 1, /no schedule rebuild-nothing/],
+    [['start-build', spec, '--publish', '--base'], 2, /--publish and --base do not go together/],
+    [['start-build', spec, '--publish', '--review-poll', '0'], 2, /--review-poll must be a positive number/],
+    [['approve', 'build-nothing'], 1, /no build with id build-nothing/],
+    [['reject', 'build-nothing'], 1, /required option '--reason <text>'/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await client(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const matrix = path.join(dir, 'matrix.yaml');
+  await fs.writeFile(matrix, (await fs.readFile(spec, 'utf8')) + 'matrix: { concurrency: 2 }\n');
+  const r = await client(['validate', matrix]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout + r.stderr, /matrix: name at least one of image, size or region to vary/);
+});
