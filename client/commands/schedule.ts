@@ -49,7 +49,6 @@ export function registerScheduleCommands(program: Command): void {
   ).action(async (specFile: string, flags: CreateFlags & { id?: string }) => {
     if (!!flags.every === !!flags.cron) throw new UserError('say when: give exactly one of --every 30d or --cron "0 3 1 * *"', 2);
     if (flags.every && !EVERY.test(flags.every)) throw new UserError(`--every must be a number and a unit (s, m, h, d, w), e.g. 30d, not "${flags.every}"`, 2);
-    if (flags.base) throw new UserError('a schedule rebuilds images: --base does not apply', 2);
     const loaded = await loadSpecForClient(specFile);
     const options = buildOptions(loaded.plan, flags);
     const settings = temporalSettings(flags);

@@ -100,7 +100,6 @@ test('release commands: usage errors and unknown names get one clear message', a
   const cases: [string[], number, RegExp][] = [
     [['schedule', 'create', spec], 2, /give exactly one of --every 30d or --cron/],
     [['schedule', 'create', spec, '--every', 'monthly'], 2, /--every must be a number and a unit/],
-    [['schedule', 'create', spec, '--every', '30d', '--base'], 2, /--base does not apply/],
     [['schedule', 'pause', 'rebuild-nothing'], 1, /no schedule rebuild-nothing/],
     [['start-build', spec, '--publish', '--base'], 2, /--publish and --base do not go together/],
     [['start-build', spec, '--publish', '--review-poll', '0'], 2, /--review-poll must be a positive number/],

@@ -66,6 +66,9 @@ test('a matrix of base images and a second spec: three child builds, two at a ti
   assert.equal(s.status, 'succeeded');
   assert.deepEqual(s.steps.map((x) => [x.name, x.state]), out.variants.map((v) => [v.key, 'succeeded']));
   assert.equal(s.variants.length, 3);
+  // What the Web UI shows as the parent's current details: a row per variant with its snapshot.
+  const meta = (await stack.temporal.client.workflow.getHandle('build-matrix-test').query('__temporal_workflow_metadata')) as { currentDetails?: string };
+  for (const v of out.variants) assert.ok(meta.currentDetails?.includes(`| ${v.key} | ${v.buildId} | succeeded |`) && meta.currentDetails.includes(v.snapshot!.name), `Web UI details list ${v.key}`);
   const child = await stack.client(['status', 'build-matrix-test.webtwo', '--json']);
   assert.equal((JSON.parse(child.stdout) as { status: string }).status, 'succeeded', 'a variant is an ordinary build');
   const list = JSON.parse((await stack.client(['list', '--json'])).stdout) as { buildId: string; status: string }[];

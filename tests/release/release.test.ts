@@ -106,6 +106,8 @@ test('verify fails, waits, and a retry with the fixed test passes on a new dropl
 
   const approval = await waitForBuild(stack, id, (s) => s.status === 'waiting-for-approval', 'approval', 300_000);
   assert.equal(approval.approval?.appId, APP);
+  const meta = (await stack.temporal.client.workflow.getHandle(id).query('__temporal_workflow_metadata')) as { currentDetails?: string };
+  assert.match(meta.currentDetails ?? '', /\*\*Waiting for approval\*\*: publish image \d+ to Marketplace app `lab-webcheck`/, 'the Web UI says what the build waits for');
   const listed = await client('list', '--status', 'waiting-for-approval', '--json');
   assert.ok((JSON.parse(listed.stdout) as { buildId: string }[]).some((b) => b.buildId === id), 'client list shows the build waiting for approval');
   const early = await client('approve', 'build-nope');
