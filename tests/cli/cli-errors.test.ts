@@ -104,7 +104,7 @@ test('release commands: usage errors and unknown names get one clear message', a
     [['start-build', spec, '--publish', '--base'], 2, /--publish and --base do not go together/],
     [['start-build', spec, '--publish', '--review-poll', '0'], 2, /--review-poll must be a positive number/],
     [['approve', 'build-nothing'], 1, /no build with id build-nothing/],
-    [['reject', 'build-nothing'], 1, /required option '--reason <text>'/],
+    [['reject', 'build-nothing'], 2, /required option '--reason <text>'/],
   ];
   for (const [args, code, message] of cases) {
     const r = await client(args);
