@@ -31,7 +31,8 @@ export async function buildImage(input: BuildInput): Promise<BuildManifest> {
 function perRun(input: BuildInput): BuildInput {
   if (input.buildId && input.snapshotName) return input;
   const buildId = input.buildId || wf.workflowInfo().workflowId;
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-').toLowerCase();
+  // The same stamp as the client's (20261127T050000Z), so manual and scheduled snapshots sort together.
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return { ...input, buildId, snapshotName: input.snapshotName || `${input.plan.name}-${stamp}` };
 }
 

@@ -176,7 +176,7 @@ test('a scheduled rebuild with the same packages is not published again; retenti
   assert.equal(m.status, 'succeeded');
   assert.equal(m.buildId, runId, 'the run is a build with its own id');
   assert.notEqual(m.snapshot?.id, snapshots.first);
-  assert.match(m.snapshot?.name ?? '', /^webcheck-\d{8}-\d{6}z$/);
+  assert.match(m.snapshot?.name ?? '', /^webcheck-\d{8}T\d{6}Z$/, 'named like a manual build\'s snapshot');
   snapshots.scheduled = m.snapshot!.id;
   assert.equal(m.publish?.state, 'unchanged');
   assert.match(m.publish?.reason ?? '', /no package changed since image \d+/);
