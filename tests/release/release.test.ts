@@ -207,8 +207,13 @@ test('an accepted verify is recorded as such; a rejected publication keeps the i
   const acc = await client('accept', id);
   assert.equal(acc.code, 0, acc.stderr);
   await waitForBuild(stack, id, (s) => s.status === 'waiting-for-approval', 'approval', 120_000);
+  const watching = client('watch', id);
+  await new Promise((r) => setTimeout(r, 3000));
   const rej = await client('reject', id, '--reason', 'not this month');
   assert.equal(rej.code, 0, rej.stderr);
+  const watched = await watching;
+  assert.equal(watched.code, 0, 'watch ends with the build, which succeeded');
+  assert.match(watched.stderr, /waiting for approval to publish image \d+ to app lab-webcheck: client approve .* \| client reject .* --reason/);
   const m = await result(id);
   assert.equal(m.status, 'succeeded');
   assert.equal(m.verify?.state, 'accepted');
