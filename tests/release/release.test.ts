@@ -230,10 +230,13 @@ test('an accepted verify is recorded as such; a rejected publication keeps the i
   assert.equal((await app()).customData.imageId, snapshots.first, 'the listing still has the published image');
 });
 
-test('aborting at a failed verify deletes the snapshot and fails the build', async () => {
-  await breakCheck();
+test('a first-boot script that fails on the new droplet fails verify; abort deletes the snapshot and fails the build', async () => {
+  const onboot = path.join(path.dirname(spec), 'scripts/onboot.sh');
+  await fs.writeFile(onboot, `${await fs.readFile(onboot, 'utf8')}echo "cannot reach the license server" >&2\nexit 7\n`, { mode: 0o755 });
   const id = await start();
   const w = await waitForBuild(stack, id, (s) => s.status === 'waiting-for-operator', 'verify to fail', 300_000);
+  assert.equal(w.waiting?.step, 'verify');
+  assert.match(w.waiting?.error ?? '', /cloud-init reported errors: .*per.instance/, 'cloud-init\'s own error list names the failed first-boot scripts');
   const snap = w.snapshotId!;
   assert.ok((await labImages()).includes(snap));
   const r = await client('abort', id, '--reason', 'image is broken');
