@@ -169,10 +169,14 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
       manifest.verify = { state: 'skipped' };
     } else {
       const firstBoot = plan.firstBoot.map((src, i) => firstBootName(i, src));
+      // The test droplet carries the build tag: should verify end without destroying it (a lost
+      // worker, then an abort), the build's final destroy finds it.
+      dropletGone = false;
       const verified = await steps.runAcceptable('verify', `test the image on a new droplet made from snapshot ${snap.id}`, (d, s) =>
         call(LONG, 'verify', s, { buildId: input.buildId, step: 'verify', contextDigest: d, imageId: snap.id, region: plan.droplet.region, firstBoot, tests: plan.tests ?? [], env: plan.env }),
       );
       manifest.verify = 'value' in verified ? { state: 'verified', result: verified.value } : { state: 'accepted', error: verified.accepted };
+      dropletGone = true;
     }
     imageKept = true;
 
