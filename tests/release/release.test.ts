@@ -12,7 +12,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { BuildManifest } from '../../workflows/types';
 import { waitForBuild } from '../support/build-state';
-import { assertNoLeftovers, startStack } from '../support/stack';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
 
@@ -150,6 +151,10 @@ test('verify fails, waits, and a retry with the fixed test passes on a new dropl
   const created = audit.filter((e) => e.type === 'droplet.created');
   assert.equal(created.length, 3, 'one build droplet, and a new test droplet for each verify attempt');
   assert.equal(audit.filter((e) => e.type === 'vendor.update').length, 1, 'one accepted update');
+  // The Vendor API token is the worker's: not in the workflow's history, nor in what the client prints.
+  const history = historyToJSON(await stack.temporal.client.workflow.getHandle(id).fetchHistory());
+  assert.ok(!history.includes(LAB_TOKEN), 'no token in the history');
+  assert.ok(!(await client('status', id, '--json')).stdout.includes(LAB_TOKEN));
   assert.equal(await liveDroplets(), 0);
 });
 
