@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { DoApiError } from './digitalocean';
+import { VendorApiError } from './vendor-api';
 import { HostKeyMismatchError, SshConnectionLostError } from './ssh';
 import { ContextError } from '../context/unpack';
 import { withHeartbeats } from './heartbeat';
@@ -19,6 +20,9 @@ export function toFailure(err: unknown): ApplicationFailure {
       type: err.isPendingEvent ? 'PendingEvent' : 'TransientApiError',
       ...(err.retryAfterSeconds !== undefined ? { nextRetryDelay: `${err.retryAfterSeconds}s` } : {}),
     });
+  }
+  if (err instanceof VendorApiError) {
+    return ApplicationFailure.create({ message: err.message, type: err.permanent ? 'PermanentApiError' : 'TransientApiError', nonRetryable: err.permanent });
   }
   if (err instanceof HostKeyMismatchError) {
     return ApplicationFailure.create({ message: err.message, type: 'HostKeyMismatch', nonRetryable: true });

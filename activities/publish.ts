@@ -3,7 +3,6 @@
  * answer, not a failure: the workflow waits on a durable timer and tries again. A 404 is final.
  * Safe to run twice: an app already pending with this image id is this update, taken.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './deps';
 import { VendorApiError } from './vendor-api';
 import type { PublishAttempt, PublishInput } from '../workflows/types';
@@ -20,17 +19,12 @@ export function publish(deps: ActivityDeps) {
       });
       return { kind: 'submitted', status };
     } catch (err) {
-      if (!(err instanceof VendorApiError)) throw err;
-      if (err.status === 400) {
-        // A crash after an accepted PATCH leaves the app pending with our image: that was us.
-        const now = await deps.vendor.status(input.appId);
-        if (now.imageId === input.imageId && (now.value === 'pending' || now.value === 'in review')) return { kind: 'submitted', status: now };
-        return { kind: 'busy', message: err.message };
-      }
-      if (err.status === 404 || err.status === 401 || err.status === 403 || err.status === 422) {
-        throw ApplicationFailure.create({ message: err.message, type: 'PermanentApiError', nonRetryable: true });
-      }
-      throw ApplicationFailure.create({ message: err.message, type: 'TransientApiError' });
+      // Other failures (404 final, 5xx retried) are sorted by toFailure like every API error.
+      if (!(err instanceof VendorApiError) || err.status !== 400) throw err;
+      // A crash after an accepted PATCH leaves the app pending with our image: that was us.
+      const now = await deps.vendor.status(input.appId);
+      if (now.imageId === input.imageId && (now.value === 'pending' || now.value === 'in review')) return { kind: 'submitted', status: now };
+      return { kind: 'busy', message: err.message };
     }
   };
 }

@@ -14,6 +14,11 @@ export class VendorApiError extends Error {
   ) {
     super(message);
   }
+
+  /** Unknown app, bad token or refused body: asking again cannot help. */
+  get permanent(): boolean {
+    return this.status === 401 || this.status === 403 || this.status === 404 || this.status === 422;
+  }
 }
 
 export interface AppUpdate {

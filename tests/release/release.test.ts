@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import type { BuildManifest } from '../../workflows/types';
 import { waitForBuild } from '../support/build-state';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { toFailure } from '../../activities/failures';
+import { VendorApi } from '../../activities/vendor-api';
+import { vendorApiUrl } from '../../worker/config';
 import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
@@ -249,4 +252,28 @@ test('a first-boot script that fails on the new droplet fails verify; abort dele
   await assert.rejects(result(id), (err: Error & { cause?: Error }) => /build aborted: image is broken/.test(err.cause?.message ?? ''));
   assert.ok(!(await labImages()).includes(snap), 'the snapshot of the aborted build is deleted');
   assert.equal(await liveDroplets(), 0);
+});
+
+test('the Vendor API client: an unknown app or a wrong token is final, with a hint and no token', async () => {
+  const url = vendorApiUrl({ apiUrl: stack.lab.endpoint });
+  assert.equal(url, `${stack.lab.origin}/api/v1/vendor-portal`, 'the Vendor API is found next to the API');
+  const update = { imageId: snapshots.first!, reasonForUpdate: 'x', version: '1', osVersion: '', softwareIncluded: [] };
+  const cases: [VendorApi, string, RegExp][] = [
+    [new VendorApi(url, LAB_TOKEN), 'no-such-app', /HTTP 404 .*check marketplace\.appId/],
+    [new VendorApi(url, 'wrong-token-value'), APP, /HTTP 401 .*DIGITALOCEAN_VENDOR_TOKEN/],
+  ];
+  for (const [api, appId, message] of cases) {
+    const err = await api.update(appId, update).then(
+      () => assert.fail('the update was accepted'),
+      (e: unknown) => e,
+    );
+    const failure = toFailure(err);
+    assert.equal(failure.nonRetryable, true, `${appId}: not retried`);
+    assert.equal(failure.type, 'PermanentApiError');
+    assert.match(failure.message, message);
+    assert.ok(!failure.message.includes(LAB_TOKEN) && !failure.message.includes('wrong-token-value'), 'no token in the message');
+  }
+  const down = toFailure(await new VendorApi('http://127.0.0.1:9/api/v1/vendor-portal', LAB_TOKEN).status(APP).catch((e: unknown) => e));
+  assert.equal(down.nonRetryable, false, 'an unreachable Vendor API is retried');
+  assert.match(down.message, /Vendor API unreachable/);
 });
