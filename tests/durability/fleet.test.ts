@@ -6,33 +6,28 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { startS3Server } from '../support/s3-server';
-import type { S3Server } from '../support/s3-server';
-import { startStack } from '../support/stack';
+import { startS3Stack } from '../support/s3-stack';
+import type { S3Stack } from '../support/s3-stack';
 import type { Stack, WorkerProcess } from '../support/stack';
 import { REPO } from '../support/temporal';
 
+let fleet: S3Stack;
 let stack: Stack;
-let s3: S3Server;
 
 before(async () => {
-  s3 = await startS3Server();
-  stack = await startStack({ worker: false, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  fleet = await startS3Stack();
+  stack = fleet.stack;
 });
 
 after(async () => {
-  await stack?.stop();
-  await s3?.stop();
+  await fleet?.stop();
 });
 
 test('two workers, three builds, workers killed and replaced: every build completes once', async () => {
   let n = 0;
-  const spawn = (): WorkerProcess => {
-    const dir = path.join(stack.dir, `fleet-worker-${n++}`);
-    return stack.spawnWorker({ ...s3.env, IMAGE_FORGE_STORE_DIR: dir, IMAGE_FORGE_CACHE: path.join(dir, 'cache') });
-  };
+  const spawn = (): WorkerProcess => stack.spawnWorker(fleet.machineEnv(`fleet-worker-${n++}`));
   const workers = [spawn(), spawn()];
-  const clientEnv = { ...s3.env, IMAGE_FORGE_STORE_DIR: path.join(stack.dir, 'fleet-client') };
+  const clientEnv = fleet.machineEnv('fleet-client');
   const spec = path.join(REPO, 'tests/durability/fixtures/slow/build.yaml');
   const ids = ['fleet-a', 'fleet-b', 'fleet-c'];
   const runs = Promise.all(ids.map((id) => stack.client(['start-build', spec, '--wait', '--json', '--id', id], clientEnv)));

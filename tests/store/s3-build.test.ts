@@ -8,31 +8,30 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { startS3Server } from '../support/s3-server';
+import { startS3Stack } from '../support/s3-stack';
+import type { S3Stack } from '../support/s3-stack';
 import type { S3Server } from '../support/s3-server';
-import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
 
+let fleet: S3Stack;
 let stack: Stack;
 let s3: S3Server;
 
 before(async () => {
-  s3 = await startS3Server();
-  stack = await startStack({ worker: false, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  fleet = await startS3Stack();
+  ({ stack, s3 } = fleet);
 });
 
 after(async () => {
-  await stack?.stop();
-  await s3?.stop();
+  await fleet?.stop();
 });
 
 test('client and worker share only the bucket: the build succeeds and its logs are readable', async () => {
-  const workerDir = path.join(stack.dir, 'worker-only');
   const clientDir = path.join(stack.dir, 'client-only');
-  const worker = stack.spawnWorker({ ...s3.env, IMAGE_FORGE_STORE_DIR: workerDir, IMAGE_FORGE_CACHE: path.join(workerDir, 'cache'), FORGE_TEST_SECRET: 's3-test' });
+  const worker = stack.spawnWorker({ ...fleet.machineEnv('worker-only'), FORGE_TEST_SECRET: 's3-test' });
   try {
-    const env = { ...s3.env, IMAGE_FORGE_STORE_DIR: clientDir, IMAGE_FORGE_CACHE: path.join(clientDir, 'cache') };
+    const env = fleet.machineEnv('client-only');
     const run = await stack.client(['start-build', path.join(REPO, 'tests/build/fixtures/tiny/build.yaml'), '--wait', '--json', '--id', 's3-build'], env);
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout) as { status: string; snapshot: { id: number } };
