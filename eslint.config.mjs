@@ -16,7 +16,10 @@ export default tseslint.config(
     // Workflow code is replayed: no Node APIs, no clocks, no randomness outside the SDK.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'child_process', 'ssh2', 'dots-wrapper', '../activities/*/impl*'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'fs', 'child_process', 'ssh2', 'dots-wrapper', '**/activities/**', '**/platform/**'] },
+      ],
     },
   },
 );

@@ -3,10 +3,10 @@
  * removing the login key and host keys: those go last, in shutdown, so the build can still log
  * in to validate. Ends by zero-filling free space (bounded by the droplet's own disk).
  */
-import type { ActivityDeps } from './deps';
-import { APT } from './install';
-import { runOnDroplet } from './remote';
-import type { CommandResult, StepContext } from '../workflows/types';
+import type { ActivityDeps } from './runtime/deps';
+import { APT } from './remote/apt';
+import { runOnDroplet } from './remote/run-on-droplet';
+import type { CommandResult, StepContext } from '../contract/steps';
 
 export const CLEANUP_SCRIPT = `set -uo pipefail
 export DEBIAN_FRONTEND=noninteractive

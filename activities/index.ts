@@ -1,26 +1,25 @@
-/** All build activities, bound to the worker's dependencies. One step, one file. */
-import type { ActivityDeps } from './deps';
-import { activity } from './failures';
+/** All build activities, bound to the worker's dependencies: one step, one file; each undo beside its step. */
+import type { BuildActivities } from '../contract/activities';
+import type { ActivityDeps } from './runtime/deps';
+import { activity } from './runtime/failures';
 import { cleanup } from './cleanup';
-import { destroy } from './destroy';
 import { install } from './install';
 import { installFirstBoot } from './install-first-boot';
 import { inventory } from './inventory';
-import { provision } from './provision';
+import { destroyBuildDroplet, provision } from './provision';
 import { runScript } from './run-script';
 import { shutdown } from './shutdown';
-import { snapshot } from './snapshot';
 import { transfer } from './transfer';
 import { upload } from './upload';
 import { validate } from './validate';
 import { verify } from './verify';
-import { deleteSnapshot } from './delete-snapshot';
+import { deleteSnapshot, snapshot } from './snapshot';
 import { pruneSnapshots } from './prune-snapshots';
 import { publish } from './publish';
 import { reviewStatus } from './review-status';
 import { lastPublished, recordPublished } from './published-record';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): BuildActivities {
   return {
     provision: activity(provision(deps)),
     install: activity(install(deps)),
@@ -33,7 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     shutdown: activity(shutdown(deps)),
     snapshot: activity(snapshot(deps)),
     transfer: activity(transfer(deps)),
-    destroy: activity(destroy(deps)),
+    destroy: activity(destroyBuildDroplet(deps)),
     verify: activity(verify(deps)),
     deleteSnapshot: activity(deleteSnapshot(deps)),
     pruneSnapshots: activity(pruneSnapshots(deps)),
@@ -43,5 +42,3 @@ export function createActivities(deps: ActivityDeps) {
     recordPublished: activity(recordPublished(deps)),
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

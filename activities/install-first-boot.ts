@@ -1,25 +1,23 @@
 /**
- * first-boot: the scripts cloud-init runs once on every new droplet (per-instance, in name order:
- * 001_onboot, 002_…), and the first-login script under /opt/<vendor>/ with its .bashrc hook,
- * which runs it on root's first login and then restores .bashrc from /etc/skel.
+ * first-boot: the scripts cloud-init runs once on every new droplet, and the first-login script
+ * with its .bashrc hook (paths and hook in image/first-boot.ts).
  */
 import * as path from 'node:path';
-import type { ActivityDeps } from './deps';
-import { readContextFile } from './context-files';
-import { firstBootName } from '../spec/names';
-import { runOnDroplet, shq } from './remote';
-import type { FirstBootInput, UploadResult } from '../workflows/types';
-
-export const PER_INSTANCE_DIR = '/var/lib/cloud/scripts/per-instance';
-
-export { firstBootName };
+import type { ActivityDeps } from './runtime/deps';
+import { readContextFile } from './runtime/context-files';
+import { PER_INSTANCE_DIR, firstBootName, firstLoginHook, firstLoginPath } from './image/first-boot';
+import { runOnDroplet } from './remote/run-on-droplet';
+import { shq } from './remote/shell-quote';
+import type { FirstBootInput, UploadResult } from '../contract/steps';
 
 export function installFirstBoot(deps: ActivityDeps) {
   return async (input: FirstBootInput): Promise<UploadResult> => {
     let files = 0;
     let bytes = 0;
     const put = async (target: string, body: Buffer) => {
-      await runOnDroplet(deps, input.droplet, input.step, `install ${target}`, `mkdir -p ${shq(path.posix.dirname(target))} && cat > ${shq(target)} && chmod 0755 ${shq(target)}`, { stdin: body });
+      const dir = shq(path.posix.dirname(target));
+      const install = `mkdir -p ${dir} && cat > ${shq(target)} && chmod 0755 ${shq(target)}`;
+      await runOnDroplet(deps, input.droplet, input.step, `install ${target}`, install, { stdin: body });
       files++;
       bytes += body.length;
     };
@@ -27,17 +25,12 @@ export function installFirstBoot(deps: ActivityDeps) {
       await put(`${PER_INSTANCE_DIR}/${firstBootName(i, src)}`, await readContextFile(deps, input.contextDigest, src));
     }
     if (input.firstLogin) {
-      const target = `/opt/${input.vendor}/first-login.sh`;
+      const target = firstLoginPath(input.vendor);
       await put(target, await readContextFile(deps, input.contextDigest, input.firstLogin));
-      const hook = [
-        '',
-        '# image-forge: first login only — run the vendor\'s script, then restore .bashrc',
-        `if [ -x ${target} ]; then ${target}; fi`,
-        'cp -f /etc/skel/.bashrc /root/.bashrc',
-        '',
-      ].join('\n');
-      // Idempotent: the hook is appended to a fresh copy of the skeleton, never twice.
-      await runOnDroplet(deps, input.droplet, input.step, 'install the first-login hook', 'cp -f /etc/skel/.bashrc /root/.bashrc && cat >> /root/.bashrc', { stdin: hook });
+      const hook = 'cp -f /etc/skel/.bashrc /root/.bashrc && cat >> /root/.bashrc';
+      await runOnDroplet(deps, input.droplet, input.step, 'install the first-login hook', hook, {
+        stdin: firstLoginHook(target),
+      });
     }
     return { files, bytes, verified: files };
   };

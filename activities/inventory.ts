@@ -1,7 +1,7 @@
 /** inventory: the OS release and every installed package's version, for the manifest. */
-import type { ActivityDeps } from './deps';
-import { runOnDroplet } from './remote';
-import type { InventoryResult, StepContext } from '../workflows/types';
+import type { ActivityDeps } from './runtime/deps';
+import { runOnDroplet } from './remote/run-on-droplet';
+import type { InventoryResult, StepContext } from '../contract/steps';
 
 export function inventory(deps: ActivityDeps) {
   return async (input: StepContext): Promise<InventoryResult> => {

@@ -3,11 +3,11 @@
  * its family tag) and deletes the older ones — never a protected one (the image just built, the
  * images published or in review). Safe to run twice: a second run finds less to delete.
  */
-import type { ActivityDeps } from './deps';
-import { familyTag } from './build-tags';
-import { DoApiError } from './digitalocean';
-import { readPublished } from './published-record';
-import type { PruneInput, PruneResult, SnapshotRef } from '../workflows/types';
+import type { ActivityDeps } from './runtime/deps';
+import { familyTag } from '../contract/tags';
+import { DoApiError } from '../platform/digitalocean';
+import { readPublished } from './records/published';
+import type { PruneInput, PruneResult, SnapshotRef } from '../contract/steps';
 
 interface ImageInfo {
   id: number;
@@ -19,7 +19,9 @@ export function pruneSnapshots(deps: ActivityDeps) {
   return async (input: PruneInput): Promise<PruneResult> => {
     const images: ImageInfo[] = [];
     for (let page = 1; ; page++) {
-      const r = await deps.api.call('list family snapshots', (c) => c.image.listImages({ tag_name: familyTag(input.family), page, per_page: 200 }));
+      const r = await deps.api.call('list family snapshots', (c) =>
+        c.image.listImages({ tag_name: familyTag(input.family), page, per_page: 200 }),
+      );
       images.push(...(r.data.images as unknown as ImageInfo[]));
       if (r.data.images.length < 200) break;
     }

@@ -3,9 +3,9 @@
  * answer, not a failure: the workflow waits on a durable timer and tries again. A 404 is final.
  * Safe to run twice: an app already pending with this image id is this update, taken.
  */
-import type { ActivityDeps } from './deps';
-import { VendorApiError } from './vendor-api';
-import type { PublishAttempt, PublishInput } from '../workflows/types';
+import type { ActivityDeps } from './runtime/deps';
+import { VendorApiError } from '../platform/vendor-api';
+import type { PublishAttempt, PublishInput } from '../contract/publish';
 
 export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
@@ -23,7 +23,8 @@ export function publish(deps: ActivityDeps) {
       if (!(err instanceof VendorApiError) || err.status !== 400) throw err;
       // A crash after an accepted PATCH leaves the app pending with our image: that was us.
       const now = await deps.vendor.status(input.appId);
-      if (now.imageId === input.imageId && (now.value === 'pending' || now.value === 'in review')) return { kind: 'submitted', status: now };
+      if (now.imageId === input.imageId && (now.value === 'pending' || now.value === 'in review'))
+        return { kind: 'submitted', status: now };
       return { kind: 'busy', message: err.message };
     }
   };

@@ -1,16 +1,7 @@
-/**
- * The last image published per family, kept in the build store (published/<family>.json), so a
- * scheduled rebuild whose packages did not change does not publish again.
- */
-import type { ActivityDeps } from './deps';
-import type { PublishedRecord } from '../workflows/types';
-
-const key = (family: string) => `published/${family}.json`;
-
-export async function readPublished(deps: ActivityDeps, family: string): Promise<PublishedRecord | null> {
-  const raw = await deps.store.get(key(family));
-  return raw ? (JSON.parse(raw.toString()) as PublishedRecord) : null;
-}
+/** last-published / record-published: read and write the family's last published image. */
+import type { ActivityDeps } from './runtime/deps';
+import { publishedKey, readPublished } from './records/published';
+import type { PublishedRecord } from '../contract/publish';
 
 export function lastPublished(deps: ActivityDeps) {
   return async (input: { family: string }): Promise<PublishedRecord | null> => readPublished(deps, input.family);
@@ -18,6 +9,6 @@ export function lastPublished(deps: ActivityDeps) {
 
 export function recordPublished(deps: ActivityDeps) {
   return async (record: PublishedRecord): Promise<void> => {
-    await deps.store.put(key(record.family), Buffer.from(JSON.stringify(record, null, 2)));
+    await deps.store.put(publishedKey(record.family), Buffer.from(JSON.stringify(record, null, 2)));
   };
 }

@@ -1,71 +1,9 @@
-/**
- * run-script: one script (from the build context) or inline command, run as root. Its `env`
- * values are resolved here on the worker — `fromWorker` secrets never enter the workflow — and
- * handed over in a file on the droplet's /run (a tmpfs: never in the snapshot).
- */
-import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityDeps } from './deps';
-import { readContextFile } from './context-files';
-import { runOnDroplet, shq } from './remote';
-import type { CommandResult, DropletRef, RunScriptInput } from '../workflows/types';
-import type { ScriptStep } from '../spec/plan';
-
-export const WORK_DIR = '/run/image-forge';
-
-export function resolveEnv(env: RunScriptInput['env'], workerEnv: ActivityDeps['workerEnv']): { vars: Record<string, string>; secrets: string[] } {
-  const vars: Record<string, string> = {};
-  const secrets: string[] = [];
-  for (const [name, source] of Object.entries(env)) {
-    if ('value' in source) {
-      vars[name] = source.value;
-      continue;
-    }
-    const v = workerEnv[source.fromWorker];
-    if (v === undefined) {
-      throw ApplicationFailure.create({
-        message: `env ${name} reads ${source.fromWorker} from the worker's environment, but the worker has no ${source.fromWorker}: set it where the worker runs, restart the worker, then retry this step`,
-        type: 'MissingWorkerEnv',
-        nonRetryable: true,
-      });
-    }
-    vars[name] = v;
-    secrets.push(v);
-  }
-  return { vars, secrets };
-}
+/** run-script: one script (from the build context) or inline command, run as root on the build droplet. */
+import type { ActivityDeps } from './runtime/deps';
+import { runScriptOn } from './remote/script';
+import type { CommandResult, RunScriptInput } from '../contract/steps';
 
 export function runScript(deps: ActivityDeps) {
-  return async (input: RunScriptInput): Promise<CommandResult> => runScriptOn(deps, input.droplet, input.step, input.contextDigest, input.script, input.env);
-}
-
-/**
- * Runs a script step on a droplet (the build droplet, or the verify step's test droplet).
- * `allowFailure` returns a non-zero exit instead of failing.
- */
-export async function runScriptOn(
-  deps: ActivityDeps,
-  ref: DropletRef,
-  step: string,
-  contextDigest: string,
-  script: ScriptStep,
-  env: RunScriptInput['env'],
-  opts: { allowFailure?: boolean } = {},
-): Promise<CommandResult> {
-  const { vars, secrets } = resolveEnv(env, deps.workerEnv);
-  const body = script.path ? await readContextFile(deps, contextDigest, script.path) : Buffer.from(`#!/bin/bash\n${script.run ?? ''}\n`);
-  const file = `${WORK_DIR}/scripts/${step}`;
-  const envFile = `${WORK_DIR}/env`;
-  // Scripts also learn which build and step they run in (logs, idempotency markers).
-  const all = { ...vars, IMAGE_FORGE_BUILD_ID: ref.buildId, IMAGE_FORGE_STEP: step };
-  const envText = Object.entries(all).map(([k, v]) => `export ${k}=${shq(v)}\n`).join('');
-  await runOnDroplet(deps, ref, step, 'prepare', `umask 077 && mkdir -p ${WORK_DIR}/scripts && cat > ${envFile}`, { stdin: envText, secrets });
-  await runOnDroplet(deps, ref, step, 'prepare', `umask 077 && cat > ${shq(file)} && chmod 700 ${shq(file)}`, { stdin: body, secrets });
-  const run = [
-    `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
-    `cd /root && set -a && . ${envFile} && set +a && ${shq(file)} < /dev/null`,
-    'rc=$?',
-    `echo "$(date +%s.%N) ${step} exit $rc" >> ${WORK_DIR}/commands.log`,
-    'exit $rc',
-  ].join('\n');
-  return runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, ...(opts.allowFailure ? { allowFailure: true } : {}) });
+  return async (input: RunScriptInput): Promise<CommandResult> =>
+    runScriptOn(deps, input.droplet, input.step, input.contextDigest, input.script, input.env);
 }

@@ -4,40 +4,13 @@
  * key) or the droplet does not go off in time, ask DigitalOcean: graceful shutdown, then
  * power_off after a timeout. Pending events (422) are waited out.
  */
-import { beat } from './heartbeat';
-import type { ActivityDeps } from './deps';
-import { getDroplet, postDropletAction, sleep, waitAction } from './droplet-actions';
-import { runOnDroplet } from './remote';
-import { WORK_DIR } from './run-script';
-import type { DropletRef, ShutdownResult } from '../workflows/types';
-
-export const SEAL_SCRIPT = `rm -f /root/.ssh/authorized_keys /etc/ssh/ssh_host_*key*
-rm -rf /var/lib/cloud/instances/* ${WORK_DIR}
-: > /root/.bash_history
-touch /etc/ssh/revoked_keys && chmod 600 /etc/ssh/revoked_keys
-# Services write logs while they stop (php-fpm's "exiting, bye-bye!"): empty the logs again once
-# every service has stopped. A runtime unit (in /run, so not in the image) ordered before
-# sysinit.target is stopped after all of them, while /var/log is still writable.
-mkdir -p /run/systemd/system
-cat > /run/systemd/system/image-forge-seal.service <<'UNIT'
-[Unit]
-Description=Empty logs written during the image's last shutdown
-DefaultDependencies=no
-After=local-fs.target
-Before=sysinit.target shutdown.target
-Conflicts=shutdown.target
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/true
-ExecStop=/bin/sh -c 'find /var/log -type f -mtime -1 -exec truncate -s 0 {} +; : > /root/.bash_history'
-UNIT
-systemctl daemon-reload && systemctl start image-forge-seal.service
-sync
-# Power off once this session has returned, so the step sees a clean exit.
-nohup sh -c 'sleep 1; systemctl poweroff' >/dev/null 2>&1 &
-echo sealed
-`;
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beat } from './runtime/heartbeat';
+import type { ActivityDeps } from './runtime/deps';
+import { getAction, getDroplet, postDropletAction, waitAction } from './droplets/actions';
+import { SEAL_SCRIPT } from './image/seal';
+import { runOnDroplet } from './remote/run-on-droplet';
+import type { DropletRef, ShutdownResult } from '../contract/steps';
 
 export function shutdown(deps: ActivityDeps) {
   return async (ref: DropletRef): Promise<ShutdownResult> => {
@@ -47,7 +20,10 @@ export function shutdown(deps: ActivityDeps) {
     if (first.status === 'off') return { how: 'already-off' };
     let sealed = false;
     try {
-      await runOnDroplet(deps, ref, 'shutdown', 'remove login keys and power off', 'bash -s', { stdin: SEAL_SCRIPT, allowFailure: true });
+      await runOnDroplet(deps, ref, 'shutdown', 'remove login keys and power off', 'bash -s', {
+        stdin: SEAL_SCRIPT,
+        allowFailure: true,
+      });
       sealed = true;
     } catch {
       // No login any more (an earlier attempt sealed it) or no connection: DigitalOcean powers it off.
@@ -76,9 +52,4 @@ async function waitOff(deps: ActivityDeps, id: number, ms: number): Promise<bool
     beat({ waiting: 'droplet to power off', status: d?.status });
     await sleep(Math.min(deps.timing?.pollMs ?? 2000, 1000));
   }
-}
-
-export async function getAction(deps: ActivityDeps, id: number) {
-  const r = await deps.api.call('get action', (c) => c.action.getAction({ action_id: id }));
-  return r.data.action as { id: number; status: 'in-progress' | 'completed' | 'errored'; type: string };
 }

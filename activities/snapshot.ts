@@ -3,13 +3,15 @@
  * droplet means it is done; an action id in the last heartbeat is followed instead of posting a
  * new one. An `errored` action fails the attempt (retried with a new action). The snapshot
  * action does not say the image id, so it is found by name, then tagged.
+ * Its undo, deleteSnapshot, sits below.
  */
+import { DoApiError } from '../platform/digitalocean';
 import { Context } from '@temporalio/activity';
-import { beat } from './heartbeat';
-import type { ActivityDeps } from './deps';
-import { postDropletAction, waitAction } from './droplet-actions';
-import { getAction } from './shutdown';
-import type { SnapshotInput, SnapshotResult } from '../workflows/types';
+import { beat } from './runtime/heartbeat';
+import type { ActivityDeps } from './runtime/deps';
+import { postDropletAction, waitAction } from './droplets/actions';
+import { getAction } from './droplets/actions';
+import type { SnapshotInput, SnapshotResult } from '../contract/steps';
 
 interface SnapshotInfo {
   id: number | string;
@@ -34,20 +36,38 @@ export function snapshot(deps: ActivityDeps) {
       // An errored action throws here; the retry sees it errored and posts a new one.
       await waitAction(deps, () => getAction(deps, actionId), { step: 'snapshot' }, 4 * 60 * 60_000);
       snap = await findByName(deps, id, input.name);
-      if (!snap) throw new Error(`snapshot action completed but no snapshot named ${input.name} is listed for droplet ${id}`);
+      if (!snap)
+        throw new Error(`snapshot action completed but no snapshot named ${input.name} is listed for droplet ${id}`);
     }
     const imageId = Number(snap.id);
     for (const tag of input.tags) {
       await deps.api.call('create tag', (c) => c.tag.createTag({ name: tag })).catch(() => undefined);
-      await deps.api.call('tag snapshot', (c) => c.tag.tagResources({ tag_name: tag, resources: [{ resource_id: String(imageId), resource_type: 'image' }] }));
+      await deps.api.call('tag snapshot', (c) =>
+        c.tag.tagResources({ tag_name: tag, resources: [{ resource_id: String(imageId), resource_type: 'image' }] }),
+      );
     }
     return { id: imageId, name: snap.name, regions: snap.regions, sizeGigabytes: snap.size_gigabytes };
   };
 }
 
 async function findByName(deps: ActivityDeps, dropletId: number, name: string): Promise<SnapshotInfo | undefined> {
-  const r = await deps.api.call('list droplet snapshots', (c) => c.droplet.listDropletSnapshots({ droplet_id: dropletId, per_page: 200 }));
+  const r = await deps.api.call('list droplet snapshots', (c) =>
+    c.droplet.listDropletSnapshots({ droplet_id: dropletId, per_page: 200 }),
+  );
   // Names are not unique at DigitalOcean; the newest with our name on our droplet is ours.
   const mine = (r.data.snapshots as unknown as SnapshotInfo[]).filter((s) => s.name === name);
   return mine.at(-1);
+}
+
+/** The undo of snapshot (a build that fails or is aborted before its image is verified). Gone already is done. */
+export function deleteSnapshot(deps: ActivityDeps) {
+  return async (input: { imageId: number }): Promise<{ deleted: boolean }> => {
+    try {
+      await deps.api.call('delete snapshot', (c) => c.image.deleteImage({ image_id: input.imageId }));
+      return { deleted: true };
+    } catch (err) {
+      if (err instanceof DoApiError && err.status === 404) return { deleted: false };
+      throw err;
+    }
+  };
 }

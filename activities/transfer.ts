@@ -1,23 +1,28 @@
 /** transfer: copy the snapshot to one more region (one activity per region, run in parallel). */
 import { Context } from '@temporalio/activity';
-import { beat } from './heartbeat';
-import type { ActivityDeps } from './deps';
-import { waitAction } from './droplet-actions';
-import type { TransferInput } from '../workflows/types';
+import { beat } from './runtime/heartbeat';
+import type { ActivityDeps } from './runtime/deps';
+import { waitAction } from './droplets/actions';
+import type { TransferInput } from '../contract/steps';
 
 export function transfer(deps: ActivityDeps) {
   return async (input: TransferInput): Promise<string[]> => {
-    const image = async () => (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;
+    const image = async () =>
+      (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;
     const before = await image();
     if (before.regions.includes(input.region)) return before.regions;
     const getIt = async (id: number) => {
-      const r = await deps.api.call('get image action', (c) => c.image.getImageAction({ image_id: input.imageId, action_id: id }));
+      const r = await deps.api.call('get image action', (c) =>
+        c.image.getImageAction({ image_id: input.imageId, action_id: id }),
+      );
       return r.data.action as { id: number; status: 'in-progress' | 'completed' | 'errored'; type: string };
     };
     let actionId = (Context.current().info.heartbeatDetails as { actionId?: number } | undefined)?.actionId;
     if (actionId !== undefined && (await getIt(actionId)).status === 'errored') actionId = undefined;
     if (actionId === undefined) {
-      const r = await deps.api.call('transfer image', (c) => c.image.transferImage({ image_id: input.imageId, region: input.region }));
+      const r = await deps.api.call('transfer image', (c) =>
+        c.image.transferImage({ image_id: input.imageId, region: input.region }),
+      );
       actionId = (r.data.action as { id: number }).id;
     }
     beat({ actionId });

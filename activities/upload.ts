@@ -11,11 +11,12 @@ import * as path from 'node:path';
 import { pack } from 'tar-stream';
 import type { Pack } from 'tar-stream';
 import { PassThrough } from 'node:stream';
-import type { ActivityDeps } from './deps';
-import { contextRoot } from './context-files';
-import { runOnDroplet, shq } from './remote';
-import { WORK_DIR } from './run-script';
-import type { UploadInput, UploadResult } from '../workflows/types';
+import type { ActivityDeps } from './runtime/deps';
+import { contextRoot } from './runtime/context-files';
+import { runOnDroplet } from './remote/run-on-droplet';
+import { shq } from './remote/shell-quote';
+import { WORK_DIR } from './remote/script';
+import type { UploadInput, UploadResult } from '../contract/steps';
 
 interface Entry {
   abs: string;
@@ -27,7 +28,12 @@ interface Entry {
 }
 
 /** Works out where each file lands: the extraction base on the droplet and the tar entries. */
-export async function planUpload(root: string, src: string, dest: string, mode?: string): Promise<{ base: string; entries: Entry[] }> {
+export async function planUpload(
+  root: string,
+  src: string,
+  dest: string,
+  mode?: string,
+): Promise<{ base: string; entries: Entry[] }> {
   const abs = path.join(root, src);
   const st = await fs.stat(abs);
   const fileMode = mode !== undefined ? parseInt(mode, 8) : undefined;
@@ -35,7 +41,9 @@ export async function planUpload(root: string, src: string, dest: string, mode?:
     const target = dest.endsWith('/') ? path.posix.join(dest, path.basename(src)) : dest;
     return {
       base: path.posix.dirname(target),
-      entries: [{ abs, name: path.posix.basename(target), type: 'file', mode: fileMode ?? st.mode & 0o7777, size: st.size }],
+      entries: [
+        { abs, name: path.posix.basename(target), type: 'file', mode: fileMode ?? st.mode & 0o7777, size: st.size },
+      ],
     };
   }
   const base = src.endsWith('/') ? dest.replace(/\/+$/, '') || '/' : path.posix.join(dest, path.basename(src));
@@ -91,7 +99,10 @@ export function upload(deps: ActivityDeps) {
     await feeding;
     const received = /^([0-9a-f]{64})/m.exec(r.output)?.[1];
     const expected = sent.digest('hex');
-    if (received !== expected) throw new Error(`upload of ${src} arrived corrupted (sha256 ${received ?? 'missing'} on the droplet, ${expected} sent)`);
+    if (received !== expected)
+      throw new Error(
+        `upload of ${src} arrived corrupted (sha256 ${received ?? 'missing'} on the droplet, ${expected} sent)`,
+      );
     return { files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), verified: files.length };
   };
 }
@@ -119,7 +130,9 @@ async function feed(tar: Pack, entries: Entry[]): Promise<void> {
       if (pending) {
         const body = await pending;
         reads.delete(i);
-        await new Promise<void>((resolve, reject) => tar.entry({ ...header, type: 'file', size: body.length }, body, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          tar.entry({ ...header, type: 'file', size: body.length }, body, (err) => (err ? reject(err) : resolve())),
+        );
         continue;
       }
       await new Promise<void>((resolve, reject) => {

@@ -6,17 +6,19 @@
  * destroyed first, so every attempt tests a droplet that booted from the image just now.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { beat } from './heartbeat';
-import type { ActivityDeps } from './deps';
-import { BUILDER_TAG, buildTag, verifyTag } from './build-tags';
-import { destroyTagged } from './destroy';
-import { deriveHostKey } from './host-key';
-import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image-check';
-import { PER_INSTANCE_DIR } from './install-first-boot';
-import { cloudConfig, findOrCreate, waitActive } from './provision';
-import { runOnDroplet, shq } from './remote';
-import { runScriptOn } from './run-script';
-import type { DropletRef, VerifyInput, VerifyResult } from '../workflows/types';
+import { beat } from './runtime/heartbeat';
+import type { ActivityDeps } from './runtime/deps';
+import { BUILDER_TAG, buildTag, verifyTag } from '../contract/tags';
+import { destroyTagged } from './droplets/destroy-tagged';
+import { deriveHostKey } from '../platform/host-key';
+import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
+import { PER_INSTANCE_DIR } from './image/first-boot';
+import { cloudConfig } from './image/cloud-config';
+import { findOrCreate, waitActive } from './droplets/find-or-create';
+import { runOnDroplet } from './remote/run-on-droplet';
+import { shq } from './remote/shell-quote';
+import { runScriptOn } from './remote/script';
+import type { DropletRef, VerifyInput, VerifyResult } from '../contract/steps';
 
 interface SizeInfo {
   slug: string;
@@ -53,24 +55,52 @@ export function verify(deps: ActivityDeps) {
       const ref: DropletRef = { buildId: input.buildId, dropletId: created.id, ipv4, hostKeyId };
       const failures: string[] = [];
 
-      await runOnDroplet(deps, ref, input.step, 'wait for first boot', 'cloud-init status --wait >/dev/null 2>&1; cloud-init status --long', { allowFailure: true });
+      await runOnDroplet(
+        deps,
+        ref,
+        input.step,
+        'wait for first boot',
+        'cloud-init status --wait >/dev/null 2>&1; cloud-init status --long',
+        { allowFailure: true },
+      );
       const bootSeconds = (Date.now() - t0) / 1000;
-      const ci = await runOnDroplet(deps, ref, input.step, 'cloud-init errors', CLOUD_INIT_ERRORS, { capture: true, allowFailure: true });
+      const ci = await runOnDroplet(deps, ref, input.step, 'cloud-init errors', CLOUD_INIT_ERRORS, {
+        capture: true,
+        allowFailure: true,
+      });
       const ciErrors = ci.output.split('\n').filter((l) => l.trim() !== '');
-      if (ci.exitCode !== 0 || ciErrors.length > 0) failures.push(`cloud-init reported errors: ${ciErrors.join('; ') || `exit ${ci.exitCode}`}`);
+      if (ci.exitCode !== 0 || ciErrors.length > 0)
+        failures.push(`cloud-init reported errors: ${ciErrors.join('; ') || `exit ${ci.exitCode}`}`);
 
       const firstBoot: VerifyResult['firstBoot'] = [];
       for (const name of input.firstBoot) {
         // cloud-init logs "Running command ['…/per-instance/NNN_x']" once per run (newer versions
         // also log how long it took, in another line; identical lines are one run).
-        const r = await runOnDroplet(deps, ref, input.step, `first-boot ${name}`, `grep -F 'Running command' /var/log/cloud-init.log | grep -F ${shq(`${PER_INSTANCE_DIR}/${name}'`)} | sort -u || true`, { capture: true });
+        const r = await runOnDroplet(
+          deps,
+          ref,
+          input.step,
+          `first-boot ${name}`,
+          `grep -F 'Running command' /var/log/cloud-init.log | grep -F ${shq(`${PER_INSTANCE_DIR}/${name}'`)} | sort -u || true`,
+          { capture: true },
+        );
         const lines = r.output.split('\n').filter((l) => l.trim() !== '');
         firstBoot.push({ name, runs: lines.length });
-        if (lines.length !== 1) failures.push(`first-boot script ${name} ran ${lines.length} times (expected once)${lines.length ? `: ${lines.map((l) => l.slice(0, 40)).join(' | ')}` : ''}`);
+        if (lines.length !== 1)
+          failures.push(
+            `first-boot script ${name} ran ${lines.length} times (expected once)${lines.length ? `: ${lines.map((l) => l.slice(0, 40)).join(' | ')}` : ''}`,
+          );
       }
 
       const keyBlob = deps.login.publicKey.split(/\s+/)[1] ?? '';
-      const check = await runOnDroplet(deps, ref, input.step, 'image check', `IMAGE_CHECK_AFTER_BOOT=1 BUILDER_KEY=${shq(keyBlob)} bash -s`, { stdin: IMAGE_CHECK_SCRIPT, capture: true });
+      const check = await runOnDroplet(
+        deps,
+        ref,
+        input.step,
+        'image check',
+        `IMAGE_CHECK_AFTER_BOOT=1 BUILDER_KEY=${shq(keyBlob)} bash -s`,
+        { stdin: IMAGE_CHECK_SCRIPT, capture: true },
+      );
       const validation = parseImageCheck(check.output);
       if (validation.passed === 0) failures.push('the image check printed no results');
       for (const f of validation.failures) failures.push(`image check: ${f}`);
@@ -79,13 +109,14 @@ export function verify(deps: ActivityDeps) {
       for (const t of input.tests) {
         const r = await runScriptOn(deps, ref, input.step, input.contextDigest, t, input.env, { allowFailure: true });
         tests.push({ label: t.label, exitCode: r.exitCode, seconds: r.seconds });
-        if (r.exitCode !== 0) failures.push(`test "${t.label}" exited with code ${r.exitCode}${r.tail.length ? `: ${r.tail.at(-1)}` : ''}`);
+        if (r.exitCode !== 0)
+          failures.push(`test "${t.label}" exited with code ${r.exitCode}${r.tail.length ? `: ${r.tail.at(-1)}` : ''}`);
       }
 
       if (failures.length > 0) {
         throw ApplicationFailure.create({
           message: `the image failed on a fresh droplet: ${failures.join('; ')}`,
-          type: 'VerifyFailed',
+          type: FailureType.VerifyFailed,
           nonRetryable: true,
           details: [{ tail: failures }],
         });
@@ -108,6 +139,7 @@ except Exception as e:
 for e in (r.get('v1') or {}).get('errors') or []:
     print(e)
 EOF`;
+import { FailureType } from '../contract/failures';
 
 /**
  * The cheapest size that can hold the image in its region (sizes whose disk is smaller than the
@@ -115,13 +147,25 @@ EOF`;
  * was built on a larger size than the smallest, and reviewers expect every size to work.
  */
 async function smallestSizeFor(deps: ActivityDeps, imageId: number, region: string, notes: string[]): Promise<string> {
-  const image = (await deps.api.call('get image', (c) => c.image.getImage({ image_id: imageId }))).data.image as unknown as { min_disk_size: number };
-  const sizes = (await deps.api.call('list sizes', (c) => c.size.listSizes({ per_page: 200 }))).data.sizes as unknown as SizeInfo[];
-  const offered = sizes.filter((s) => s.available && s.regions.includes(region)).sort((a, b) => a.price_monthly - b.price_monthly || a.memory - b.memory);
+  const image = (await deps.api.call('get image', (c) => c.image.getImage({ image_id: imageId }))).data
+    .image as unknown as { min_disk_size: number };
+  const sizes = (await deps.api.call('list sizes', (c) => c.size.listSizes({ per_page: 200 }))).data
+    .sizes as unknown as SizeInfo[];
+  const offered = sizes
+    .filter((s) => s.available && s.regions.includes(region))
+    .sort((a, b) => a.price_monthly - b.price_monthly || a.memory - b.memory);
   const fits = offered.filter((s) => s.disk >= image.min_disk_size);
   const pick = fits[0];
-  if (!pick) throw ApplicationFailure.create({ message: `no size in ${region} has a disk of ${image.min_disk_size} GB for image ${imageId}`, type: 'VerifyFailed', nonRetryable: true });
+  if (!pick)
+    throw ApplicationFailure.create({
+      message: `no size in ${region} has a disk of ${image.min_disk_size} GB for image ${imageId}`,
+      type: FailureType.VerifyFailed,
+      nonRetryable: true,
+    });
   const smaller = offered.filter((s) => s.price_monthly < pick.price_monthly).map((s) => s.slug);
-  if (smaller.length > 0) notes.push(`the image needs a ${image.min_disk_size} GB disk, so ${smaller.join(', ')} cannot use it: build on the smallest size`);
+  if (smaller.length > 0)
+    notes.push(
+      `the image needs a ${image.min_disk_size} GB disk, so ${smaller.join(', ')} cannot use it: build on the smallest size`,
+    );
   return pick.slug;
 }

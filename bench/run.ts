@@ -13,18 +13,18 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { aptScript } from '../activities/install';
+import { aptScript } from '../activities/remote/apt';
 import { CLEANUP_SCRIPT } from '../activities/cleanup';
-import { DropletShells } from '../activities/droplet-shell';
-import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../activities/host-key';
-import { cloudConfig } from '../activities/provision';
+import { DropletShells } from '../activities/remote/droplet-shells';
+import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../platform/host-key';
+import { cloudConfig } from '../activities/image/cloud-config';
 import { upload } from '../activities/upload';
-import type { ActivityDeps } from '../activities/deps';
+import type { ActivityDeps } from '../activities/runtime/deps';
 import { LocalDirStore } from '../context/store';
 import { packContext, publishContext } from '../context/pack';
 import { fetchContext } from '../context/unpack';
 import { loadSpec } from '../spec/load';
-import type { BuildManifest } from '../workflows/types';
+import type { BuildManifest } from '../contract/build';
 import { dropletFromImage } from '../tests/support/droplet';
 import type { TestDroplet } from '../tests/support/droplet';
 import { LAB_TOKEN, startStack } from '../tests/support/stack';
@@ -52,7 +52,9 @@ interface Row {
 const rows: Row[] = [];
 const add = (r: Row) => {
   rows.push(r);
-  console.error(`  ${r.id} ${r.how}: ${r.samples.map((s) => s.toFixed(r.unit === 'calls' ? 0 : 3)).join(', ')} ${r.unit}`);
+  console.error(
+    `  ${r.id} ${r.how}: ${r.samples.map((s) => s.toFixed(r.unit === 'calls' ? 0 : 3)).join(', ')} ${r.unit}`,
+  );
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -61,11 +63,25 @@ const secs = async (fn: () => Promise<unknown>) => {
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 };
-const sshArgs = (key: string, ip: string) => ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${ip}`];
+const sshArgs = (key: string, ip: string) => [
+  '-i',
+  key,
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'LogLevel=ERROR',
+  `root@${ip}`,
+];
 
 async function fab(key: string, ip: string, task: string[], cwd: string): Promise<void> {
   // Debian's python3-fabric (2.6) ships the module, not a `fab` command.
-  await run('/usr/bin/python3', ['-m', 'fabric', '-r', path.join(REPO, 'bench'), '-c', 'fabfile', '-H', `root@${ip}`, '-i', key, ...task], { cwd, maxBuffer: 64 << 20 });
+  await run(
+    '/usr/bin/python3',
+    ['-m', 'fabric', '-r', path.join(REPO, 'bench'), '-c', 'fabfile', '-H', `root@${ip}`, '-i', key, ...task],
+    { cwd, maxBuffer: 64 << 20 },
+  );
 }
 
 /**
@@ -76,7 +92,10 @@ async function freshDroplet(stack: Stack): Promise<{ d: TestDroplet; key: string
   const login = ed25519FromSeed(randomBytes(32));
   const buildId = `bench-${randomBytes(4).toString('hex')}`;
   const hostKey = deriveHostKey(hostKeySecretFrom(Buffer.from(login.privateOpenSsh)), buildId);
-  const d = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, 'debian-12-x64', 's-1vcpu-1gb', { key: login, userData: cloudConfig(hostKey) });
+  const d = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, 'debian-12-x64', 's-1vcpu-1gb', {
+    key: login,
+    userData: cloudConfig(hostKey),
+  });
   // The droplet trusts the test's own key; the baselines log in with it.
   const key = path.join(stack.dir, `bench-key-${d.id}`);
   await fs.writeFile(key, d.privateKey, { mode: 0o600 });
@@ -103,7 +122,14 @@ async function p1(stack: Stack): Promise<void> {
     project.push((Date.parse(last.startedAt!) + last.seconds! * 1000 - Date.parse(first.startedAt!)) / 1000);
     calls.push((await stack.audit()).filter((e) => e.type === 'request').length - before);
   }
-  add({ id: 'P1', what: 'whole build, droplet ready → cleanup done', how: 'project', unit: 's', samples: project, goal: '≤ 1.0× Fabric' });
+  add({
+    id: 'P1',
+    what: 'whole build, droplet ready → cleanup done',
+    how: 'project',
+    unit: 's',
+    samples: project,
+    goal: '≤ 1.0× Fabric',
+  });
   const fabric: number[] = [];
   const raw: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -114,7 +140,10 @@ async function p1(stack: Stack): Promise<void> {
     raw.push(
       await secs(async () => {
         // The floor: one tar stream for the files, one `bash -s` for everything else.
-        await run('bash', ['-c', `tar -C ${spec}/files -cf - . | ssh ${sshArgs(b.key, b.d.ip).join(' ')} 'tar -xf - -C / --no-same-owner'`]);
+        await run('bash', [
+          '-c',
+          `tar -C ${spec}/files -cf - . | ssh ${sshArgs(b.key, b.d.ip).join(' ')} 'tar -xf - -C / --no-same-owner'`,
+        ]);
         const script = [
           'set -e',
           'cloud-init status --wait >/dev/null',
@@ -129,9 +158,29 @@ async function p1(stack: Stack): Promise<void> {
     );
     await b.d.destroy();
   }
-  add({ id: 'P1', what: 'whole build, droplet ready → cleanup done', how: 'Fabric (python3-fabric)', unit: 's', samples: fabric });
-  add({ id: 'P1', what: 'whole build, droplet ready → cleanup done', how: 'raw ssh bash -s (floor)', unit: 's', samples: raw });
-  if (ONLY.has('P6')) add({ id: 'P6', what: 'DigitalOcean API calls per build', how: 'project', unit: 'calls', samples: calls, goal: '≤ 40' });
+  add({
+    id: 'P1',
+    what: 'whole build, droplet ready → cleanup done',
+    how: 'Fabric (python3-fabric)',
+    unit: 's',
+    samples: fabric,
+  });
+  add({
+    id: 'P1',
+    what: 'whole build, droplet ready → cleanup done',
+    how: 'raw ssh bash -s (floor)',
+    unit: 's',
+    samples: raw,
+  });
+  if (ONLY.has('P6'))
+    add({
+      id: 'P6',
+      what: 'DigitalOcean API calls per build',
+      how: 'project',
+      unit: 'calls',
+      samples: calls,
+      goal: '≤ 40',
+    });
 }
 
 function sshStdin(key: string, ip: string, script: string): Promise<void> {
@@ -147,7 +196,10 @@ function sshStdin(key: string, ip: string, script: string): Promise<void> {
 async function p2(stack: Stack): Promise<void> {
   const dir = await fs.mkdtemp(path.join(stack.dir, 'p2-'));
   const steps = Array.from({ length: 50 }, () => '  - run: "true"\n').join('');
-  await fs.writeFile(path.join(dir, 'build.yaml'), `name: trivial\nvendor: bench\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false }\nscripts:\n${steps}`);
+  await fs.writeFile(
+    path.join(dir, 'build.yaml'),
+    `name: trivial\nvendor: bench\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false }\nscripts:\n${steps}`,
+  );
   const project: number[] = [];
   const rawPer: number[] = [];
   const fabPer: number[] = [];
@@ -158,20 +210,43 @@ async function p2(stack: Stack): Promise<void> {
     const scripts = m.steps.filter((s) => /-script$/.test(s.name));
     const first = scripts[0]!;
     const last = scripts.at(-1)!;
-    project.push((Date.parse(last.startedAt!) + last.seconds! * 1000 - Date.parse(first.startedAt!)) / 1000 / scripts.length);
+    project.push(
+      (Date.parse(last.startedAt!) + last.seconds! * 1000 - Date.parse(first.startedAt!)) / 1000 / scripts.length,
+    );
     const a = await freshDroplet(stack);
     rawPer.push((await secs(() => sshStdin(a.key, a.d.ip, 'true\n'.repeat(50)))) / 50);
     fabPer.push((await secs(() => fab(a.key, a.d.ip, ['trivial', '-n', '50'], dir))) / 50);
     await a.d.destroy();
     await stack.client(['janitor', '--yes', '--include-base']);
   }
-  add({ id: 'P2', what: 'per step, 50 trivial scripts', how: 'project (Temporal step)', unit: 's', samples: project, goal: '≤ 30 ms over raw ssh' });
-  add({ id: 'P2', what: 'per step, 50 trivial scripts', how: 'Fabric c.run (incl. start-up)', unit: 's', samples: fabPer });
+  add({
+    id: 'P2',
+    what: 'per step, 50 trivial scripts',
+    how: 'project (Temporal step)',
+    unit: 's',
+    samples: project,
+    goal: '≤ 30 ms over raw ssh',
+  });
+  add({
+    id: 'P2',
+    what: 'per step, 50 trivial scripts',
+    how: 'Fabric c.run (incl. start-up)',
+    unit: 's',
+    samples: fabPer,
+  });
   add({ id: 'P2', what: 'per step, 50 trivial scripts', how: 'raw ssh, one bash -s', unit: 's', samples: rawPer });
 }
 
 /** The project's upload step, run directly against a droplet (without Temporal around it). */
-async function projectUpload(stack: Stack, d: TestDroplet, key: string, buildId: string, dir: string, src: string, dest: string): Promise<number> {
+async function projectUpload(
+  stack: Stack,
+  d: TestDroplet,
+  key: string,
+  buildId: string,
+  dir: string,
+  src: string,
+  dest: string,
+): Promise<number> {
   const store = new LocalDirStore(path.join(stack.dir, 'bench-store'));
   const ctx = await packContext(dir, [src]);
   await publishContext(store, ctx);
@@ -183,7 +258,9 @@ async function projectUpload(stack: Stack, d: TestDroplet, key: string, buildId:
   } as unknown as ActivityDeps;
   const ref = { buildId, dropletId: d.id, ipv4: d.ip };
   await fetchOnce(deps, ctx.digest);
-  const t = await secs(() => upload(deps)({ droplet: ref, step: 'bench', contextDigest: ctx.digest, upload: { kind: 'upload', src, dest } }));
+  const t = await secs(() =>
+    upload(deps)({ droplet: ref, step: 'bench', contextDigest: ctx.digest, upload: { kind: 'upload', src, dest } }),
+  );
   deps.shells.closeAll();
   return t;
 }
@@ -204,12 +281,39 @@ async function p3(stack: Stack): Promise<void> {
     const { d, key, buildId } = await freshDroplet(stack);
     ours.push(mb / (await projectUpload(stack, d, key, buildId, dir, 'big.bin', '/root/big-ours.bin')));
     await d.run('rm -f /root/big-ours.bin');
-    scp.push(mb / (await secs(() => run('scp', ['-q', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', path.join(dir, 'big.bin'), `root@${d.ip}:/root/big-scp.bin`]))));
+    scp.push(
+      mb /
+        (await secs(() =>
+          run('scp', [
+            '-q',
+            '-i',
+            key,
+            '-o',
+            'StrictHostKeyChecking=no',
+            '-o',
+            'UserKnownHostsFile=/dev/null',
+            path.join(dir, 'big.bin'),
+            `root@${d.ip}:/root/big-scp.bin`,
+          ]),
+        )),
+    );
     await d.run('rm -f /root/big-scp.bin');
-    fabric.push(mb / (await secs(() => fab(key, d.ip, ['put-file', '--local', path.join(dir, 'big.bin'), '--remote', '/root/big-fab.bin'], dir))));
+    fabric.push(
+      mb /
+        (await secs(() =>
+          fab(key, d.ip, ['put-file', '--local', path.join(dir, 'big.bin'), '--remote', '/root/big-fab.bin'], dir),
+        )),
+    );
     await d.destroy();
   }
-  add({ id: 'P3', what: 'one 256 MiB file', how: 'project (tar stream + sha256 check)', unit: 'MB/s', samples: ours, goal: '≥ 0.8× scp' });
+  add({
+    id: 'P3',
+    what: 'one 256 MiB file',
+    how: 'project (tar stream + sha256 check)',
+    unit: 'MB/s',
+    samples: ours,
+    goal: '≥ 0.8× scp',
+  });
   add({ id: 'P3', what: 'one 256 MiB file', how: 'scp', unit: 'MB/s', samples: scp });
   add({ id: 'P3', what: 'one 256 MiB file', how: 'Fabric put', unit: 'MB/s', samples: fabric });
 }
@@ -227,11 +331,37 @@ async function p4(stack: Stack): Promise<void> {
   for (let i = 0; i < RUNS; i++) {
     const { d, key, buildId } = await freshDroplet(stack);
     ours.push(await projectUpload(stack, d, key, buildId, dir, 'tree/', '/root/tree-ours/'));
-    scp.push(await secs(() => run('scp', ['-q', '-r', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', path.join(dir, 'tree'), `root@${d.ip}:/root/tree-scp`])));
-    fabric.push(await secs(() => fab(key, d.ip, ['put-many', '--local-dir', path.join(dir, 'tree'), '--remote-dir', '/root/tree-fab'], dir)));
+    scp.push(
+      await secs(() =>
+        run('scp', [
+          '-q',
+          '-r',
+          '-i',
+          key,
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          path.join(dir, 'tree'),
+          `root@${d.ip}:/root/tree-scp`,
+        ]),
+      ),
+    );
+    fabric.push(
+      await secs(() =>
+        fab(key, d.ip, ['put-many', '--local-dir', path.join(dir, 'tree'), '--remote-dir', '/root/tree-fab'], dir),
+      ),
+    );
     await d.destroy();
   }
-  add({ id: 'P4', what: '2,000-file tree', how: 'project (one tar stream + sha256 check)', unit: 's', samples: ours, goal: '≥ 5× faster than Fabric' });
+  add({
+    id: 'P4',
+    what: '2,000-file tree',
+    how: 'project (one tar stream + sha256 check)',
+    unit: 's',
+    samples: ours,
+    goal: '≥ 5× faster than Fabric',
+  });
   add({ id: 'P4', what: '2,000-file tree', how: 'scp -r', unit: 's', samples: scp });
   add({ id: 'P4', what: '2,000-file tree', how: 'Fabric put loop', unit: 's', samples: fabric });
 }
@@ -256,15 +386,40 @@ async function p5(stack: Stack): Promise<void> {
   });
   const results: number[] = [];
   const many = await secs(async () => {
-    const all = await Promise.all(Array.from({ length: BUILDS }, (_, i) => stack.client(['start-build', tiny, '--wait', '--json', '--no-verify', '--id', `bench-many-${i}-${Date.now()}`])));
+    const all = await Promise.all(
+      Array.from({ length: BUILDS }, (_, i) =>
+        stack.client(['start-build', tiny, '--wait', '--json', '--no-verify', '--id', `bench-many-${i}-${Date.now()}`]),
+      ),
+    );
     for (const r of all) results.push(r.code);
   });
   clearInterval(sampler);
   await worker.kill('SIGTERM');
   const ok = results.filter((c) => c === 0).length;
-  add({ id: 'P5', what: `${BUILDS} concurrent builds, one worker: succeeded`, how: 'project', unit: 'builds', samples: [ok], goal: `${BUILDS}` });
-  add({ id: 'P5', what: `${BUILDS} concurrent builds: worker peak RSS`, how: 'project', unit: 'MB', samples: [peak], goal: '≤ 300 MB' });
-  add({ id: 'P5', what: `${BUILDS} concurrent builds: makespan ÷ one build`, how: 'project', unit: '×', samples: [many / one], goal: '≤ 2×' });
+  add({
+    id: 'P5',
+    what: `${BUILDS} concurrent builds, one worker: succeeded`,
+    how: 'project',
+    unit: 'builds',
+    samples: [ok],
+    goal: `${BUILDS}`,
+  });
+  add({
+    id: 'P5',
+    what: `${BUILDS} concurrent builds: worker peak RSS`,
+    how: 'project',
+    unit: 'MB',
+    samples: [peak],
+    goal: '≤ 300 MB',
+  });
+  add({
+    id: 'P5',
+    what: `${BUILDS} concurrent builds: makespan ÷ one build`,
+    how: 'project',
+    unit: '×',
+    samples: [many / one],
+    goal: '≤ 2×',
+  });
 }
 
 const failures: string[] = [];
@@ -297,7 +452,10 @@ async function main(): Promise<void> {
     '| | what | how | median | min–max | goal |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => {
-      const f = (x: number) => (r.unit === 's' && x < 1 ? `${(x * 1000).toFixed(1)} ms` : `${x.toFixed(r.unit === 'calls' || r.unit === 'builds' ? 0 : 2)} ${r.unit === 's' ? 's' : r.unit}`);
+      const f = (x: number) =>
+        r.unit === 's' && x < 1
+          ? `${(x * 1000).toFixed(1)} ms`
+          : `${x.toFixed(r.unit === 'calls' || r.unit === 'builds' ? 0 : 2)} ${r.unit === 's' ? 's' : r.unit}`;
       return `| ${r.id} | ${r.what} | ${r.how} | ${f(median(r.samples))} | ${f(Math.min(...r.samples))}–${f(Math.max(...r.samples))} | ${r.goal ?? ''} |`;
     }),
   ];

@@ -3,8 +3,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporalClient, temporalSettings } from './settings';
 import type { ConnectionFlags } from './settings';
-import type { TemporalSettings } from '../worker/config';
-import { UserError } from './user-error';
+import type { TemporalSettings } from '../platform/temporal-settings';
+import { UserError } from '../contract/user-error';
 
 export interface BuildMemo {
   /** Where the spec was on the machine that started the build (for `client retry` after an edit). */
@@ -14,7 +14,10 @@ export interface BuildMemo {
   contextPaths: string[];
 }
 
-export async function openBuild(buildId: string, flags: ConnectionFlags): Promise<{ client: Client; handle: WorkflowHandle; settings: TemporalSettings }> {
+export async function openBuild(
+  buildId: string,
+  flags: ConnectionFlags,
+): Promise<{ client: Client; handle: WorkflowHandle; settings: TemporalSettings }> {
   const settings = temporalSettings(flags);
   const client = await temporalClient(settings);
   const handle = client.workflow.getHandle(buildId);

@@ -1,7 +1,8 @@
 /** Follows a build's steps as they change, one line per change (used by --wait and `watch`). */
 import type { WorkflowHandle } from '@temporalio/client';
-import { stateQuery } from '../workflows/operator';
-import type { BuildState } from '../workflows/operator';
+import { stateQuery } from '../contract/operator';
+import type { BuildState } from '../contract/operator';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function followBuild(handle: WorkflowHandle, opts: { json: boolean; intervalMs?: number }): Promise<void> {
   const seen = new Map<string, string>();
@@ -27,13 +28,17 @@ export async function followBuild(handle: WorkflowHandle, opts: { json: boolean;
     if (state?.waiting && waitingShown !== state.waiting.step + state.waiting.since) {
       waitingShown = state.waiting.step + state.waiting.since;
       print(`  step ${state.waiting.step} failed: ${state.waiting.error}`);
-      print(`  the build waits: client retry ${handle.workflowId}${state.waiting.skippable ? ` | client skip ${handle.workflowId}` : ''}${state.waiting.acceptable ? ` | client accept ${handle.workflowId}` : ''} | client abort ${handle.workflowId}`);
+      print(
+        `  the build waits: client retry ${handle.workflowId}${state.waiting.skippable ? ` | client skip ${handle.workflowId}` : ''}${state.waiting.acceptable ? ` | client accept ${handle.workflowId}` : ''} | client abort ${handle.workflowId}`,
+      );
     }
     if (state?.approval && waitingShown !== `approval${state.approval.since}`) {
       waitingShown = `approval${state.approval.since}`;
-      print(`  waiting for approval to publish image ${state.approval.imageId} to app ${state.approval.appId}: client approve ${handle.workflowId} | client reject ${handle.workflowId} --reason …`);
+      print(
+        `  waiting for approval to publish image ${state.approval.imageId} to app ${state.approval.appId}: client approve ${handle.workflowId} | client reject ${handle.workflowId} --reason …`,
+      );
     }
     if (desc.status.name !== 'RUNNING') return;
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+    await sleep(opts.intervalMs ?? 1000);
   }
 }

@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ed25519FromSeed } from '../activities/host-key';
-import { allSearchAttributes } from '../workflows/search-attributes';
-import { DEFAULT_TASK_QUEUE } from '../worker/config';
-import type { TemporalSettings } from '../worker/config';
-import { connectClient } from '../worker/connection';
-import { UserError } from './user-error';
+import { ed25519FromSeed } from '../platform/host-key';
+import { allSearchAttributes } from '../contract/search-attributes';
+import { DEFAULT_TASK_QUEUE } from '../platform/temporal-settings';
+import type { TemporalSettings } from '../platform/temporal-settings';
+import { connectClient } from '../platform/temporal-connection';
+import { UserError } from '../contract/user-error';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -45,22 +46,53 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
     log('starting the Temporal dev server (Web UI on http://127.0.0.1:8233) …');
     const bin = await temporalBinary();
     const args = [
-      'server', 'start-dev',
-      '--db-filename', path.join(dir, 'temporal.sqlite'),
-      '--ip', '127.0.0.1', '--port', '7233', '--ui-port', String(LOCAL.uiPort),
-      '--log-level', 'warn',
-      '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
-      ...allSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=${k.type === 'INT' ? 'Int' : 'Keyword'}`]),
+      'server',
+      'start-dev',
+      '--db-filename',
+      path.join(dir, 'temporal.sqlite'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      '7233',
+      '--ui-port',
+      String(LOCAL.uiPort),
+      '--log-level',
+      'warn',
+      '--dynamic-config-value',
+      'system.enableActivityEagerExecution=true',
+      ...allSearchAttributes.flatMap((k) => [
+        '--search-attribute',
+        `${k.name}=${k.type === 'INT' ? 'Int' : 'Keyword'}`,
+      ]),
     ];
     await daemon('temporal', bin, args, {});
-    await waitFor(() => reachable(temporal), 60_000, 'the Temporal dev server did not come up: see ' + path.join(dir, 'temporal.log'));
+    await waitFor(
+      () => reachable(temporal),
+      60_000,
+      'the Temporal dev server did not come up: see ' + path.join(dir, 'temporal.log'),
+    );
     started.push('temporal');
   }
 
   const labUrl = `http://127.0.0.1:${LOCAL.labPort}/v2`;
   if (!(await labUp())) {
     log(`starting the lab (local DigitalOcean API on ${labUrl}) …`);
-    await daemon('lab', process.execPath, [path.join(ROOT, 'dist/client/main.js'), 'lab', 'api', '--port', String(LOCAL.labPort), '--token', LOCAL.labToken, '--audit', path.join(dir, 'lab-audit.jsonl')], {});
+    await daemon(
+      'lab',
+      process.execPath,
+      [
+        path.join(ROOT, 'dist/client/main.js'),
+        'lab',
+        'api',
+        '--port',
+        String(LOCAL.labPort),
+        '--token',
+        LOCAL.labToken,
+        '--audit',
+        path.join(dir, 'lab-audit.jsonl'),
+      ],
+      {},
+    );
     await waitFor(labUp, 60_000, 'the lab API did not come up: see ' + path.join(dir, 'lab.log'));
     started.push('lab');
   }
@@ -76,7 +108,11 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
       DIGITALOCEAN_API_URL: labUrl,
       IMAGE_FORGE_SSH_KEY: key,
     });
-    await waitFor(() => workerPolling(temporal), 90_000, 'the worker did not start polling: see ' + path.join(dir, 'worker.log'));
+    await waitFor(
+      () => workerPolling(temporal),
+      90_000,
+      'the worker did not start polling: see ' + path.join(dir, 'worker.log'),
+    );
     started.push('worker');
   }
   return { temporal, labUrl, started };
@@ -106,7 +142,11 @@ async function temporalBinary(): Promise<string> {
     const p = spawn('bash', [path.join(ROOT, 'scripts/ensure-temporal.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
     p.stdout.on('data', (c: Buffer) => (s += c.toString()));
-    p.on('close', (code) => (code === 0 ? resolve(s.trim()) : reject(new UserError('could not build the Temporal CLI: see the messages above'))));
+    p.on('close', (code) =>
+      code === 0
+        ? resolve(s.trim())
+        : reject(new UserError('could not build the Temporal CLI: see the messages above')),
+    );
   });
   return out;
 }
@@ -114,7 +154,12 @@ async function temporalBinary(): Promise<string> {
 async function daemon(name: string, cmd: string, args: string[], env: Record<string, string>): Promise<void> {
   const dir = localDir();
   const out = openSync(path.join(dir, `${name}.log`), 'a');
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env: { ...process.env, ...env }, cwd: ROOT });
+  const child = spawn(cmd, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+    cwd: ROOT,
+  });
   closeSync(out);
   await fs.writeFile(path.join(dir, `${name}.pid`), String(child.pid));
   child.unref();
@@ -132,7 +177,10 @@ async function reachable(s: TemporalSettings): Promise<boolean> {
 
 async function labUp(): Promise<boolean> {
   try {
-    const r = await fetch(`http://127.0.0.1:${LOCAL.labPort}/v2/regions`, { headers: { authorization: `Bearer ${LOCAL.labToken}` }, signal: AbortSignal.timeout(2000) });
+    const r = await fetch(`http://127.0.0.1:${LOCAL.labPort}/v2/regions`, {
+      headers: { authorization: `Bearer ${LOCAL.labToken}` },
+      signal: AbortSignal.timeout(2000),
+    });
     return r.status === 200;
   } catch {
     return false;
@@ -143,7 +191,11 @@ async function workerPolling(s: TemporalSettings): Promise<boolean> {
   try {
     const c = await connectClient(s);
     try {
-      const r = await c.workflowService.describeTaskQueue({ namespace: s.namespace, taskQueue: { name: DEFAULT_TASK_QUEUE }, taskQueueType: 2 });
+      const r = await c.workflowService.describeTaskQueue({
+        namespace: s.namespace,
+        taskQueue: { name: DEFAULT_TASK_QUEUE },
+        taskQueueType: 2,
+      });
       return (r.pollers ?? []).length > 0;
     } finally {
       await c.close();
@@ -155,7 +207,12 @@ async function workerPolling(s: TemporalSettings): Promise<boolean> {
 
 async function localLoginKey(dir: string): Promise<string> {
   const file = path.join(dir, 'id_ed25519');
-  if (!(await fs.stat(file).then(() => true, () => false))) {
+  if (
+    !(await fs.stat(file).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     const k = ed25519FromSeed(randomBytes(32));
     await fs.writeFile(file, k.privateOpenSsh, { mode: 0o600 });
     await fs.writeFile(`${file}.pub`, `${k.publicOpenSsh} image-forge-local\n`);
@@ -176,6 +233,6 @@ async function waitFor(check: () => Promise<boolean>, ms: number, failure: strin
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new UserError(failure);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
 }

@@ -2,7 +2,7 @@
 /** `client`: the one command people use — start and follow builds, and run the local lab. */
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index';
-import { UserError } from './user-error';
+import { UserError } from '../contract/user-error';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('client')

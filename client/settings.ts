@@ -1,9 +1,9 @@
 /** Where the client finds Temporal and the build-context store (flags override the environment). */
 import type { Command } from 'commander';
 import { Client } from '@temporalio/client';
-import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../worker/config';
-import type { TemporalSettings } from '../worker/config';
-import { connectClient } from '../worker/connection';
+import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../platform/temporal-settings';
+import type { TemporalSettings } from '../platform/temporal-settings';
+import { connectClient } from '../platform/temporal-connection';
 
 export interface ConnectionFlags {
   address?: string;
@@ -22,7 +22,10 @@ export function withConnectionFlags(cmd: Command): Command {
     .option('--api-key <key>', 'Temporal Cloud API key (env TEMPORAL_API_KEY)')
     .option('--tls-cert-path <file>', 'TLS client certificate (env TEMPORAL_TLS_CERT)')
     .option('--tls-key-path <file>', 'TLS client key (env TEMPORAL_TLS_KEY)')
-    .option('--task-queue <name>', `task queue of the workers (env TEMPORAL_TASK_QUEUE; default ${DEFAULT_TASK_QUEUE})`);
+    .option(
+      '--task-queue <name>',
+      `task queue of the workers (env TEMPORAL_TASK_QUEUE; default ${DEFAULT_TASK_QUEUE})`,
+    );
 }
 
 export function temporalSettings(flags: ConnectionFlags): TemporalSettings {
@@ -54,5 +57,7 @@ export function webUiUrl(s: TemporalSettings): string | undefined {
 
 export function buildUrl(s: TemporalSettings, buildId: string): string | undefined {
   const ui = webUiUrl(s);
-  return ui ? `${ui}/namespaces/${encodeURIComponent(s.namespace)}/workflows/${encodeURIComponent(buildId)}` : undefined;
+  return ui
+    ? `${ui}/namespaces/${encodeURIComponent(s.namespace)}/workflows/${encodeURIComponent(buildId)}`
+    : undefined;
 }

@@ -69,16 +69,26 @@ type Env = Record<string, string | undefined>;
  * else SPACES_KEY / SPACES_SECRET, the names DigitalOcean's docs use.
  */
 export function s3CredentialsFromEnv(env: Env = process.env): S3Credentials {
-  const pairs: Array<[string, string]> = [['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], ['SPACES_KEY', 'SPACES_SECRET']];
+  const pairs: Array<[string, string]> = [
+    ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+    ['SPACES_KEY', 'SPACES_SECRET'],
+  ];
   for (const [idName, secretName] of pairs) {
     const id = env[idName]?.trim();
     const secret = env[secretName]?.trim();
     if (!id && !secret) continue;
     if (!id || !secret) {
-      throw new StoreConfigError(`${id ? secretName : idName} is not set (but ${id ? idName : secretName} is): set both to the key and secret of a Spaces access key`);
+      throw new StoreConfigError(
+        `${id ? secretName : idName} is not set (but ${id ? idName : secretName} is): set both to the key and secret of a Spaces access key`,
+      );
     }
     const token = idName === 'AWS_ACCESS_KEY_ID' ? env.AWS_SESSION_TOKEN?.trim() : undefined;
-    return { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}), source: `${idName} and ${secretName}` };
+    return {
+      accessKeyId: id,
+      secretAccessKey: secret,
+      ...(token ? { sessionToken: token } : {}),
+      source: `${idName} and ${secretName}`,
+    };
   }
   throw new StoreConfigError(
     'no credentials for S3 storage: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or SPACES_KEY and SPACES_SECRET) to the key and secret of a Spaces access key',
@@ -124,7 +134,9 @@ export class S3Store implements BlobStore {
         url = new URL('invalid:');
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new StoreConfigError(`S3 endpoint "${config.endpoint}" is not an http(s) URL: set IMAGE_FORGE_S3_ENDPOINT to e.g. https://nyc3.digitaloceanspaces.com`);
+        throw new StoreConfigError(
+          `S3 endpoint "${config.endpoint}" is not an http(s) URL: set IMAGE_FORGE_S3_ENDPOINT to e.g. https://nyc3.digitaloceanspaces.com`,
+        );
       }
       const host = url.hostname.replace(/^\[|\]$/g, '');
       pathStyle ??= isIP(host) !== 0 || host === 'localhost';
@@ -164,7 +176,9 @@ export class S3Store implements BlobStore {
   async check(): Promise<void> {
     // ListObjectsV2 rather than HeadBucket: HEAD answers have no body, so an unknown key and a
     // missing bucket can look alike (both 404 on some servers); a listing names the error.
-    await this.call('check', '', () => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.objectKey('.check'), MaxKeys: 1 })));
+    await this.call('check', '', () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.objectKey('.check'), MaxKeys: 1 })),
+    );
   }
 
   async has(key: string): Promise<boolean> {
@@ -186,7 +200,10 @@ export class S3Store implements BlobStore {
     if (parts.length === 0) return base;
     const bodies = await mapLimit(parts, READ_CONCURRENCY, async (p) => {
       const body = await this.getObject(key, p.key);
-      if (!body) throw new StoreError(`${key} in the ${this.description} changed while it was read (part ${p.n} vanished): read it again`);
+      if (!body)
+        throw new StoreError(
+          `${key} in the ${this.description} changed while it was read (part ${p.n} vanished): read it again`,
+        );
       return body;
     });
     return Buffer.concat(base ? [base, ...bodies] : bodies);
@@ -198,7 +215,9 @@ export class S3Store implements BlobStore {
       await this.putObject(key, full, data, false);
       // put replaces: drop parts appended before (none for build contexts).
       for (const p of await this.listParts(key, full)) {
-        await this.call('delete', key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: p.key })));
+        await this.call('delete', key, () =>
+          this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: p.key })),
+        );
       }
       this.nextPart.set(full, 0);
     });
@@ -232,8 +251,10 @@ export class S3Store implements BlobStore {
   }
 
   private objectKey(key: string): string {
-    if (key.split('/').some((part) => part === '..' || part === '' || part === '.')) throw new Error(`bad store key ${key}`);
-    if (PART_RE.test(key)) throw new Error(`bad store key ${key}: names ending in .part-<n> are reserved for appended data`);
+    if (key.split('/').some((part) => part === '..' || part === '' || part === '.'))
+      throw new Error(`bad store key ${key}`);
+    if (PART_RE.test(key))
+      throw new Error(`bad store key ${key}: names ending in .part-<n> are reserved for appended data`);
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
@@ -275,7 +296,12 @@ export class S3Store implements BlobStore {
     const parts: Array<{ key: string; n: number }> = [];
     let token: string | undefined;
     do {
-      const input = { Bucket: this.bucket, Prefix: `${full}.part-`, ...(token ? { ContinuationToken: token } : {}), ...(max ? { MaxKeys: max } : {}) };
+      const input = {
+        Bucket: this.bucket,
+        Prefix: `${full}.part-`,
+        ...(token ? { ContinuationToken: token } : {}),
+        ...(max ? { MaxKeys: max } : {}),
+      };
       const res = await this.call('list parts of', key, () => this.client.send(new ListObjectsV2Command(input)));
       for (const o of res.Contents ?? []) {
         const m = o.Key?.slice(full.length).match(/^\.part-(\d+)$/);
@@ -318,8 +344,20 @@ export class S3Store implements BlobStore {
     const what = key ? `${op} ${key}` : op;
     const missingBucket = `bucket ${this.bucket} does not exist at ${this.endpoint}: create it or fix IMAGE_FORGE_S3_BUCKET`;
     if (c === 'NoSuchBucket') return new StoreConfigError(missingBucket);
-    if (c === 'InvalidBucketName') return new StoreConfigError(`${this.bucket} is not a valid bucket name at ${this.endpoint}: fix IMAGE_FORGE_S3_BUCKET`);
-    const credentialCodes = ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'XAdminUserNotFound', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'InvalidSecurity', 'AuthorizationHeaderMalformed'];
+    if (c === 'InvalidBucketName')
+      return new StoreConfigError(
+        `${this.bucket} is not a valid bucket name at ${this.endpoint}: fix IMAGE_FORGE_S3_BUCKET`,
+      );
+    const credentialCodes = [
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'XAdminUserNotFound',
+      'AccessDenied',
+      'InvalidToken',
+      'ExpiredToken',
+      'InvalidSecurity',
+      'AuthorizationHeaderMalformed',
+    ];
     if ((c && credentialCodes.includes(c)) || s === 401 || s === 403) {
       return new StoreConfigError(
         `${this.endpoint} rejected the access key for bucket ${this.bucket} (${c ?? `HTTP ${s}`}): check ${this.credentialSource} ` +
@@ -327,20 +365,30 @@ export class S3Store implements BlobStore {
       );
     }
     if (c === 'RequestTimeTooSkewed') {
-      return new StoreConfigError(`${this.endpoint} refused the request because this machine's clock is off (RequestTimeTooSkewed): fix the clock (NTP)`);
+      return new StoreConfigError(
+        `${this.endpoint} refused the request because this machine's clock is off (RequestTimeTooSkewed): fix the clock (NTP)`,
+      );
     }
     const net = networkCode(e);
     if (net === 'ENOTFOUND') {
-      return new StoreConfigError(`cannot find the host of the S3 endpoint ${this.endpoint} (ENOTFOUND): check IMAGE_FORGE_S3_ENDPOINT`);
+      return new StoreConfigError(
+        `cannot find the host of the S3 endpoint ${this.endpoint} (ENOTFOUND): check IMAGE_FORGE_S3_ENDPOINT`,
+      );
     }
     if (net && (net.startsWith('ERR_SSL') || net.startsWith('ERR_TLS') || net.includes('CERT'))) {
-      return new StoreConfigError(`TLS with the S3 endpoint ${this.endpoint} failed (${net}): check IMAGE_FORGE_S3_ENDPOINT (http or https, host name)`);
+      return new StoreConfigError(
+        `TLS with the S3 endpoint ${this.endpoint} failed (${net}): check IMAGE_FORGE_S3_ENDPOINT (http or https, host name)`,
+      );
     }
     if (net || (e as SdkError | undefined)?.name === 'TimeoutError') {
-      return new StoreError(`cannot reach the S3 endpoint ${this.endpoint} (${net ?? 'timeout'}) to ${what}: check IMAGE_FORGE_S3_ENDPOINT and that the server is up`);
+      return new StoreError(
+        `cannot reach the S3 endpoint ${this.endpoint} (${net ?? 'timeout'}) to ${what}: check IMAGE_FORGE_S3_ENDPOINT and that the server is up`,
+      );
     }
     if (c === 'BadDigest' || c === 'XAmzContentSHA256Mismatch' || c === 'InvalidDigest') {
-      return new StoreError(`the ${this.description} refused the upload of ${key}: the bytes it received do not match their checksum (${c}); upload it again`);
+      return new StoreError(
+        `the ${this.description} refused the upload of ${key}: the bytes it received do not match their checksum (${c}); upload it again`,
+      );
     }
     const detail = [c, s ? `HTTP ${s}` : undefined].filter(Boolean).join(', ');
     const msg = (e as SdkError | undefined)?.message;

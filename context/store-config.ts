@@ -61,7 +61,9 @@ export async function checkStore(store: BlobStore): Promise<void> {
       await fs.mkdir(store.root, { recursive: true });
       await fs.access(store.root, fsConstants.W_OK);
     } catch (e) {
-      throw new StoreConfigError(`store folder ${store.root} is not writable (${(e as NodeJS.ErrnoException).code ?? String(e)}): fix IMAGE_FORGE_STORE_DIR`);
+      throw new StoreConfigError(
+        `store folder ${store.root} is not writable (${(e as NodeJS.ErrnoException).code ?? String(e)}): fix IMAGE_FORGE_STORE_DIR`,
+      );
     }
   }
 }

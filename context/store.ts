@@ -33,7 +33,10 @@ export class LocalDirStore implements BlobStore {
   }
 
   async has(key: string): Promise<boolean> {
-    return fs.stat(this.file(key)).then(() => true, () => false);
+    return fs.stat(this.file(key)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async get(key: string): Promise<Buffer | undefined> {

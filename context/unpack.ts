@@ -14,12 +14,23 @@ export class ContextError extends Error {
 
 export async function fetchContext(store: BlobStore, digest: string, cacheDir: string): Promise<string> {
   const target = path.join(cacheDir, digest);
-  if (await fs.stat(path.join(target, '.complete')).then(() => true, () => false)) return target;
+  if (
+    await fs.stat(path.join(target, '.complete')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return target;
   const bytes = await store.get(contextKey(digest));
-  if (!bytes) throw new ContextError(`build context ${digest} is not in the ${store.description}: start the build again from the client`);
+  if (!bytes)
+    throw new ContextError(
+      `build context ${digest} is not in the ${store.description}: start the build again from the client`,
+    );
   const actual = digestOf(bytes);
   if (actual !== digest) {
-    throw new ContextError(`build context ${digest} in the ${store.description} is corrupted (its content hashes to ${actual}): start the build again from the client`);
+    throw new ContextError(
+      `build context ${digest} in the ${store.description} is corrupted (its content hashes to ${actual}): start the build again from the client`,
+    );
   }
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   await fs.mkdir(tmp, { recursive: true });
@@ -49,9 +60,12 @@ async function extractTar(bytes: Buffer, into: string): Promise<void> {
     const chunks: Buffer[] = [];
     stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
-      const write = header.type === 'directory'
-        ? fs.mkdir(dest, { recursive: true, mode: header.mode ?? 0o755 })
-        : fs.mkdir(path.dirname(dest), { recursive: true }).then(() => fs.writeFile(dest, Buffer.concat(chunks), { mode: header.mode ?? 0o644 }));
+      const write =
+        header.type === 'directory'
+          ? fs.mkdir(dest, { recursive: true, mode: header.mode ?? 0o755 })
+          : fs
+              .mkdir(path.dirname(dest), { recursive: true })
+              .then(() => fs.writeFile(dest, Buffer.concat(chunks), { mode: header.mode ?? 0o644 }));
       write.then(() => next(), next);
     });
   });

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The test command (npm test): lint, typecheck+build, then every test against the real
+# The test command (npm test): lint, format check, layout rules, typecheck+build, then every test against the real
 # Temporal dev server and the lab. Needs root (the lab's droplets are namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 bash scripts/ensure-tools.sh
 echo "== lint"; eslint .
+echo "== format"; prettier --check --log-level warn "**/*.{ts,mjs,cjs}"
+echo "== layout (no cycles, rooms apart)"; npm run --silent deps
 echo "== typecheck and build"; rm -rf dist; tsc -p tsconfig.json
 mkdir -p test-artifacts
 files=("$@")

@@ -9,7 +9,7 @@ import type { Document } from 'yaml';
 import { buildSpecSchema } from './schema';
 import type { BuildSpec } from './schema';
 import { contextPaths, planFromSpec } from './plan';
-import type { BuildPlan } from './plan';
+import type { BuildPlan } from '../contract/plan';
 
 export interface SpecProblem {
   /** e.g. "files[0].mode" */

@@ -1,58 +1,6 @@
-/**
- * A build plan: the spec normalised into what the workflow runs. It holds no secrets and no host
- * paths — files are named by their path inside the build context (the packed spec folder).
- */
+/** Turns a validated spec into the plan the workflow runs (and its matrix variants, its context paths). */
 import type { BuildSpec } from './schema';
-
-export interface UploadStep {
-  kind: 'upload';
-  /** Path inside the build context; a trailing slash copies a folder's contents. */
-  src: string;
-  dest: string;
-  mode?: string;
-}
-
-export interface ScriptStep {
-  kind: 'script';
-  /** Path inside the build context, or undefined for an inline command. */
-  path?: string;
-  run?: string;
-  label: string;
-}
-
-export type ProvisionStep = UploadStep | ScriptStep;
-
-export type EnvSource = { value: string } | { fromWorker: string };
-
-export interface BuildPlan {
-  name: string;
-  vendor: string;
-  droplet: { image: string; region: string; size: string; tags: string[] };
-  apt: { upgrade: boolean; packages: string[] };
-  steps: ProvisionStep[];
-  firstBoot: string[];
-  firstLogin?: string;
-  env: Record<string, EnvSource>;
-  snapshot: { name?: string; regions: string[]; tags: string[]; keep?: number };
-  /** Run on a fresh droplet made from the snapshot (the verify step). */
-  tests: ScriptStep[];
-  marketplace?: MarketplacePlan;
-}
-
-export interface MarketplacePlan {
-  appId: string;
-  version: string;
-  reasonForUpdate: string;
-  /** Packages listed in softwareIncluded, with versions from the manifest. */
-  software: string[];
-}
-
-/** One variant of a matrix build: what it changes in the droplet. */
-export interface MatrixVariant {
-  /** e.g. "debian-13-x64-s-1vcpu-1gb": part of the child build's id and image name. */
-  key: string;
-  droplet: BuildPlan['droplet'];
-}
+import type { BuildPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
 
 /** Every combination of the spec's matrix, or none when the spec has no matrix. */
 export function matrixVariants(spec: BuildSpec): MatrixVariant[] {

@@ -3,19 +3,10 @@
  * Temporal's own tools (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, …) and
  * DigitalOcean's (DIGITALOCEAN_TOKEN).
  */
-import { UserError } from '../client/user-error';
-import { VENDOR_API } from '../activities/vendor-api';
-
-export interface TemporalSettings {
-  address: string;
-  namespace: string;
-  apiKey?: string;
-  tlsCertPath?: string;
-  tlsKeyPath?: string;
-  tlsCaPath?: string;
-  tlsServerName?: string;
-  tls: boolean;
-}
+import { UserError } from '../contract/user-error';
+import { VENDOR_API } from '../platform/vendor-api';
+import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../platform/temporal-settings';
+import type { TemporalSettings } from '../platform/temporal-settings';
 
 export interface WorkerSettings {
   temporal: TemporalSettings;
@@ -35,27 +26,17 @@ export interface WorkerSettings {
   vendorToken?: string;
 }
 
-export const DEFAULT_TASK_QUEUE = 'image-forge';
-
-export function temporalSettingsFrom(env: Record<string, string | undefined>): TemporalSettings {
-  const s: TemporalSettings = {
-    address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE || 'default',
-    tls: env.TEMPORAL_TLS === 'true' || !!env.TEMPORAL_TLS_CERT || !!env.TEMPORAL_API_KEY,
-  };
-  if (env.TEMPORAL_API_KEY) s.apiKey = env.TEMPORAL_API_KEY;
-  if (env.TEMPORAL_TLS_CERT) s.tlsCertPath = env.TEMPORAL_TLS_CERT;
-  if (env.TEMPORAL_TLS_KEY) s.tlsKeyPath = env.TEMPORAL_TLS_KEY;
-  if (env.TEMPORAL_TLS_CA) s.tlsCaPath = env.TEMPORAL_TLS_CA;
-  if (env.TEMPORAL_TLS_SERVER_NAME) s.tlsServerName = env.TEMPORAL_TLS_SERVER_NAME;
-  return s;
-}
-
 export function workerSettingsFrom(env: Record<string, string | undefined>): WorkerSettings {
   const token = env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
-  if (!token) throw new UserError('DIGITALOCEAN_TOKEN is not set: give the worker a DigitalOcean API token with write scope (for the lab: any token `client lab api` accepts)');
+  if (!token)
+    throw new UserError(
+      'DIGITALOCEAN_TOKEN is not set: give the worker a DigitalOcean API token with write scope (for the lab: any token `client lab api` accepts)',
+    );
   const sshKeyPath = env.IMAGE_FORGE_SSH_KEY;
-  if (!sshKeyPath) throw new UserError('IMAGE_FORGE_SSH_KEY is not set: point it at the SSH private key the worker logs in to build droplets with (e.g. ~/.ssh/id_ed25519)');
+  if (!sshKeyPath)
+    throw new UserError(
+      'IMAGE_FORGE_SSH_KEY is not set: point it at the SSH private key the worker logs in to build droplets with (e.g. ~/.ssh/id_ed25519)',
+    );
   const s: WorkerSettings = {
     temporal: temporalSettingsFrom(env),
     taskQueue: env.TEMPORAL_TASK_QUEUE || DEFAULT_TASK_QUEUE,
@@ -65,7 +46,8 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
     maxConcurrentWorkflows: positive(env.IMAGE_FORGE_MAX_WORKFLOW_TASKS, 'IMAGE_FORGE_MAX_WORKFLOW_TASKS', 40),
   };
   if (env.DIGITALOCEAN_API_URL) s.apiUrl = env.DIGITALOCEAN_API_URL;
-  if (env.IMAGE_FORGE_API_TIMEOUT_MS) s.apiTimeoutMs = positive(env.IMAGE_FORGE_API_TIMEOUT_MS, 'IMAGE_FORGE_API_TIMEOUT_MS', 30_000);
+  if (env.IMAGE_FORGE_API_TIMEOUT_MS)
+    s.apiTimeoutMs = positive(env.IMAGE_FORGE_API_TIMEOUT_MS, 'IMAGE_FORGE_API_TIMEOUT_MS', 30_000);
   if (env.DIGITALOCEAN_VENDOR_API_URL) s.vendorApiUrl = env.DIGITALOCEAN_VENDOR_API_URL;
   if (env.DIGITALOCEAN_VENDOR_TOKEN) s.vendorToken = env.DIGITALOCEAN_VENDOR_TOKEN;
   if (env.IMAGE_FORGE_STORE_DIR) s.storeDir = env.IMAGE_FORGE_STORE_DIR;

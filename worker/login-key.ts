@@ -5,24 +5,31 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { utils } from 'ssh2';
-import type { LoginKey } from '../activities/deps';
-import type { DoApi } from '../activities/digitalocean';
-import { DoApiError } from '../activities/digitalocean';
-import { UserError } from '../client/user-error';
+import type { LoginKey } from '../activities/runtime/deps';
+import type { DoApi } from '../platform/digitalocean';
+import { DoApiError } from '../platform/digitalocean';
+import { UserError } from '../contract/user-error';
 
 export async function readLoginKey(file: string): Promise<LoginKey> {
   const privateKey = await fs.readFile(file).catch(() => {
-    throw new UserError(`cannot read the SSH private key ${file} (IMAGE_FORGE_SSH_KEY): check the path and permissions`);
+    throw new UserError(
+      `cannot read the SSH private key ${file} (IMAGE_FORGE_SSH_KEY): check the path and permissions`,
+    );
   });
   const parsed = utils.parseKey(privateKey);
   if (parsed instanceof Error || !parsed || Array.isArray(parsed) || !parsed.isPrivateKey()) {
-    throw new UserError(`${file} is not an unencrypted SSH private key: make one with ssh-keygen -t ed25519 -N '' -f ${file}`);
+    throw new UserError(
+      `${file} is not an unencrypted SSH private key: make one with ssh-keygen -t ed25519 -N '' -f ${file}`,
+    );
   }
   const blob = parsed.getPublicSSH();
   return {
     privateKey,
     publicKey: `${parsed.type} ${blob.toString('base64')}`,
-    md5Fingerprint: createHash('md5').update(blob).digest('hex').replace(/(..)(?!$)/g, '$1:'),
+    md5Fingerprint: createHash('md5')
+      .update(blob)
+      .digest('hex')
+      .replace(/(..)(?!$)/g, '$1:'),
   };
 }
 
@@ -45,7 +52,8 @@ export async function registerLoginKey(api: DoApi, key: LoginKey, name: string):
 function asStartError(err: unknown): Error {
   if (err instanceof DoApiError) {
     if (err.status === 401) return new UserError('DigitalOcean refused the token (HTTP 401): check DIGITALOCEAN_TOKEN');
-    if (err.status === 403) return new UserError('DigitalOcean token lacks write scope (HTTP 403): create a token with read and write scope');
+    if (err.status === 403)
+      return new UserError('DigitalOcean token lacks write scope (HTTP 403): create a token with read and write scope');
     return new UserError(`cannot register the worker's SSH key with DigitalOcean: ${err.message}`);
   }
   return err instanceof Error ? err : new Error(String(err));

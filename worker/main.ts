@@ -5,11 +5,11 @@
  * for anything missing or wrong.
  */
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { UserError } from '../client/user-error';
+import { UserError } from '../contract/user-error';
 import { workerSettingsFrom } from './config';
-import { connectClient, connectWorker } from './connection';
+import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createBuildWorker } from './run';
-import { ensureSearchAttributes } from './search-attributes';
+import { ensureSearchAttributes } from '../platform/search-attributes';
 
 async function main(): Promise<number> {
   Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
@@ -22,7 +22,9 @@ async function main(): Promise<number> {
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  console.log(`worker: polling task queue ${settings.taskQueue} on ${settings.temporal.address} (namespace ${settings.temporal.namespace}); contexts from the ${deps.store.description}`);
+  console.log(
+    `worker: polling task queue ${settings.taskQueue} on ${settings.temporal.address} (namespace ${settings.temporal.namespace}); contexts from the ${deps.store.description}`,
+  );
   await worker.run();
   deps.shells.closeAll();
   await connection.close();
@@ -32,7 +34,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const msg = err instanceof UserError ? err.message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+    const msg =
+      err instanceof UserError ? err.message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
     process.stderr.write(`worker: ${msg}\n`);
     process.exit(1);
   },

@@ -8,15 +8,14 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import type { ActivityDeps } from '../activities/deps';
-import { DoApi } from '../activities/digitalocean';
-import { DropletShells } from '../activities/droplet-shell';
-import { hostKeySecretFrom } from '../activities/host-key';
+import { activityDeps } from '../activities/runtime/deps';
+import type { ActivityDeps } from '../activities/runtime/deps';
+import { DoApi } from '../platform/digitalocean';
 import { checkStore, storeFromEnv } from '../context/store-config';
-import { UserError } from '../client/user-error';
+import { UserError } from '../contract/user-error';
 import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
-import { VendorApi } from '../activities/vendor-api';
+import { VendorApi } from '../platform/vendor-api';
 import { readLoginKey, registerLoginKey } from './login-key';
 
 export async function createBuildWorker(
@@ -32,22 +31,22 @@ export async function createBuildWorker(
   });
   await registerLoginKey(api, login, `image-forge worker ${os.hostname()}`);
   const cache = settings.cacheDir ?? path.join(os.homedir(), '.cache', 'image-forge');
-  const hostKeySecret = hostKeySecretFrom(login.privateKey);
-  const store = storeFromEnv({ ...process.env, ...(settings.storeDir ? { IMAGE_FORGE_STORE_DIR: settings.storeDir } : {}) });
+  const store = storeFromEnv({
+    ...process.env,
+    ...(settings.storeDir ? { IMAGE_FORGE_STORE_DIR: settings.storeDir } : {}),
+  });
   await checkStore(store).catch((err: unknown) => {
     throw new UserError(`the build store is not usable: ${err instanceof Error ? err.message : String(err)}`);
   });
-  const deps: ActivityDeps = {
+  const deps = activityDeps({
     api,
     login,
-    hostKeySecret,
     store,
     contextCacheDir: path.join(cache, 'worker-contexts'),
-    shells: new DropletShells(login.privateKey, hostKeySecret),
     vendor: new VendorApi(vendorApiUrl(settings), settings.vendorToken ?? settings.token, settings.apiTimeoutMs),
     workerEnv: process.env,
     ...(extra.timing ? { timing: extra.timing } : {}),
-  };
+  });
   const worker = await Worker.create({
     connection,
     namespace: settings.temporal.namespace,

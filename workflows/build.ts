@@ -1,14 +1,17 @@
 /**
  * The build recipe: provision, install, upload, run scripts, first boot, clean, validate, shut
- * down, snapshot, transfer — each step's undo pushed next to it, run in reverse on any ending.
+ * down, snapshot, transfer, verify, retain, publish — each step's undo registered the moment the
+ * step has something to undo, and unwound newest first on any ending (undo.ts).
  */
 import * as wf from '@temporalio/workflow';
-import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { LONG, PERSISTENT, QUICK, call } from './calls';
-import { StepRunner } from './steps';
-import { publishToMarketplace } from './publish';
-import { familyTag, firstBootName } from '../spec/names';
-import type { BuildInput, BuildManifest, DropletRef, InventoryResult, SnapshotResult, ValidationResult } from './types';
+import { StepRunner } from './steps/runner';
+import { ApprovalDesk, publishToMarketplace } from './publish';
+import { Undo } from './undo';
+import { familyTag, firstBootName } from '../contract/names';
+import type { BuildInput, BuildManifest } from '../contract/build';
+import type { DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
 
 /**
  * Behaviour changes since builds were first recorded, each behind a Temporal patch so a build
@@ -32,14 +35,21 @@ function perRun(input: BuildInput): BuildInput {
   if (input.buildId && input.snapshotName) return input;
   const buildId = input.buildId || wf.workflowInfo().workflowId;
   // The same stamp as the client's (20261127T050000Z), so manual and scheduled snapshots sort together.
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return { ...input, buildId, snapshotName: input.snapshotName || `${input.plan.name}-${stamp}` };
 }
 
-export async function runBuild(input: BuildInput, changes: ReturnType<typeof behaviourChanges>): Promise<BuildManifest> {
+export async function runBuild(
+  input: BuildInput,
+  changes: ReturnType<typeof behaviourChanges>,
+): Promise<BuildManifest> {
   const { plan } = input;
   const steps = new StepRunner(input);
-  const undo: { what: string; run: () => Promise<void> }[] = [];
+  const approvals = new ApprovalDesk(steps);
+  const undo = new Undo();
   const manifest: BuildManifest = {
     buildId: input.buildId,
     status: 'failed',
@@ -50,18 +60,14 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
     size: plan.droplet.size,
     steps: steps.records,
   };
-  let keepDroplet = false;
-  let dropletGone = false;
-  let imageKept = true;
   const release = changes.release();
-  // The droplet's undo goes on before provision runs: a provision that fails half-way may still
-  // have created it. Destroy finds it by this build's tag, so it needs no id.
-  undo.push({
-    what: 'destroy the build droplet',
-    run: async () => {
-      if (keepDroplet || dropletGone) return;
-      await steps.run('destroy', 'destroy the build droplet', (_d, s) => call(PERSISTENT, 'destroy', s, { buildId: input.buildId }));
-    },
+
+  // provision's undo. Registered before provision runs: a provision that fails half-way may
+  // still have created the droplet, and the undo finds it by this build's tag, not by its id.
+  const buildDroplet = undo.add('destroy the build droplet', async () => {
+    await steps.run('destroy', 'destroy the build droplet', (_d, s) =>
+      call(PERSISTENT, 'destroy', s, { buildId: input.buildId }),
+    );
   });
 
   let outcome: unknown;
@@ -73,55 +79,87 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
     manifest.error = steps.abortReason ?? (err instanceof Error ? err.message : String(err));
   }
   // Undo runs whatever ended the build: success, failure, abort or cancellation.
-  await CancellationScope.nonCancellable(async () => {
-    for (const u of undo.reverse()) await u.run();
-  });
+  const undoFailures = await undo.unwind();
+  if (undoFailures.length > 0) {
+    manifest.status = 'failed';
+    manifest.undoFailures = undoFailures;
+    manifest.error = [manifest.error, `clean-up failed (see \`client janitor\`): ${undoFailures.join('; ')}`]
+      .filter(Boolean)
+      .join('; ');
+  }
   steps.end(manifest.status);
-  if (outcome === undefined) return manifest;
-  if (steps.abortReason !== undefined) throw ApplicationFailure.nonRetryable(`build aborted: ${steps.abortReason}`, 'BuildAborted');
+  if (outcome === undefined && undoFailures.length === 0) return manifest;
+  if (steps.abortReason !== undefined)
+    throw ApplicationFailure.nonRetryable(`build aborted: ${steps.abortReason}`, 'BuildAborted');
   if (isCancellation(outcome) || outcome instanceof ApplicationFailure) throw outcome;
   throw ApplicationFailure.nonRetryable(manifest.error ?? 'build failed', 'BuildFailed');
 
   async function recipe(): Promise<void> {
-    const droplet = await steps.run('provision', `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`, (_d, s) =>
-      call(LONG, 'provision', s, { buildId: input.buildId, name: plan.name, keep: input.mode === 'base', droplet: plan.droplet }),
+    const droplet = await steps.run(
+      'provision',
+      `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`,
+      (_d, s) =>
+        call(LONG, 'provision', s, {
+          buildId: input.buildId,
+          name: plan.name,
+          keep: input.mode === 'base',
+          droplet: plan.droplet,
+        }),
     );
-    steps.dropletId = droplet.dropletId;
+    steps.progress.dropletId = droplet.dropletId;
     const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };
     const at = (step: string) => ({ droplet: ref, step });
 
     if (plan.apt.upgrade || plan.apt.packages.length > 0) {
-      const what = plan.apt.packages.length > 0 ? `install ${plan.apt.packages.length} apt packages` : 'upgrade apt packages';
-      await steps.run('install', what, (d, s) => call(LONG, 'install', s, { ...at('install'), contextDigest: d, apt: plan.apt }));
+      const what =
+        plan.apt.packages.length > 0 ? `install ${plan.apt.packages.length} apt packages` : 'upgrade apt packages';
+      await steps.run('install', what, (d, s) =>
+        call(LONG, 'install', s, { ...at('install'), contextDigest: d, apt: plan.apt }),
+      );
     }
     for (const [i, s] of plan.steps.entries()) {
       const step = `${String(i + 1).padStart(2, '0')}-${s.kind === 'upload' ? 'upload' : 'script'}`;
       if (s.kind === 'upload') {
-        await steps.run(step, `upload ${s.src} to ${s.dest}`, (d, sum) => call(LONG, 'upload', sum, { ...at(step), contextDigest: d, upload: s }));
+        await steps.run(step, `upload ${s.src} to ${s.dest}`, (d, sum) =>
+          call(LONG, 'upload', sum, { ...at(step), contextDigest: d, upload: s }),
+        );
       } else {
-        await steps.runSkippable(step, `run ${s.label}`, (d, sum) => call(LONG, 'runScript', sum, { ...at(step), contextDigest: d, script: s, env: plan.env }));
+        await steps.runSkippable(step, `run ${s.label}`, (d, sum) =>
+          call(LONG, 'runScript', sum, { ...at(step), contextDigest: d, script: s, env: plan.env }),
+        );
       }
     }
     if (plan.firstBoot.length > 0 || plan.firstLogin) {
       const n = plan.firstBoot.length + (plan.firstLogin ? 1 : 0);
       await steps.run('first-boot', `install ${n} first-boot and first-login script${n > 1 ? 's' : ''}`, (d, s) =>
-        call(QUICK, 'installFirstBoot', s, { ...at('first-boot'), contextDigest: d, vendor: plan.vendor, firstBoot: plan.firstBoot, ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}) }),
+        call(QUICK, 'installFirstBoot', s, {
+          ...at('first-boot'),
+          contextDigest: d,
+          vendor: plan.vendor,
+          firstBoot: plan.firstBoot,
+          ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}),
+        }),
       );
     }
 
     if (input.mode === 'base') {
       // Stop before cleanup and keep the droplet so the vendor can SSH in and look.
-      keepDroplet = true;
+      buildDroplet.keep('a base build keeps its droplet for the vendor to inspect');
       manifest.droplet = { id: droplet.dropletId, ipv4: droplet.ipv4, ssh: `ssh root@${droplet.ipv4}` };
       return;
     }
 
     const takeInventory = async () => {
-      const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d, s) => call(QUICK, 'inventory', s, { ...at('inventory'), contextDigest: d }));
+      const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d, s) =>
+        call(QUICK, 'inventory', s, { ...at('inventory'), contextDigest: d }),
+      );
       manifest.os = inventory.os;
       manifest.packages = inventory.packages;
     };
-    const clean = () => steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) => call(LONG, 'cleanup', s, { ...at('cleanup'), contextDigest: d }));
+    const clean = () =>
+      steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) =>
+        call(LONG, 'cleanup', s, { ...at('cleanup'), contextDigest: d }),
+      );
     // Cleanup ends with a full upgrade, so the manifest's package versions are read after it.
     // Builds started before this change (waiting for an operator, say) keep the old order.
     if (changes.inventoryAfterCleanup()) {
@@ -131,7 +169,11 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
       await takeInventory();
       await clean();
     }
-    const validation: ValidationResult = await steps.run('validate', 'check the image against the Marketplace rules', (d, s) => call(QUICK, 'validate', s, { ...at('validate'), contextDigest: d }));
+    const validation: ValidationResult = await steps.run(
+      'validate',
+      'check the image against the Marketplace rules',
+      (d, s) => call(QUICK, 'validate', s, { ...at('validate'), contextDigest: d }),
+    );
     manifest.validation = validation;
     await steps.run('shutdown', 'remove login keys and power off', (_d, s) => call(LONG, 'shutdown', s, ref));
 
@@ -139,55 +181,88 @@ export async function runBuild(input: BuildInput, changes: ReturnType<typeof beh
     const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, (_d, s) =>
       call(LONG, 'snapshot', s, { droplet: ref, name: input.snapshotName, tags: snapshotTags }),
     );
-    steps.snapshotId = snap.id;
+    steps.progress.snapshotId = snap.id;
     manifest.snapshot = { ...snap };
-    if (release) {
-      // Until the image passes verify, a failed or aborted build deletes it.
-      imageKept = false;
-      undo.push({
-        what: 'delete the snapshot',
-        run: async () => {
-          if (imageKept) return;
-          await steps.run('delete-snapshot', `delete snapshot ${snap.id}: the build did not finish`, (_d, s) => call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id }));
+    // snapshot's undo: until the image passes verify, a failed or aborted build deletes it.
+    const image = release
+      ? undo.add('delete the snapshot', async () => {
+          await steps.run('delete-snapshot', `delete snapshot ${snap.id}: the build did not finish`, (_d, s) =>
+            call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id }),
+          );
           delete manifest.snapshot;
-        },
-      });
-    }
+        })
+      : undefined;
     if (plan.snapshot.regions.length > 0) {
       const regions = await Promise.all(
-        plan.snapshot.regions.map((region) => steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, (_d, s) => call(LONG, 'transfer', s, { imageId: snap.id, region }))),
+        plan.snapshot.regions.map((region) =>
+          steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, (_d, s) =>
+            call(LONG, 'transfer', s, { imageId: snap.id, region }),
+          ),
+        ),
       );
       manifest.snapshot.regions = [...new Set([...snap.regions, ...regions.flat()])];
     }
-    if (!release) return;
+    if (!release || !image) return;
 
     // The image stands on its own: the build droplet goes now, not after days of review.
-    await steps.run('destroy', 'destroy the build droplet', (_d, s) => call(PERSISTENT, 'destroy', s, { buildId: input.buildId }));
-    dropletGone = true;
+    await buildDroplet.runNow();
 
     if (input.verify === false) {
       manifest.verify = { state: 'skipped' };
     } else {
       const firstBoot = plan.firstBoot.map((src, i) => firstBootName(i, src));
       // The test droplet carries the build tag: should verify end without destroying it (a lost
-      // worker, then an abort), the build's final destroy finds it.
-      dropletGone = false;
-      const verified = await steps.runAcceptable('verify', `test the image on a new droplet made from snapshot ${snap.id}`, (d, s) =>
-        call(LONG, 'verify', s, { buildId: input.buildId, step: 'verify', contextDigest: d, imageId: snap.id, region: plan.droplet.region, firstBoot, tests: plan.tests ?? [], env: plan.env }),
+      // worker, then an abort), the build droplet's undo finds it.
+      buildDroplet.rearm();
+      const verified = await steps.runAcceptable(
+        'verify',
+        `test the image on a new droplet made from snapshot ${snap.id}`,
+        (d, s) =>
+          call(LONG, 'verify', s, {
+            buildId: input.buildId,
+            step: 'verify',
+            contextDigest: d,
+            imageId: snap.id,
+            region: plan.droplet.region,
+            firstBoot,
+            tests: plan.tests ?? [],
+            env: plan.env,
+          }),
       );
-      manifest.verify = 'value' in verified ? { state: 'verified', result: verified.value } : { state: 'accepted', error: verified.accepted };
-      dropletGone = true;
+      manifest.verify =
+        'value' in verified
+          ? { state: 'verified', result: verified.value }
+          : { state: 'accepted', error: verified.accepted };
+      buildDroplet.keep('verify destroyed its test droplet');
     }
-    imageKept = true;
+    image.keep(
+      manifest.verify.state === 'skipped'
+        ? 'verify was skipped (--no-verify)'
+        : `the image was ${manifest.verify.state}`,
+    );
 
     if (plan.snapshot.keep !== undefined) {
       const keep = plan.snapshot.keep;
-      manifest.retention = await steps.run('retention', `keep the newest ${keep} snapshot${keep > 1 ? 's' : ''} of ${plan.name}`, (_d, s) =>
-        call(QUICK, 'pruneSnapshots', s, { family: plan.name, keep, protect: [snap.id], ...(plan.marketplace ? { appId: plan.marketplace.appId } : {}) }),
+      manifest.retention = await steps.run(
+        'retention',
+        `keep the newest ${keep} snapshot${keep > 1 ? 's' : ''} of ${plan.name}`,
+        (_d, s) =>
+          call(QUICK, 'pruneSnapshots', s, {
+            family: plan.name,
+            keep,
+            protect: [snap.id],
+            ...(plan.marketplace ? { appId: plan.marketplace.appId } : {}),
+          }),
       );
     }
     if (input.publish && plan.marketplace) {
-      manifest.publish = await publishToMarketplace(steps, { input, marketplace: plan.marketplace, imageId: snap.id, os: manifest.os, packages: manifest.packages ?? {} });
+      manifest.publish = await publishToMarketplace(steps, approvals, {
+        input,
+        marketplace: plan.marketplace,
+        imageId: snap.id,
+        os: manifest.os,
+        packages: manifest.packages ?? {},
+      });
     }
   }
 }

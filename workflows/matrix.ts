@@ -5,16 +5,21 @@
  */
 import * as wf from '@temporalio/workflow';
 import { ParentClosePolicy } from '@temporalio/workflow';
-import { stateQuery } from './operator';
-import type { BuildState } from './operator';
-import { BuildName, BuildStatus } from './search-attributes';
-import type { BuildStatusValue } from './search-attributes';
-import type { BuildManifest, MatrixInput, MatrixResult, MatrixVariantResult, StepRecord } from './types';
+import { stateQuery } from '../contract/operator';
+import type { BuildState } from '../contract/operator';
+import { BuildName, BuildStatus } from '../contract/search-attributes';
+import type { BuildStatusValue } from '../contract/search-attributes';
+import type { BuildManifest, MatrixInput, MatrixResult, MatrixVariantResult, StepRecord } from '../contract/build';
 import type { buildImage } from './build';
 
 export async function buildMatrix(input: MatrixInput): Promise<MatrixResult> {
   let status: BuildStatusValue = 'running';
-  const rows: StepRecord[] = input.children.map((c) => ({ name: c.key, summary: `${c.input.buildId}: ${describe(c.input.plan.droplet)}`, state: 'pending', attempts: 0 }));
+  const rows: StepRecord[] = input.children.map((c) => ({
+    name: c.key,
+    summary: `${c.input.buildId}: ${describe(c.input.plan.droplet)}`,
+    state: 'pending',
+    attempts: 0,
+  }));
   const results: MatrixVariantResult[] = [];
   const publish = () => {
     wf.setCurrentDetails(details(input, rows, results));
@@ -34,7 +39,13 @@ export async function buildMatrix(input: MatrixInput): Promise<MatrixResult> {
     row.startedAt = new Date().toISOString();
     publish();
     const t0 = Date.now();
-    const base = { key: c.key, buildId: c.input.buildId, image: c.input.plan.droplet.image, region: c.input.plan.droplet.region, size: c.input.plan.droplet.size };
+    const base = {
+      key: c.key,
+      buildId: c.input.buildId,
+      image: c.input.plan.droplet.image,
+      region: c.input.plan.droplet.region,
+      size: c.input.plan.droplet.size,
+    };
     try {
       const m: BuildManifest = await wf.executeChild<typeof buildImage>('buildImage', {
         workflowId: c.input.buildId,
@@ -94,5 +105,11 @@ function details(input: MatrixInput, rows: StepRecord[], results: MatrixVariantR
     const snap = res?.snapshot ? `${res.snapshot.name} (${res.snapshot.id})` : '';
     return `| ${r.name} | ${input.children[i]!.input.buildId} | ${r.state} | ${r.seconds !== undefined ? `${r.seconds.toFixed(0)} s` : ''} | ${snap}${res?.error ? ` ${res.error.replace(/\|/g, '/')}` : ''} |`;
   });
-  return [`**${input.children.length} variants**, ${input.concurrency} at a time`, '', '| variant | build | state | time | snapshot |', '|---|---|---|---|---|', ...lines].join('\n');
+  return [
+    `**${input.children.length} variants**, ${input.concurrency} at a time`,
+    '',
+    '| variant | build | state | time | snapshot |',
+    '|---|---|---|---|---|',
+    ...lines,
+  ].join('\n');
 }

@@ -5,10 +5,13 @@
  * worker anything.
  */
 import * as wf from '@temporalio/workflow';
-import type { MarketplacePlan } from '../spec/plan';
+import type { MarketplacePlan } from '../contract/plan';
+import { approveUpdate, rejectUpdate } from '../contract/operator';
+import type { ApprovalRequest, OperatorReply } from '../contract/operator';
 import { QUICK, call } from './calls';
-import type { StepRunner } from './steps';
-import type { AppStatus, BuildInput, PublishOutcome, PublishTiming } from './types';
+import type { StepRunner } from './steps/runner';
+import type { AppStatus, PublishOutcome } from '../contract/publish';
+import type { BuildInput, PublishTiming } from '../contract/build';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -21,21 +24,85 @@ export interface PublishRequest {
   packages: Record<string, string>;
 }
 
-export async function publishToMarketplace(steps: StepRunner, req: PublishRequest): Promise<PublishOutcome> {
+export interface ApprovalDecision {
+  approved: boolean;
+  by?: string;
+  reason?: string;
+}
+
+/**
+ * Where a person approves or rejects publishing (`client approve` / `client reject`): Updates
+ * refused unless the build waits for exactly that answer. Registered when the build starts.
+ */
+export class ApprovalDesk {
+  private decision?: ApprovalDecision;
+
+  constructor(private readonly steps: StepRunner) {
+    const decide =
+      (approved: boolean) =>
+      (req: ApprovalRequest): OperatorReply => {
+        this.decision = { approved, ...(req.by ? { by: req.by } : {}), ...(req.reason ? { reason: req.reason } : {}) };
+        const a = this.steps.progress.approval;
+        const message = approved
+          ? `publishing image ${a?.imageId} to app ${a?.appId}`
+          : 'not publishing; the image is kept';
+        return { step: 'approval', message };
+      };
+    const mustAwaitApproval = (_req: ApprovalRequest) => {
+      const p = this.steps.progress;
+      if (!p.approval)
+        throw new Error(`nothing to approve: the build is not waiting for approval (status: ${p.status})`);
+      if (this.decision) throw new Error('the build already has an answer');
+    };
+    wf.setHandler(approveUpdate, decide(true), { validator: mustAwaitApproval });
+    wf.setHandler(rejectUpdate, decide(false), { validator: mustAwaitApproval });
+  }
+
+  /** Waits for `client approve` or `client reject`; undefined when nobody answered in time. */
+  async awaitApproval(appId: string, imageId: number, timeoutMs: number): Promise<ApprovalDecision | undefined> {
+    const p = this.steps.progress;
+    p.approval = { appId, imageId, since: new Date().toISOString() };
+    try {
+      const summary = `wait for a person to approve publishing image ${imageId} to app ${appId}`;
+      return await this.steps.waitFor('approval', summary, 'waiting-for-approval', async () => {
+        const answered = await wf.condition(() => this.decision !== undefined, timeoutMs);
+        return answered ? this.decision : undefined;
+      });
+    } finally {
+      p.approval = undefined;
+    }
+  }
+}
+
+export async function publishToMarketplace(
+  steps: StepRunner,
+  approvals: ApprovalDesk,
+  req: PublishRequest,
+): Promise<PublishOutcome> {
   const { input, marketplace: mp, imageId } = req;
   const t = timing(input.publishTiming);
   const family = input.plan.name;
 
   if (input.scheduled) {
-    const last = await steps.run('compare', 'compare packages with the last published image', (_d, s) => call(QUICK, 'lastPublished', s, { family }));
+    const last = await steps.run('compare', 'compare packages with the last published image', (_d, s) =>
+      call(QUICK, 'lastPublished', s, { family }),
+    );
     if (last && samePackages(last.packages, req.packages)) {
-      return { state: 'unchanged', reason: `no package changed since image ${last.imageId} (build ${last.buildId}) was published: not publishing again` };
+      return {
+        state: 'unchanged',
+        reason: `no package changed since image ${last.imageId} (build ${last.buildId}) was published: not publishing again`,
+      };
     }
   }
 
-  const decision = await steps.awaitApproval(mp.appId, imageId, t.approvalTimeoutMs);
+  const decision = await approvals.awaitApproval(mp.appId, imageId, t.approvalTimeoutMs);
   if (!decision) return { state: 'approval-timed-out', reason: `nobody approved within ${human(t.approvalTimeoutMs)}` };
-  if (!decision.approved) return { state: 'rejected-by-operator', ...(decision.by ? { by: decision.by } : {}), ...(decision.reason ? { reason: decision.reason } : {}) };
+  if (!decision.approved)
+    return {
+      state: 'rejected-by-operator',
+      ...(decision.by ? { by: decision.by } : {}),
+      ...(decision.reason ? { reason: decision.reason } : {}),
+    };
 
   const update = {
     buildId: input.buildId,
@@ -44,39 +111,72 @@ export async function publishToMarketplace(steps: StepRunner, req: PublishReques
     version: mp.version,
     reasonForUpdate: mp.reasonForUpdate,
     osVersion: req.os ? req.os.prettyName : '',
-    softwareIncluded: mp.software.filter((name) => req.packages[name] !== undefined).map((name) => ({ name, version: req.packages[name]! })),
+    softwareIncluded: mp.software
+      .filter((name) => req.packages[name] !== undefined)
+      .map((name) => ({ name, version: req.packages[name]! })),
   };
   const started = Date.now();
   let busyRetries = 0;
   let submitted: AppStatus | undefined;
   while (!submitted) {
-    const attempt = await steps.run('publish', `submit image ${imageId} to Marketplace app ${mp.appId}`, (_d, s) => call(QUICK, 'publish', s, update));
+    const attempt = await steps.run('publish', `submit image ${imageId} to Marketplace app ${mp.appId}`, (_d, s) =>
+      call(QUICK, 'publish', s, update),
+    );
     if (attempt.kind === 'submitted') {
       submitted = attempt.status;
       break;
     }
     if (Date.now() - started > t.reviewTimeoutMs) {
-      return { state: 'review-timed-out', busyRetries, reason: `the app stayed pending or in review for ${human(t.reviewTimeoutMs)}: ${attempt.message}` };
+      return {
+        state: 'review-timed-out',
+        busyRetries,
+        reason: `the app stayed pending or in review for ${human(t.reviewTimeoutMs)}: ${attempt.message}`,
+      };
     }
     busyRetries++;
-    await steps.waitFor('publish-wait', `the app is pending or in review; trying again in ${human(t.busyRetryMs)}`, 'waiting-for-review', () => wf.sleep(t.busyRetryMs));
+    await steps.waitFor(
+      'publish-wait',
+      `the app is pending or in review; trying again in ${human(t.busyRetryMs)}`,
+      'waiting-for-review',
+      () => wf.sleep(t.busyRetryMs),
+    );
   }
 
-  const review = await steps.waitFor('review', `follow the Marketplace review of image ${imageId}`, 'waiting-for-review', async () => {
-    let status = submitted;
-    let delay = t.reviewPollMs;
-    const deadline = Date.now() + t.reviewTimeoutMs;
-    while (isUnderReview(status.value) && Date.now() < deadline) {
-      await wf.sleep(delay);
-      delay = Math.min(delay * 2, 12 * HOUR);
-      status = await call(QUICK, 'reviewStatus', `look at the review of app ${mp.appId}`, { appId: mp.appId });
-    }
-    return status;
-  });
-  if (isUnderReview(review.value)) return { state: 'review-timed-out', busyRetries, review, reason: `still ${review.value} after ${human(t.reviewTimeoutMs)}` };
-  if (!isApproved(review.value)) return { state: 'review-rejected', busyRetries, review, ...(review.reason ? { reason: review.reason } : {}) };
+  const review = await steps.waitFor(
+    'review',
+    `follow the Marketplace review of image ${imageId}`,
+    'waiting-for-review',
+    async () => {
+      let status = submitted;
+      let delay = t.reviewPollMs;
+      const deadline = Date.now() + t.reviewTimeoutMs;
+      while (isUnderReview(status.value) && Date.now() < deadline) {
+        await wf.sleep(delay);
+        delay = Math.min(delay * 2, 12 * HOUR);
+        status = await call(QUICK, 'reviewStatus', `look at the review of app ${mp.appId}`, { appId: mp.appId });
+      }
+      return status;
+    },
+  );
+  if (isUnderReview(review.value))
+    return {
+      state: 'review-timed-out',
+      busyRetries,
+      review,
+      reason: `still ${review.value} after ${human(t.reviewTimeoutMs)}`,
+    };
+  if (!isApproved(review.value))
+    return { state: 'review-rejected', busyRetries, review, ...(review.reason ? { reason: review.reason } : {}) };
   await steps.run('record-published', 'remember the published packages for the next scheduled build', (_d, s) =>
-    call(QUICK, 'recordPublished', s, { family, appId: mp.appId, imageId, buildId: input.buildId, packages: req.packages, review: review.value, at: new Date().toISOString() }),
+    call(QUICK, 'recordPublished', s, {
+      family,
+      appId: mp.appId,
+      imageId,
+      buildId: input.buildId,
+      packages: req.packages,
+      review: review.value,
+      at: new Date().toISOString(),
+    }),
   );
   return { state: 'approved', busyRetries, review, ...(decision.by ? { by: decision.by } : {}) };
 }

@@ -11,7 +11,7 @@ import { convertTemplate, renderSpec } from '../../packer/convert';
 import type { Problem } from '../../packer/convert';
 import { formatPath, jsonPositions, jsonSyntaxError } from '../../packer/positions';
 import type { Positions } from '../../packer/positions';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

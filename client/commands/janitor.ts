@@ -4,11 +4,11 @@
  * Lists them; deletes them with --yes. Kept base-build droplets only with --include-base.
  */
 import type { Command } from 'commander';
-import { DoApi } from '../../activities/digitalocean';
-import { BUILDER_TAG, KEEP_TAG, buildTag } from '../../activities/build-tags';
+import { DoApi } from '../../platform/digitalocean';
+import { BUILDER_TAG, KEEP_TAG, buildTag } from '../../contract/tags';
 import { temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 
 interface Flags extends ConnectionFlags {
   yes?: boolean;
@@ -33,19 +33,30 @@ export function registerJanitor(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (flags: Flags) => {
     const token = process.env.DIGITALOCEAN_TOKEN || process.env.DIGITALOCEAN_ACCESS_TOKEN;
-    if (!token) throw new UserError('DIGITALOCEAN_TOKEN is not set: the janitor lists droplets with your DigitalOcean token');
-    const api = new DoApi({ token, ...(process.env.DIGITALOCEAN_API_URL ? { endpoint: process.env.DIGITALOCEAN_API_URL } : {}) });
+    if (!token)
+      throw new UserError('DIGITALOCEAN_TOKEN is not set: the janitor lists droplets with your DigitalOcean token');
+    const api = new DoApi({
+      token,
+      ...(process.env.DIGITALOCEAN_API_URL ? { endpoint: process.env.DIGITALOCEAN_API_URL } : {}),
+    });
     const client = await temporalClient(temporalSettings(flags));
     const live = new Set<string>();
-    for await (const w of client.workflow.list({ query: `WorkflowType = 'buildImage' AND ExecutionStatus = 'Running'` })) live.add(buildTag(w.workflowId));
+    for await (const w of client.workflow.list({
+      query: `WorkflowType = 'buildImage' AND ExecutionStatus = 'Running'`,
+    }))
+      live.add(buildTag(w.workflowId));
 
     const droplets: Droplet[] = [];
     for (let page = 1; ; page++) {
-      const r = await api.call('list droplets', (c) => c.droplet.listDroplets({ tag_name: BUILDER_TAG, page, per_page: 200 }));
+      const r = await api.call('list droplets', (c) =>
+        c.droplet.listDroplets({ tag_name: BUILDER_TAG, page, per_page: 200 }),
+      );
       droplets.push(...(r.data.droplets as unknown as Droplet[]));
       if (!r.data.links?.pages?.next) break;
     }
-    const orphans = droplets.filter((d) => !d.tags.some((t) => live.has(t)) && (flags.includeBase || !d.tags.includes(KEEP_TAG)));
+    const orphans = droplets.filter(
+      (d) => !d.tags.some((t) => live.has(t)) && (flags.includeBase || !d.tags.includes(KEEP_TAG)),
+    );
     const deleted: number[] = [];
     if (flags.yes) {
       for (const d of orphans) {
@@ -54,11 +65,18 @@ export function registerJanitor(program: Command): void {
       }
     }
     if (flags.json) {
-      console.log(JSON.stringify({ orphans: orphans.map((d) => ({ id: d.id, name: d.name, created: d.created_at })), deleted }, null, 2));
+      console.log(
+        JSON.stringify(
+          { orphans: orphans.map((d) => ({ id: d.id, name: d.name, created: d.created_at })), deleted },
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (orphans.length === 0) console.log('no leftover build droplets');
-    for (const d of orphans) console.log(`${flags.yes ? 'deleted' : 'leftover'} droplet ${d.id} ${d.name} (created ${d.created_at})`);
+    for (const d of orphans)
+      console.log(`${flags.yes ? 'deleted' : 'leftover'} droplet ${d.id} ${d.name} (created ${d.created_at})`);
     if (orphans.length > 0 && !flags.yes) console.log('run `client janitor --yes` to delete them');
   });
 }

@@ -6,53 +6,83 @@ import { labRun } from '../lab/run';
 import { serveLabApi } from '../lab/serve';
 
 export function registerLabCommands(program: Command): void {
-  const lab = program.command('lab').description('the lab: a local DigitalOcean whose droplets are containers on this machine (needs root)');
+  const lab = program
+    .command('lab')
+    .description('the lab: a local DigitalOcean whose droplets are containers on this machine (needs root)');
 
   lab
     .command('api')
-    .description('serve the lab\'s DigitalOcean v2 API in the foreground; Ctrl-C destroys its droplets')
+    .description("serve the lab's DigitalOcean v2 API in the foreground; Ctrl-C destroys its droplets")
     .option('--port <n>', 'port to listen on', portArg, DEFAULT_LAB_PORT)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--audit <file>', 'append an audit log (JSON lines) of every request and state change')
     .option('--token <t>', 'the accepted bearer token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
-    .option('--no-contract-check', 'do not validate exchanges against DigitalOcean\'s OpenAPI document')
+    .option('--no-contract-check', "do not validate exchanges against DigitalOcean's OpenAPI document")
     .option('--prepare <slugs>', 'base images to build right away, comma-separated ("" for none)', 'debian-12-x64')
-    .action(async (o: { port: number; host: string; audit?: string; token?: string; contractCheck: boolean; prepare: string }) => {
-      await serveLabApi({
-        port: o.port,
-        host: o.host,
-        contractCheck: o.contractCheck,
-        prepare: o.prepare.split(',').map((s) => s.trim()).filter(Boolean),
-        ...(o.audit ? { audit: o.audit } : {}),
-        ...(o.token ? { token: o.token } : {}),
-      });
-    });
+    .action(
+      async (o: {
+        port: number;
+        host: string;
+        audit?: string;
+        token?: string;
+        contractCheck: boolean;
+        prepare: string;
+      }) => {
+        await serveLabApi({
+          port: o.port,
+          host: o.host,
+          contractCheck: o.contractCheck,
+          prepare: o.prepare
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          ...(o.audit ? { audit: o.audit } : {}),
+          ...(o.token ? { token: o.token } : {}),
+        });
+      },
+    );
 
   lab
     .command('run')
-    .description('boot a throwaway droplet, run a command on it as root over SSH (stdin passed through), destroy it; exits with the command\'s code')
+    .description(
+      "boot a throwaway droplet, run a command on it as root over SSH (stdin passed through), destroy it; exits with the command's code",
+    )
     .argument('<image>', 'image slug (e.g. debian-12-x64) or snapshot id')
-    .argument('<command...>', 'the command, after "--"; joined with spaces and run by the droplet\'s shell, as ssh does')
+    .argument(
+      '<command...>',
+      'the command, after "--"; joined with spaces and run by the droplet\'s shell, as ssh does',
+    )
     .option('--size <slug>', 'droplet size', DEFAULT_SIZE)
     .option('--region <slug>', 'region', DEFAULT_REGION)
-    .option('--api <url>', 'a running lab\'s endpoint, e.g. http://127.0.0.1:8585/v2 (env IMAGE_FORGE_LAB_URL; default: start one in this process)')
+    .option(
+      '--api <url>',
+      "a running lab's endpoint, e.g. http://127.0.0.1:8585/v2 (env IMAGE_FORGE_LAB_URL; default: start one in this process)",
+    )
     .option('--token <t>', 'API token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
     .option('--boot-timeout <seconds>', 'how long to wait for the droplet to become active', secondsArg, 300)
-    .action(async (image: string, command: string[], o: { size: string; region: string; api?: string; token?: string; bootTimeout: number }) => {
-      process.exitCode = await labRun({
-        image,
-        command,
-        size: o.size,
-        region: o.region,
-        bootTimeoutMs: o.bootTimeout * 1000,
-        ...(o.api ? { api: o.api } : {}),
-        ...(o.token ? { token: o.token } : {}),
-      });
-    });
+    .action(
+      async (
+        image: string,
+        command: string[],
+        o: { size: string; region: string; api?: string; token?: string; bootTimeout: number },
+      ) => {
+        process.exitCode = await labRun({
+          image,
+          command,
+          size: o.size,
+          region: o.region,
+          bootTimeoutMs: o.bootTimeout * 1000,
+          ...(o.api ? { api: o.api } : {}),
+          ...(o.token ? { token: o.token } : {}),
+        });
+      },
+    );
 
   lab
     .command('clean')
-    .description('remove what crashed lab runs left behind (droplets of lab servers that are gone, unused snapshot trees)')
+    .description(
+      'remove what crashed lab runs left behind (droplets of lab servers that are gone, unused snapshot trees)',
+    )
     .option('--prefix <p>', 'also remove every droplet whose machine name starts with this (even of running labs)')
     .action(async (o: { prefix?: string }) => {
       await labClean(o.prefix !== undefined ? { prefix: o.prefix } : {});

@@ -9,13 +9,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { packContext, publishContext } from '../../context/pack';
 import { storeFromEnv } from '../../context/store-config';
-import { abortUpdate, acceptUpdate, approveUpdate, rejectUpdate, retryUpdate, skipUpdate, stateQuery } from '../../workflows/operator';
-import type { OperatorReply, RetryRequest } from '../../workflows/operator';
+import {
+  abortUpdate,
+  acceptUpdate,
+  approveUpdate,
+  rejectUpdate,
+  retryUpdate,
+  skipUpdate,
+  stateQuery,
+} from '../../contract/operator';
+import type { OperatorReply, RetryRequest } from '../../contract/operator';
 import { openBuild, updateErrorMessage } from '../build-handle';
 import type { BuildMemo } from '../build-handle';
 import { withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
@@ -29,7 +37,7 @@ export function registerOperatorCommands(program: Command): void {
       .command('retry')
       .description('run the failed step of a waiting build again (with the current content of its files)')
       .argument('<build>', 'build id')
-      .option('--spec <folder>', 'the spec\'s folder, when it is not where the build was started from')
+      .option('--spec <folder>', "the spec's folder, when it is not where the build was started from")
       .option('--json', 'print JSON'),
   ).action(async (buildId: string, flags: Flags) => {
     const { handle } = await openBuild(buildId, flags);
@@ -39,17 +47,28 @@ export function registerOperatorCommands(program: Command): void {
     if (dir && memo?.contextPaths) {
       const state = await handle.query(stateQuery);
       const ctx = await packContext(path.resolve(dir), memo.contextPaths).catch((err: unknown) => {
-        throw new UserError(`cannot pack the build's files from ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new UserError(
+          `cannot pack the build's files from ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+        );
       });
       if (ctx.digest !== state.contextDigest) {
         await publishContext(storeFromEnv(), ctx);
         req.contextDigest = ctx.digest;
       }
     }
-    await answer(handle, flags, () => handle.executeUpdate(retryUpdate, { args: [req] }), req.contextDigest ? ' with the edited files' : '');
+    await answer(
+      handle,
+      flags,
+      () => handle.executeUpdate(retryUpdate, { args: [req] }),
+      req.contextDigest ? ' with the edited files' : '',
+    );
   });
   withConnectionFlags(
-    program.command('skip').description('skip the failed script step of a waiting build').argument('<build>', 'build id').option('--json', 'print JSON'),
+    program
+      .command('skip')
+      .description('skip the failed script step of a waiting build')
+      .argument('<build>', 'build id')
+      .option('--json', 'print JSON'),
   ).action(async (buildId: string, flags: Flags) => {
     const { handle } = await openBuild(buildId, flags);
     await answer(handle, flags, () => handle.executeUpdate(skipUpdate));
@@ -83,7 +102,9 @@ export function registerOperatorCommands(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (buildId: string, flags: Flags) => {
     const { handle } = await openBuild(buildId, flags);
-    await answer(handle, flags, () => handle.executeUpdate(rejectUpdate, { args: [{ by: who(), ...(flags.reason ? { reason: flags.reason } : {}) }] }));
+    await answer(handle, flags, () =>
+      handle.executeUpdate(rejectUpdate, { args: [{ by: who(), ...(flags.reason ? { reason: flags.reason } : {}) }] }),
+    );
   });
   withConnectionFlags(
     program
@@ -94,7 +115,9 @@ export function registerOperatorCommands(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (buildId: string, flags: Flags) => {
     const { handle } = await openBuild(buildId, flags);
-    await answer(handle, flags, () => handle.executeUpdate(abortUpdate, { args: [{ reason: flags.reason ?? 'aborted by operator' }] }));
+    await answer(handle, flags, () =>
+      handle.executeUpdate(abortUpdate, { args: [{ reason: flags.reason ?? 'aborted by operator' }] }),
+    );
   });
 }
 
@@ -103,7 +126,12 @@ function who(): string {
   return `${os.userInfo().username}@${os.hostname()}`;
 }
 
-async function answer(handle: { workflowId: string }, flags: Flags, send: () => Promise<OperatorReply>, extra = ''): Promise<void> {
+async function answer(
+  handle: { workflowId: string },
+  flags: Flags,
+  send: () => Promise<OperatorReply>,
+  extra = '',
+): Promise<void> {
   let reply: OperatorReply;
   try {
     reply = await send();

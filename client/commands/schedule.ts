@@ -8,14 +8,21 @@ import type { Command } from 'commander';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, Connection } from '@temporalio/client';
 import * as os from 'node:os';
-import type { BuildInput } from '../../workflows/types';
-import { ensureSearchAttributes } from '../../worker/search-attributes';
+import type { BuildInput } from '../../contract/build';
+import { ensureSearchAttributes } from '../../platform/search-attributes';
 import type { BuildMemo } from '../build-handle';
 import { taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
-import { UserError } from '../user-error';
-import { buildOptions, loadSpecForClient, packForWorkers, startingAttributes, staticDetails, withBuildFlags } from './start-build';
-import type { StartFlags } from './start-build';
+import { UserError } from '../../contract/user-error';
+import {
+  buildOptions,
+  loadSpecForClient,
+  packForWorkers,
+  startingAttributes,
+  staticDetails,
+  withBuildFlags,
+} from '../build-input';
+import type { StartFlags } from '../build-input';
 
 interface CreateFlags extends StartFlags {
   every?: string;
@@ -47,8 +54,10 @@ export function registerScheduleCommands(program: Command): void {
         .option('--json', 'print JSON'),
     ),
   ).action(async (specFile: string, flags: CreateFlags & { id?: string }) => {
-    if (!!flags.every === !!flags.cron) throw new UserError('say when: give exactly one of --every 30d or --cron "0 3 1 * *"', 2);
-    if (flags.every && !EVERY.test(flags.every)) throw new UserError(`--every must be a number and a unit (s, m, h, d, w), e.g. 30d, not "${flags.every}"`, 2);
+    if (!!flags.every === !!flags.cron)
+      throw new UserError('say when: give exactly one of --every 30d or --cron "0 3 1 * *"', 2);
+    if (flags.every && !EVERY.test(flags.every))
+      throw new UserError(`--every must be a number and a unit (s, m, h, d, w), e.g. 30d, not "${flags.every}"`, 2);
     const loaded = await loadSpecForClient(specFile);
     const options = buildOptions(loaded.plan, flags);
     const settings = temporalSettings(flags);
@@ -57,11 +66,20 @@ export function registerScheduleCommands(program: Command): void {
     const { ctx, packed } = await packForWorkers(loaded);
     const scheduleId = flags.id ?? `rebuild-${loaded.plan.name}`;
     // buildId and snapshotName are left empty: each run names itself from its own workflow id and time.
-    const input: BuildInput = { buildId: '', plan: loaded.plan, contextDigest: ctx.digest, snapshotName: loaded.plan.snapshot.name ?? '', scheduled: true, ...options };
+    const input: BuildInput = {
+      buildId: '',
+      plan: loaded.plan,
+      contextDigest: ctx.digest,
+      snapshotName: loaded.plan.snapshot.name ?? '',
+      scheduled: true,
+      ...options,
+    };
     try {
       await client.schedule.create({
         scheduleId,
-        spec: flags.every ? { intervals: [{ every: flags.every as `${number}d` }] } : { cronExpressions: [flags.cron!] },
+        spec: flags.every
+          ? { intervals: [{ every: flags.every as `${number}d` }] }
+          : { cronExpressions: [flags.cron!] },
         action: {
           type: 'startWorkflow',
           workflowType: 'buildImage',
@@ -70,32 +88,56 @@ export function registerScheduleCommands(program: Command): void {
           args: [input],
           staticSummary: `${loaded.plan.name}: scheduled rebuild (${scheduleId})`,
           staticDetails: staticDetails(loaded.plan, input),
-          memo: { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo,
+          memo: {
+            specDir: loaded.dir,
+            specFile: loaded.file,
+            host: os.hostname(),
+            contextPaths: packed,
+          } satisfies BuildMemo,
           typedSearchAttributes: startingAttributes(loaded.plan.name),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },
-        state: { paused: !!flags.paused, note: `created by ${os.userInfo().username}@${os.hostname()} from ${loaded.file}` },
+        state: {
+          paused: !!flags.paused,
+          note: `created by ${os.userInfo().username}@${os.hostname()} from ${loaded.file}`,
+        },
       });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (/already (exists|running|registered)/i.test(msg)) throw new UserError(`a schedule with id ${scheduleId} already exists: delete it first, or pick another --id`);
+      if (/already (exists|running|registered)/i.test(msg))
+        throw new UserError(`a schedule with id ${scheduleId} already exists: delete it first, or pick another --id`);
       throw err;
     }
     const when = flags.every ? `every ${flags.every}` : `on cron "${flags.cron}"`;
-    if (flags.json) console.log(JSON.stringify({ scheduleId, when, publish: !!options.publish, contextDigest: ctx.digest }, null, 2));
-    else console.log(`created schedule ${scheduleId}: rebuild ${loaded.plan.name} ${when}${options.publish ? ', publishing after approval' : ''}${flags.paused ? ' (paused)' : ''}`);
+    if (flags.json)
+      console.log(JSON.stringify({ scheduleId, when, publish: !!options.publish, contextDigest: ctx.digest }, null, 2));
+    else
+      console.log(
+        `created schedule ${scheduleId}: rebuild ${loaded.plan.name} ${when}${options.publish ? ', publishing after approval' : ''}${flags.paused ? ' (paused)' : ''}`,
+      );
   });
 
-  withConnectionFlags(schedule.command('list').description('schedules that rebuild images').option('--json', 'print JSON')).action(async (flags: Flags) => {
+  withConnectionFlags(
+    schedule.command('list').description('schedules that rebuild images').option('--json', 'print JSON'),
+  ).action(async (flags: Flags) => {
     const client = await temporalClient(temporalSettings(flags));
-    const rows: { scheduleId: string; paused: boolean; next: string | null; recent: { buildId: string; at: string }[]; note: string }[] = [];
+    const rows: {
+      scheduleId: string;
+      paused: boolean;
+      next: string | null;
+      recent: { buildId: string; at: string }[];
+      note: string;
+    }[] = [];
     for await (const s of client.schedule.list()) {
       if (s.action?.type !== 'startWorkflow' || s.action.workflowType !== 'buildImage') continue;
       rows.push({
         scheduleId: s.scheduleId,
         paused: s.state.paused,
         next: s.info.nextActionTimes[0]?.toISOString() ?? null,
-        recent: s.info.recentActions.map((a) => ({ buildId: 'workflow' in a.action ? a.action.workflow.workflowId : '', at: a.takenAt.toISOString() })),
+        recent: s.info.recentActions.map((a) => ({
+          buildId: 'workflow' in a.action ? a.action.workflow.workflowId : '',
+          at: a.takenAt.toISOString(),
+        })),
         note: s.state.note ?? '',
       });
     }
@@ -104,26 +146,34 @@ export function registerScheduleCommands(program: Command): void {
       return;
     }
     if (rows.length === 0) console.log('no schedules');
-    for (const r of rows) console.log(`${r.scheduleId.padEnd(32)} ${r.paused ? 'paused ' : 'active '} next ${r.next ?? '-'}${r.recent.length ? `  last ${r.recent.at(-1)!.buildId}` : ''}`);
+    for (const r of rows)
+      console.log(
+        `${r.scheduleId.padEnd(32)} ${r.paused ? 'paused ' : 'active '} next ${r.next ?? '-'}${r.recent.length ? `  last ${r.recent.at(-1)!.buildId}` : ''}`,
+      );
   });
 
   const act = (name: string, description: string, run: (client: Client, id: string, flags: Flags) => Promise<string>) =>
-    withConnectionFlags(schedule.command(name).description(description).argument('<schedule>', 'schedule id').option('--note <text>', 'why (kept with the schedule)').option('--json', 'print JSON')).action(
-      async (id: string, flags: Flags) => {
-        const client = await temporalClient(temporalSettings(flags));
-        let message: string;
-        try {
-          message = await run(client, id, flags);
-        } catch (err) {
-          if (err instanceof ScheduleNotFoundError || /not found/i.test(err instanceof Error ? err.message : '')) {
-            throw new UserError(`no schedule ${id}: \`client schedule list\` shows them`);
-          }
-          throw err;
+    withConnectionFlags(
+      schedule
+        .command(name)
+        .description(description)
+        .argument('<schedule>', 'schedule id')
+        .option('--note <text>', 'why (kept with the schedule)')
+        .option('--json', 'print JSON'),
+    ).action(async (id: string, flags: Flags) => {
+      const client = await temporalClient(temporalSettings(flags));
+      let message: string;
+      try {
+        message = await run(client, id, flags);
+      } catch (err) {
+        if (err instanceof ScheduleNotFoundError || /not found/i.test(err instanceof Error ? err.message : '')) {
+          throw new UserError(`no schedule ${id}: \`client schedule list\` shows them`);
         }
-        if (flags.json) console.log(JSON.stringify({ scheduleId: id, message }, null, 2));
-        else console.log(`${id}: ${message}`);
-      },
-    );
+        throw err;
+      }
+      if (flags.json) console.log(JSON.stringify({ scheduleId: id, message }, null, 2));
+      else console.log(`${id}: ${message}`);
+    });
   act('pause', 'stop starting rebuilds until unpaused', async (c, id, f) => {
     await c.schedule.getHandle(id).pause(f.note ?? `paused by ${os.userInfo().username}`);
     return 'paused';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { SpecError, loadSpec } from '../../spec/load';
 import { buildSpecJsonSchema } from '../../spec/schema';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 
 export function registerSpecCommands(program: Command): void {
   program
@@ -14,7 +14,10 @@ export function registerSpecCommands(program: Command): void {
       try {
         const { plan } = await loadSpec(file);
         if (flags.json) console.log(JSON.stringify({ valid: true, plan }, null, 2));
-        else console.log(`${file}: valid (${plan.steps.length} steps, ${plan.apt.packages.length} apt packages, ${plan.firstBoot.length} first-boot scripts)`);
+        else
+          console.log(
+            `${file}: valid (${plan.steps.length} steps, ${plan.apt.packages.length} apt packages, ${plan.firstBoot.length} first-boot scripts)`,
+          );
       } catch (err) {
         if (!(err instanceof SpecError)) throw err;
         if (flags.json) {

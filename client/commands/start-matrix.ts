@@ -5,23 +5,35 @@
 import type { Connection } from '@temporalio/client';
 import * as os from 'node:os';
 import { matrixVariants } from '../../spec/plan';
-import type { BuildInput, MatrixInput, MatrixResult } from '../../workflows/types';
-import { ensureSearchAttributes } from '../../worker/search-attributes';
+import type { BuildInput, MatrixInput, MatrixResult } from '../../contract/build';
+import { ensureSearchAttributes } from '../../platform/search-attributes';
 import type { BuildMemo } from '../build-handle';
 import { followBuild } from '../follow';
 import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings } from '../settings';
-import { UserError } from '../user-error';
-import { buildOptions, packForWorkers, refuseDuplicateId, startingAttributes, utcStamp } from './start-build';
-import type { LoadedSpec, StartFlags } from './start-build';
+import { UserError } from '../../contract/user-error';
+import { buildOptions, packForWorkers, refuseDuplicateId, startingAttributes, utcStamp } from '../build-input';
+import type { LoadedSpec, StartFlags } from '../build-input';
 
 export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (msg: string) => void): Promise<void> {
-  if (flags.publish) throw new UserError('--publish does not go with a matrix build: variants would replace each other in the listing; publish one spec at a time', 2);
-  const concurrency = flags.concurrency !== undefined ? Number(flags.concurrency) : Math.max(2, ...specs.map((s) => s.spec.matrix?.concurrency ?? 0));
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError(`--concurrency must be a whole number of at least 1, not "${flags.concurrency}"`, 2);
+  if (flags.publish)
+    throw new UserError(
+      '--publish does not go with a matrix build: variants would replace each other in the listing; publish one spec at a time',
+      2,
+    );
+  const concurrency =
+    flags.concurrency !== undefined
+      ? Number(flags.concurrency)
+      : Math.max(2, ...specs.map((s) => s.spec.matrix?.concurrency ?? 0));
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UserError(`--concurrency must be a whole number of at least 1, not "${flags.concurrency}"`, 2);
   const names = specs.map((s) => s.plan.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new UserError(`two specs are both named ${dup}: a matrix needs distinct names (their snapshots would mix)`, 2);
+  if (dup)
+    throw new UserError(
+      `two specs are both named ${dup}: a matrix needs distinct names (their snapshots would mix)`,
+      2,
+    );
 
   const settings = flags.local ? (await ensureLocalStack(say)).temporal : temporalSettings(flags);
   const client = await temporalClient(settings);
@@ -43,10 +55,21 @@ export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (
         buildId: `${buildId}.${key}`,
         plan: { ...loaded.plan, name, droplet: v.droplet },
         contextDigest: ctx.digest,
-        snapshotName: loaded.plan.snapshot.name ? `${loaded.plan.snapshot.name}-${v.key || loaded.plan.name}` : `${name}-${stamp}`,
+        snapshotName: loaded.plan.snapshot.name
+          ? `${loaded.plan.snapshot.name}-${v.key || loaded.plan.name}`
+          : `${name}-${stamp}`,
         ...options,
       };
-      children.push({ key, input, memo: { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo });
+      children.push({
+        key,
+        input,
+        memo: {
+          specDir: loaded.dir,
+          specFile: loaded.file,
+          host: os.hostname(),
+          contextPaths: packed,
+        } satisfies BuildMemo,
+      });
     }
   }
   const input: MatrixInput = { buildId, name: family, concurrency, children };
@@ -56,19 +79,42 @@ export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (
       workflowId: buildId,
       args: [input],
       staticSummary: `${family}: matrix of ${children.length} variants (${concurrency} at a time)`,
-      staticDetails: children.map((c) => `- \`${c.key}\`: ${c.input.plan.droplet.image}, ${c.input.plan.droplet.size}, ${c.input.plan.droplet.region}`).join('\n'),
+      staticDetails: children
+        .map(
+          (c) =>
+            `- \`${c.key}\`: ${c.input.plan.droplet.image}, ${c.input.plan.droplet.size}, ${c.input.plan.droplet.region}`,
+        )
+        .join('\n'),
       typedSearchAttributes: startingAttributes(family),
     })
     .catch(refuseDuplicateId(buildId));
   const url = buildUrl(settings, buildId);
-  say(`started matrix ${buildId} with ${children.length} variants: ${children.map((c) => c.key).join(', ')}${url ? `\n  Web UI: ${url}` : ''}`);
+  say(
+    `started matrix ${buildId} with ${children.length} variants: ${children.map((c) => c.key).join(', ')}${url ? `\n  Web UI: ${url}` : ''}`,
+  );
   if (!flags.wait) {
-    if (flags.json) console.log(JSON.stringify({ buildId, status: 'running', url, variants: children.map((c) => ({ key: c.key, buildId: c.input.buildId })) }, null, 2));
+    if (flags.json)
+      console.log(
+        JSON.stringify(
+          {
+            buildId,
+            status: 'running',
+            url,
+            variants: children.map((c) => ({ key: c.key, buildId: c.input.buildId })),
+          },
+          null,
+          2,
+        ),
+      );
     return;
   }
   await followBuild(handle, { json: !!flags.json });
   const result = (await handle.result()) as MatrixResult;
   if (flags.json) console.log(JSON.stringify({ ...result, url }, null, 2));
-  else for (const v of result.variants) console.log(`${v.key.padEnd(32)} ${v.status.padEnd(10)} ${v.snapshot ? `${v.snapshot.name} (${v.snapshot.id})` : (v.error ?? '')}`);
+  else
+    for (const v of result.variants)
+      console.log(
+        `${v.key.padEnd(32)} ${v.status.padEnd(10)} ${v.snapshot ? `${v.snapshot.name} (${v.snapshot.id})` : (v.error ?? '')}`,
+      );
   if (result.status !== 'succeeded') process.exitCode = 1;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SERVER_DIR_PREFIX, SERVER_RECORD, type ServerRecord } from '../../lab/api/server';
 import { pruneSnapshotTrees, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
 import { stateDir } from '../../lab/droplets/paths';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 import { requireRoot } from './serve';
 
 export async function labClean(opts: { prefix?: string; apiStateDir?: string }): Promise<void> {
@@ -29,7 +29,8 @@ export async function labClean(opts: { prefix?: string; apiStateDir?: string }):
   };
 
   if (opts.prefix !== undefined) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(opts.prefix)) throw new UserError(`--prefix must be lower-case letters, digits and dashes: ${opts.prefix}`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(opts.prefix))
+      throw new UserError(`--prefix must be lower-case letters, digits and dashes: ${opts.prefix}`);
     await sweep(opts.prefix);
   }
   for (const dir of (await readdir(base).catch(() => [] as string[])).filter((d) => d.startsWith(SERVER_DIR_PREFIX))) {
@@ -50,7 +51,11 @@ export async function labClean(opts: { prefix?: string; apiStateDir?: string }):
 async function readRecord(file: string): Promise<ServerRecord | undefined> {
   try {
     const r = JSON.parse(await readFile(file, 'utf8')) as Partial<ServerRecord>;
-    return typeof r.pid === 'number' && typeof r.machinePrefix === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(r.machinePrefix) ? (r as ServerRecord) : undefined;
+    return typeof r.pid === 'number' &&
+      typeof r.machinePrefix === 'string' &&
+      /^[a-z0-9][a-z0-9-]*$/.test(r.machinePrefix)
+      ? (r as ServerRecord)
+      : undefined;
   } catch {
     return undefined;
   }

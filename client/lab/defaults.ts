@@ -8,7 +8,8 @@ export const DEFAULT_REGION = 'nyc3';
 /** The token a lab command uses: the flag, else DIGITALOCEAN_TOKEN, else the fixed lab token. */
 export function labToken(flag: string | undefined): { token: string; hint: string } {
   if (flag) return { token: flag, hint: 'the token given with --token' };
-  if (process.env.DIGITALOCEAN_TOKEN) return { token: process.env.DIGITALOCEAN_TOKEN, hint: 'the token in $DIGITALOCEAN_TOKEN' };
+  if (process.env.DIGITALOCEAN_TOKEN)
+    return { token: process.env.DIGITALOCEAN_TOKEN, hint: 'the token in $DIGITALOCEAN_TOKEN' };
   return { token: DEFAULT_LAB_TOKEN, hint: DEFAULT_LAB_TOKEN };
 }
 

@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { Client } from 'ssh2';
 import { utils } from 'ssh2';
-import { DoApi, DoApiError } from '../../activities/digitalocean';
-import { connectSsh, exec } from '../../activities/ssh';
+import { DoApi, DoApiError } from '../../platform/digitalocean';
+import { connectSsh, exec } from '../../platform/ssh';
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../lab/droplets/nspawn-runtime';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 import { labToken } from './defaults';
 import { requireRoot } from './serve';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RunOptions {
   image: string;
@@ -64,11 +65,22 @@ export async function labRun(opts: RunOptions): Promise<number> {
     const keys = utils.generateKeyPairSync('ed25519', { comment: name });
     const a = api;
 
-    keyId = (await a.call('register a temporary SSH key', (c) => c.sshKey.createSshKey({ name, public_key: keys.public }))).data.ssh_key.id;
+    keyId = (
+      await a.call('register a temporary SSH key', (c) => c.sshKey.createSshKey({ name, public_key: keys.public }))
+    ).data.ssh_key.id;
     const image = /^\d+$/.test(opts.image) ? Number(opts.image) : opts.image;
     const created = await a.call(
       'create droplet',
-      (c) => c.droplet.createDroplet({ name, region: opts.region, size: opts.size, image, ssh_keys: [keyId!], tags: ['lab-run'], monitoring: false }),
+      (c) =>
+        c.droplet.createDroplet({
+          name,
+          region: opts.region,
+          size: opts.size,
+          image,
+          ssh_keys: [keyId!],
+          tags: ['lab-run'],
+          monitoring: false,
+        }),
       { retry: false },
     );
     dropletId = created.data.droplet.id;
@@ -78,7 +90,13 @@ export async function labRun(opts: RunOptions): Promise<number> {
     const ipv4 = d.networks.v4?.find((n) => n.type === 'public')?.ip_address;
     if (!ipv4) throw new UserError(`droplet ${dropletId} is active but has no public IPv4`);
 
-    conn = await connectSsh({ host: ipv4, username: 'root', privateKey: keys.private, readyTimeoutMs: 60_000, signal: abort.signal });
+    conn = await connectSsh({
+      host: ipv4,
+      username: 'root',
+      privateKey: keys.private,
+      readyTimeoutMs: 60_000,
+      signal: abort.signal,
+    });
     const r = await exec(conn, opts.command.join(' '), {
       stdin: process.stdin,
       onStdout: (c) => process.stdout.write(c),
@@ -105,7 +123,10 @@ export async function labRun(opts: RunOptions): Promise<number> {
 
 async function startInProcessLab(image: string, token: string): Promise<LabServer> {
   if (listDistributions().some((d) => d.slug === image)) {
-    const t = setTimeout(() => process.stderr.write(`client: building the ${image} base image (once per machine, about 2 minutes) …\n`), 2000);
+    const t = setTimeout(
+      () => process.stderr.write(`client: building the ${image} base image (once per machine, about 2 minutes) …\n`),
+      2000,
+    );
     try {
       await ensureBaseImage(image);
     } finally {
@@ -113,26 +134,44 @@ async function startInProcessLab(image: string, token: string): Promise<LabServe
     }
   }
   // The contract self-check costs a second of loading: the tests run it, a quick command need not.
-  return createLabServer({ runtime: createNspawnRuntime(), tokens: [token], contractCheck: false, log: (l) => process.stderr.write(`lab: ${l}\n`) });
+  return createLabServer({
+    runtime: createNspawnRuntime(),
+    tokens: [token],
+    contractCheck: false,
+    log: (l) => process.stderr.write(`lab: ${l}\n`),
+  });
 }
 
-async function waitActive(api: DoApi, id: number, createAction: number | undefined, timeoutMs: number, signal: AbortSignal): Promise<DropletInfo> {
+async function waitActive(
+  api: DoApi,
+  id: number,
+  createAction: number | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<DropletInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     signal.throwIfAborted();
-    const d = (await api.call('get droplet', (c) => c.droplet.getDroplet({ droplet_id: id }))).data.droplet as unknown as DropletInfo;
+    const d = (await api.call('get droplet', (c) => c.droplet.getDroplet({ droplet_id: id }))).data
+      .droplet as unknown as DropletInfo;
     if (d.status === 'active' && !d.locked) return d;
     if (createAction !== undefined && !d.locked) {
       const a = (await api.call('get action', (c) => c.action.getAction({ action_id: createAction }))).data.action;
-      if (a.status === 'errored') throw new UserError(`droplet ${id} could not be created (its create action errored); see the lab's output`);
+      if (a.status === 'errored')
+        throw new UserError(`droplet ${id} could not be created (its create action errored); see the lab's output`);
     }
-    if (Date.now() > deadline) throw new UserError(`droplet ${id} is still ${d.status} after ${Math.round(timeoutMs / 1000)} s`);
-    await new Promise((r) => setTimeout(r, 250));
+    if (Date.now() > deadline)
+      throw new UserError(`droplet ${id} is still ${d.status} after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(250);
   }
 }
 
 /** Deletes what this run created; reports (does not throw) what could not be deleted. */
-async function cleanup(api: DoApi | undefined, dropletId: number | undefined, keyId: number | undefined): Promise<void> {
+async function cleanup(
+  api: DoApi | undefined,
+  dropletId: number | undefined,
+  keyId: number | undefined,
+): Promise<void> {
   if (!api) return;
   const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
@@ -142,6 +181,12 @@ async function cleanup(api: DoApi | undefined, dropletId: number | undefined, ke
       process.stderr.write(`client: could not ${what}: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   };
-  if (dropletId !== undefined) await attempt(`delete droplet ${dropletId}`, () => api.call('delete droplet', (c) => c.droplet.deleteDroplet({ droplet_id: dropletId })));
-  if (keyId !== undefined) await attempt(`delete SSH key ${keyId}`, () => api.call('delete SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: keyId })));
+  if (dropletId !== undefined)
+    await attempt(`delete droplet ${dropletId}`, () =>
+      api.call('delete droplet', (c) => c.droplet.deleteDroplet({ droplet_id: dropletId })),
+    );
+  if (keyId !== undefined)
+    await attempt(`delete SSH key ${keyId}`, () =>
+      api.call('delete SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: keyId })),
+    );
 }

@@ -1,7 +1,7 @@
 /** `client lab api`: the lab's DigitalOcean API in the foreground until SIGINT/SIGTERM. */
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../lab/droplets/nspawn-runtime';
-import { UserError } from '../user-error';
+import { UserError } from '../../contract/user-error';
 import { labToken } from './defaults';
 
 export interface ServeOptions {
@@ -18,7 +18,8 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
   requireRoot();
   const known = listDistributions().map((d) => d.slug);
   for (const slug of opts.prepare) {
-    if (!known.includes(slug)) throw new UserError(`unknown distribution ${slug} for --prepare (known: ${known.join(', ')})`);
+    if (!known.includes(slug))
+      throw new UserError(`unknown distribution ${slug} for --prepare (known: ${known.join(', ')})`);
   }
   const { token, hint } = labToken(opts.token);
   let server: LabServer;
@@ -31,18 +32,24 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
       contractCheck: opts.contractCheck,
       extraDistributions: opts.prepare,
       onContractViolation: (v) =>
-        process.stderr.write(`lab api: contract violation (${v.direction}) ${v.method} ${v.path} → ${v.status}: ${v.errors.slice(0, 3).join('; ')}\n`),
+        process.stderr.write(
+          `lab api: contract violation (${v.direction}) ${v.method} ${v.path} → ${v.status}: ${v.errors.slice(0, 3).join('; ')}\n`,
+        ),
       ...(opts.audit ? { auditFile: opts.audit } : {}),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UserError(`port ${opts.port} is already in use (another lab?): choose one with --port`);
-    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${opts.host}:${opts.port} (${code})`);
+    if (code === 'EADDRINUSE')
+      throw new UserError(`port ${opts.port} is already in use (another lab?): choose one with --port`);
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new UserError(`cannot listen on ${opts.host}:${opts.port} (${code})`);
     throw err;
   }
   process.stdout.write(`lab API: ${server.endpoint}\ntoken:   ${hint}\n`);
   if (opts.audit) process.stdout.write(`audit:   ${opts.audit}\n`);
-  process.stdout.write(`checks:  ${opts.contractCheck ? 'every exchange against DigitalOcean\'s OpenAPI document (violations on stderr and in /_lab/state)' : 'off'}\n`);
+  process.stdout.write(
+    `checks:  ${opts.contractCheck ? "every exchange against DigitalOcean's OpenAPI document (violations on stderr and in /_lab/state)" : 'off'}\n`,
+  );
   process.stdout.write('Ctrl-C stops it and destroys its droplets.\n');
   for (const slug of opts.prepare) {
     ensureBaseImage(slug).then(
@@ -59,9 +66,13 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
   process.stdout.write(`${signal}: stopping the lab, destroying ${droplets.total} droplet(s) …\n`);
   await server.close();
   const { leaks } = await server.state();
-  if (leaks.length > 0) throw new UserError(`some droplets could not be destroyed: ${leaks.map((l) => `${l.machineName} (${l.error})`).join('; ')}; try 'client lab clean'`);
+  if (leaks.length > 0)
+    throw new UserError(
+      `some droplets could not be destroyed: ${leaks.map((l) => `${l.machineName} (${l.error})`).join('; ')}; try 'client lab clean'`,
+    );
 }
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new UserError('the lab needs root: its droplets are namespaces, cgroups and loop-mounted disks');
+  if (process.getuid?.() !== 0)
+    throw new UserError('the lab needs root: its droplets are namespaces, cgroups and loop-mounted disks');
 }

@@ -10,6 +10,7 @@ import type { DropletRuntime, RunningDroplet } from '../droplets/runtime';
 import { size as findSize } from './catalogue';
 import type { ActionRecord, DropletRecord, ImageRecord } from './model';
 import { LabState, now } from './state';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface MachineTiming {
   /** Longest wait for a droplet to boot (create, power_on). */
@@ -299,9 +300,6 @@ function until<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number, what: s
   });
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -34,6 +34,7 @@ import { registerVendorApi } from './routes/vendor';
 import { LabState } from './state';
 import type { VendorAppInput } from './vendor';
 import { isVendorApiPath } from './vendor-contract';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LabServerOptions {
   runtime: DropletRuntime;
@@ -303,6 +304,3 @@ function isErrorBody(b: unknown): b is { id: string; message: string } {
   return typeof b === 'object' && b !== null && 'id' in b && 'message' in b;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -33,8 +33,20 @@ const RECIPE_VERSION = 5;
  * openssh-sftp-server (a Recommends) because builders upload over SFTP; libpam-systemd for logind.
  */
 const PACKAGES = [
-  'systemd-sysv', 'dbus', 'libpam-systemd', 'openssh-server', 'openssh-sftp-server', 'cloud-init',
-  'ca-certificates', 'curl', 'iproute2', 'procps', 'sudo', 'gnupg', 'less', 'netbase',
+  'systemd-sysv',
+  'dbus',
+  'libpam-systemd',
+  'openssh-server',
+  'openssh-sftp-server',
+  'cloud-init',
+  'ca-certificates',
+  'curl',
+  'iproute2',
+  'procps',
+  'sudo',
+  'gnupg',
+  'less',
+  'netbase',
 ];
 
 /**
@@ -63,7 +75,10 @@ export function listDistributions(): Distribution[] {
 
 function distribution(slug: string): Distribution {
   const d = DISTRIBUTIONS.find((x) => x.slug === slug);
-  if (!d) throw new Error(`unknown distribution ${JSON.stringify(slug)}; known: ${DISTRIBUTIONS.map((x) => x.slug).join(', ')}`);
+  if (!d)
+    throw new Error(
+      `unknown distribution ${JSON.stringify(slug)}; known: ${DISTRIBUTIONS.map((x) => x.slug).join(', ')}`,
+    );
   return d;
 }
 
@@ -85,7 +100,15 @@ Signed-By: ${keyring}
 export function recipeHash(slug: string): string {
   const d = distribution(slug);
   return createHash('sha256')
-    .update(JSON.stringify({ RECIPE_VERSION, suite: d.suite, PACKAGES, CLOUD_CFG, sources: aptSources(d.suite, 'M', 'S', 'K') }))
+    .update(
+      JSON.stringify({
+        RECIPE_VERSION,
+        suite: d.suite,
+        PACKAGES,
+        CLOUD_CFG,
+        sources: aptSources(d.suite, 'M', 'S', 'K'),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
 }
@@ -122,7 +145,9 @@ export async function hostMirrors(): Promise<{ mirror: string; security: string 
       // unreadable or missing
     }
   }
-  const uris = [...text.matchAll(/(?:^URIs:\s*|^deb\s+(?:\[[^\]]*\]\s+)?)(http:\/\/\S+)/gm)].map((m) => (m[1] ?? '').replace(/\/$/, ''));
+  const uris = [...text.matchAll(/(?:^URIs:\s*|^deb\s+(?:\[[^\]]*\]\s+)?)(http:\/\/\S+)/gm)].map((m) =>
+    (m[1] ?? '').replace(/\/$/, ''),
+  );
   const security = uris.find((u) => /\/debian-security$/.test(u)) ?? 'http://deb.debian.org/debian-security';
   const mirror = uris.find((u) => /\/debian$/.test(u)) ?? 'http://deb.debian.org/debian';
   return { mirror, security };
@@ -159,7 +184,10 @@ export async function ensureBaseImage(slug: string): Promise<string> {
     if (existsSync(imageRootfs(slug))) await rename(imageRootfs(slug), join(imageDir(slug), `retired-${Date.now()}`));
     await rename(tmp, imageRootfs(slug));
     const seconds = (Date.now() - started) / 1000;
-    await writeFile(imageMarker(slug), `${JSON.stringify({ recipe: recipeHash(slug), builtAt: new Date().toISOString(), seconds })}\n`);
+    await writeFile(
+      imageMarker(slug),
+      `${JSON.stringify({ recipe: recipeHash(slug), builtAt: new Date().toISOString(), seconds })}\n`,
+    );
     log(`${slug} ready in ${seconds.toFixed(1)} s at ${imageRootfs(slug)}`);
     await pruneRetired(slug);
     return imageRootfs(slug);
@@ -187,12 +215,28 @@ async function build(slug: string, root: string, logPath: string): Promise<void>
     let t = Date.now();
     log(`${slug}: debootstrap --variant=minbase ${suite} from ${mirror} (log: ${logPath})`);
     // A private mount namespace: whatever debootstrap mounts in the tree goes away with it.
-    await runWithStdio('unshare', ['--mount', '--propagation', 'private', '--',
-      'debootstrap', '--variant=minbase', '--components=main', suite, root, mirror], [...out]);
+    await runWithStdio(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'debootstrap',
+        '--variant=minbase',
+        '--components=main',
+        suite,
+        root,
+        mirror,
+      ],
+      [...out],
+    );
     log(`${slug}: debootstrap done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-    const keyring = ['/usr/share/keyrings/debian-archive-keyring.pgp', '/usr/share/keyrings/debian-archive-keyring.gpg']
-      .find((k) => existsSync(join(root, k))) ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
+    const keyring =
+      ['/usr/share/keyrings/debian-archive-keyring.pgp', '/usr/share/keyrings/debian-archive-keyring.gpg'].find((k) =>
+        existsSync(join(root, k)),
+      ) ?? '/usr/share/keyrings/debian-archive-keyring.gpg';
     await rm(join(root, 'etc/apt/sources.list'), { force: true });
     await writeFile(join(root, 'etc/apt/sources.list.d/debian.sources'), aptSources(suite, mirror, security, keyring));
     await writeFile(join(root, 'usr/sbin/policy-rc.d'), '#!/bin/sh\n# image build: start no services\nexit 101\n');
@@ -213,8 +257,22 @@ async function build(slug: string, root: string, logPath: string): Promise<void>
       `apt-get install -y --no-install-recommends ${PACKAGES.join(' ')}`,
       'apt-get clean',
     ].join('\n');
-    await runWithStdio('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
-      'mount -t proc proc "$1/proc" && exec chroot "$1" sh -c "$2"', 'sh', root, inside], [...out]);
+    await runWithStdio(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        'mount -t proc proc "$1/proc" && exec chroot "$1" sh -c "$2"',
+        'sh',
+        root,
+        inside,
+      ],
+      [...out],
+    );
     log(`${slug}: packages installed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     await finish(root, suite, keyring);
   } finally {
@@ -226,7 +284,12 @@ async function build(slug: string, root: string, logPath: string): Promise<void>
 async function finish(root: string, suite: string, keyring: string): Promise<void> {
   await rm(join(root, 'usr/sbin/policy-rc.d'), { force: true });
   // Droplets reach the mirror by this name through the host's forwarder (see network.ts).
-  const dropletSources = aptSources(suite, 'http://deb.debian.org/debian', 'http://deb.debian.org/debian-security', keyring);
+  const dropletSources = aptSources(
+    suite,
+    'http://deb.debian.org/debian',
+    'http://deb.debian.org/debian-security',
+    keyring,
+  );
   await writeFile(join(root, 'etc/apt/sources.list.d/debian.sources'), dropletSources);
   // Host keys come from cloud-init on each droplet's first boot (new instance → new keys).
   for (const f of await readdir(join(root, 'etc/ssh'))) {
@@ -240,17 +303,30 @@ async function finish(root: string, suite: string, keyring: string): Promise<voi
   // Empty machine-id: systemd makes one at the first boot and commits it, so each droplet has its own.
   await writeFile(join(root, 'etc/machine-id'), '');
   const dbusId = join(root, 'var/lib/dbus/machine-id');
-  if (existsSync(dbusId) && !(await stat(dbusId).then((s) => s.isSymbolicLink()).catch(() => false))) {
+  if (
+    existsSync(dbusId) &&
+    !(await stat(dbusId)
+      .then((s) => s.isSymbolicLink())
+      .catch(() => false))
+  ) {
     await rm(dbusId, { force: true });
     await symlink('/etc/machine-id', dbusId);
   }
   await writeFile(join(root, 'etc/hostname'), 'localhost\n');
-  await writeFile(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n');
+  await writeFile(
+    join(root, 'etc/hosts'),
+    '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n',
+  );
   // No DNS inside a lab droplet: the runtime's /etc/hosts names the mirror.
   await writeFile(join(root, 'etc/resolv.conf'), '# image-forge lab droplet: no DNS server; see /etc/hosts\n');
   // No getty on the read-only console (lab-notes).
   await symlinkForce('/dev/null', join(root, 'etc/systemd/system/console-getty.service'));
-  await run('sh', ['-c', 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/lib/cloud/* "$1"/tmp/* "$1"/var/tmp/* "$1"/root/.bash_history "$1"/var/log/bootstrap.log && find "$1"/var/log -type f -exec truncate -s 0 {} +', 'sh', root]);
+  await run('sh', [
+    '-c',
+    'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/lib/cloud/* "$1"/tmp/* "$1"/var/tmp/* "$1"/root/.bash_history "$1"/var/log/bootstrap.log && find "$1"/var/log -type f -exec truncate -s 0 {} +',
+    'sh',
+    root,
+  ]);
   await mkdir(join(root, 'var/lib/apt/lists/partial'), { recursive: true });
 }
 

@@ -73,7 +73,11 @@ export async function cleanupMachine(machineName: string): Promise<void> {
     if (left.length > 0) throw new Error(`not removing ${dir}: still mounted: ${left.join(', ')}`);
     await rm(dir, { recursive: true, force: true });
   });
-  if (errors.length > 0) throw new AggregateError(errors, `cleanup of droplet ${machineName} incomplete: ${errors.map((e) => (e as Error).message).join('; ')}`);
+  if (errors.length > 0)
+    throw new AggregateError(
+      errors,
+      `cleanup of droplet ${machineName} incomplete: ${errors.map((e) => (e as Error).message).join('; ')}`,
+    );
 }
 
 export interface Leftovers {
@@ -112,26 +116,40 @@ async function nspawnProcesses(prefix: string): Promise<number[]> {
 
 /** Everything on this machine that belongs to droplets whose machine name starts with prefix. */
 export async function findLeftovers(prefix: string): Promise<Leftovers> {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(prefix)) throw new Error(`refusing to look for leftovers with prefix ${JSON.stringify(prefix)}`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(prefix))
+    throw new Error(`refusing to look for leftovers with prefix ${JSON.stringify(prefix)}`);
   const cgroups = await names(cgroupRoot(), prefix);
   const processes = new Set(await nspawnProcesses(prefix));
   for (const c of cgroups) for (const pid of await cgroupPids(join(cgroupRoot(), c))) processes.add(pid);
   const dirs = await names(dropletsDir(), prefix);
   const mountList = (await mounts())
     .map((m) => m.mountpoint)
-    .filter((p) => p.startsWith(`${dropletsDir()}/${prefix}`) || p.startsWith(`/run/netns/${prefix}`) || p.startsWith(`${NSPAWN_RUN_DIR}/propagate/${prefix}`));
+    .filter(
+      (p) =>
+        p.startsWith(`${dropletsDir()}/${prefix}`) ||
+        p.startsWith(`/run/netns/${prefix}`) ||
+        p.startsWith(`${NSPAWN_RUN_DIR}/propagate/${prefix}`),
+    );
   const loops = await loopsByBackFilePrefix(`${dropletsDir()}/${prefix}`);
   const netns = await names('/run/netns', prefix);
   const veths = await vethsByAliasPrefix(prefix);
   const slots = await slotsOwnedBy(prefix);
-  const nspawnFiles = (await names(join(NSPAWN_RUN_DIR, 'propagate'), prefix)).map((n) => join(NSPAWN_RUN_DIR, 'propagate', n));
+  const nspawnFiles = (await names(join(NSPAWN_RUN_DIR, 'propagate'), prefix)).map((n) =>
+    join(NSPAWN_RUN_DIR, 'propagate', n),
+  );
   for (const d of dirs) {
     const { root } = diskPaths(join(dropletsDir(), d));
     if (!(await isMountpoint(root))) continue;
     const lock = join(NSPAWN_RUN_DIR, 'locks', await nspawnLockName(root));
     if (existsSync(lock)) nspawnFiles.push(lock);
   }
-  const machines = new Set<string>([...cgroups, ...dirs, ...netns, ...veths.map((v) => v.alias), ...slots.map((s) => s.owner)]);
+  const machines = new Set<string>([
+    ...cgroups,
+    ...dirs,
+    ...netns,
+    ...veths.map((v) => v.alias),
+    ...slots.map((s) => s.owner),
+  ]);
   for (const m of mountList) {
     const rel = m.startsWith(`${dropletsDir()}/`) ? m.slice(dropletsDir().length + 1) : basename(m);
     const name = rel.split('/')[0];

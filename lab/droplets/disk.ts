@@ -45,8 +45,14 @@ export async function mountRoot(dir: string, lower: string): Promise<string> {
   await mkdir(join(mountpoint, 'upper'), { recursive: true });
   await mkdir(join(mountpoint, 'work'), { recursive: true });
   if (!(await isMountpoint(root))) {
-    await run('mount', ['-t', 'overlay', 'overlay', '-o',
-      `lowerdir=${lower},upperdir=${mountpoint}/upper,workdir=${mountpoint}/work`, root]);
+    await run('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${mountpoint}/upper,workdir=${mountpoint}/work`,
+      root,
+    ]);
   }
   return root;
 }
@@ -70,7 +76,12 @@ export async function mounts(): Promise<MountEntry[]> {
     if (!left || !right) continue;
     const l = left.split(' ');
     const r = right.split(' ');
-    out.push({ mountpoint: unescapeMount(l[4] ?? ''), fstype: r[0] ?? '', source: unescapeMount(r[1] ?? ''), options: r[2] ?? '' });
+    out.push({
+      mountpoint: unescapeMount(l[4] ?? ''),
+      fstype: r[0] ?? '',
+      source: unescapeMount(r[1] ?? ''),
+      options: r[2] ?? '',
+    });
   }
   return out;
 }
@@ -112,7 +123,9 @@ export async function loopsByBackFilePrefix(pathPrefix: string): Promise<string[
   if (!r.ok || r.stdout.trim() === '') return [];
   const parsed = JSON.parse(r.stdout) as { loopdevices?: Array<{ name?: string; 'back-file'?: string | null }> };
   return (parsed.loopdevices ?? [])
-    .filter((l) => typeof l['back-file'] === 'string' && l['back-file'].replace(/ \(deleted\)$/, '').startsWith(pathPrefix))
+    .filter(
+      (l) => typeof l['back-file'] === 'string' && l['back-file'].replace(/ \(deleted\)$/, '').startsWith(pathPrefix),
+    )
     .map((l) => l.name ?? '')
     .filter((n) => n !== '');
 }
@@ -123,5 +136,9 @@ export async function detachLoops(dir: string): Promise<void> {
 
 /** True when overlay mounts still use a tree as lower layer. */
 export async function lowerInUse(tree: string): Promise<boolean> {
-  return (await mounts()).some((m) => m.fstype === 'overlay' && m.options.split(',').some((o) => o.startsWith('lowerdir=') && o.slice(9).split(':').includes(tree)));
+  return (await mounts()).some(
+    (m) =>
+      m.fstype === 'overlay' &&
+      m.options.split(',').some((o) => o.startsWith('lowerdir=') && o.slice(9).split(':').includes(tree)),
+  );
 }

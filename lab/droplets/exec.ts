@@ -26,9 +26,12 @@ export async function run(
     return { stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { stderr?: string; code?: unknown; signal?: unknown };
-    throw new Error(`${cmd} ${args.join(' ')} failed (${String(e.code ?? e.signal)}): ${(e.stderr ?? '').trim().slice(-2000)}`, {
-      cause: err,
-    });
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${String(e.code ?? e.signal)}): ${(e.stderr ?? '').trim().slice(-2000)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -69,6 +72,4 @@ export function runWithStdio(cmd: string, args: string[], stdio: StdioOptions, e
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { setTimeout as sleep } from 'node:timers/promises';

@@ -104,8 +104,21 @@ async function setupSlot(machineName: string, slot: number, mirrorHost: string):
   await run('ip', ['-n', machineName, 'addr', 'add', `${dropletAddress}/30`, 'dev', 'eth0']);
   await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'eth0', 'up']);
   await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'lo', 'up']);
-  const forwarder = await startForwarder({ listenHost: hostAddress, listenPort: 80, targetHost: mirrorHost, targetPort: 80 });
-  return { machineName, slot, hostAddress, dropletAddress, hostInterface: hostIf, netnsPath: netnsPath(machineName), forwarder };
+  const forwarder = await startForwarder({
+    listenHost: hostAddress,
+    listenPort: 80,
+    targetHost: mirrorHost,
+    targetPort: 80,
+  });
+  return {
+    machineName,
+    slot,
+    hostAddress,
+    dropletAddress,
+    hostInterface: hostIf,
+    netnsPath: netnsPath(machineName),
+    forwarder,
+  };
 }
 
 /**
@@ -114,10 +127,14 @@ async function setupSlot(machineName: string, slot: number, mirrorHost: string):
  */
 export async function teardownNetwork(machineName: string, slot?: number): Promise<void> {
   await tryRun('ip', ['netns', 'delete', machineName]);
-  const slots = slot === undefined ? (await slotsOwnedBy(machineName)).filter((s) => s.owner === machineName).map((s) => s.slot) : [slot];
+  const slots =
+    slot === undefined
+      ? (await slotsOwnedBy(machineName)).filter((s) => s.owner === machineName).map((s) => s.slot)
+      : [slot];
   for (const s of slots) {
     const link = await tryRun('ip', ['link', 'show', 'dev', hostInterfaceName(s)]);
-    if (link.ok && link.stdout.includes(`alias ${machineName}\n`)) await tryRun('ip', ['link', 'delete', 'dev', hostInterfaceName(s)]);
+    if (link.ok && link.stdout.includes(`alias ${machineName}\n`))
+      await tryRun('ip', ['link', 'delete', 'dev', hostInterfaceName(s)]);
     const owner = await readFile(join(slotsDir(), String(s), 'owner'), 'utf8').catch(() => machineName);
     if (owner === machineName) await rm(join(slotsDir(), String(s)), { recursive: true, force: true });
   }

@@ -9,7 +9,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureBaseImage, readyDistributions } from './base-image';
 import { clearCgroupChildren, containerInitPid, killCgroup, prepareCgroup } from './cgroup';
-import { cleanupMachine, findLeftovers, isEmpty, nspawnLockName, removeNspawnLeftovers, type DropletMeta, type Leftovers } from './cleanup';
+import {
+  cleanupMachine,
+  findLeftovers,
+  isEmpty,
+  nspawnLockName,
+  removeNspawnLeftovers,
+  type DropletMeta,
+  type Leftovers,
+} from './cleanup';
 import { createDisk, diskPaths, mountRoot } from './disk';
 import { sleep, tryRun } from './exec';
 import { dropletHostsFile, setupNetwork, type DropletNetwork } from './network';
@@ -28,7 +36,8 @@ export interface NspawnRuntimeOptions {
 const SIGRTMIN_PLUS_4 = 38;
 /** systemd-nspawn's exit code when the container asked for a reboot. */
 const NSPAWN_REBOOT_EXIT = 133;
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Droplets of this process, so a sweep can also close their forwarders. */
 const live = new Map<string, NspawnDroplet>();
@@ -97,11 +106,19 @@ class NspawnDroplet implements RunningDroplet {
     this.meta.lockName = await nspawnLockName(root);
     await writeFile(join(this.dir, 'meta.json'), `${JSON.stringify(this.meta, null, 2)}\n`);
     const args = [
-      '--quiet', '--boot', '--register=no', '--keep-unit',
-      `--machine=${this.machineName}`, `--hostname=${this.hostname}`, `--uuid=${this.meta.uuid}`,
-      '-D', root,
+      '--quiet',
+      '--boot',
+      '--register=no',
+      '--keep-unit',
+      `--machine=${this.machineName}`,
+      `--hostname=${this.hostname}`,
+      `--uuid=${this.meta.uuid}`,
+      '-D',
+      root,
       `--network-namespace-path=${this.net.netnsPath}`,
-      '--link-journal=no', '--resolv-conf=off', '--timezone=off',
+      '--link-journal=no',
+      '--resolv-conf=off',
+      '--timezone=off',
       `--bind-ro=${join(this.dir, 'hosts')}:/etc/hosts`,
       // The seed stays outside the droplet's disk, like DigitalOcean's metadata service: snapshots
       // do not carry one droplet's user-data into the next.
@@ -114,11 +131,22 @@ class NspawnDroplet implements RunningDroplet {
     let child: ChildProcess;
     try {
       // The shell joins the droplet's cgroup, then becomes nspawn (lab-notes).
-      child = spawn('sh', ['-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', join(this.cgroup, 'cgroup.procs'), 'systemd-nspawn', ...args], {
-        env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' },
-        stdio: ['ignore', logFd, logFd],
-        detached: true,
-      });
+      child = spawn(
+        'sh',
+        [
+          '-c',
+          'echo $$ > "$1" && shift && exec "$@"',
+          'sh',
+          join(this.cgroup, 'cgroup.procs'),
+          'systemd-nspawn',
+          ...args,
+        ],
+        {
+          env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' },
+          stdio: ['ignore', logFd, logFd],
+          detached: true,
+        },
+      );
     } finally {
       closeSync(logFd);
     }
@@ -145,9 +173,13 @@ class NspawnDroplet implements RunningDroplet {
     const deadline = Date.now() + this.bootTimeoutMs;
     this.bootedP = (async () => {
       for (;;) {
-        if (exitedFlag || !this.running) throw new Error(`droplet ${this.machineName} stopped before sshd answered; see ${join(this.dir, 'console.log')}`);
+        if (exitedFlag || !this.running)
+          throw new Error(
+            `droplet ${this.machineName} stopped before sshd answered; see ${join(this.dir, 'console.log')}`,
+          );
         if (await sshListening(this.machineName)) return;
-        if (Date.now() > deadline) throw new Error(`droplet ${this.machineName}: sshd did not answer within ${this.bootTimeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`droplet ${this.machineName}: sshd did not answer within ${this.bootTimeoutMs} ms`);
         await sleep(100);
       }
     })();
@@ -171,8 +203,15 @@ class NspawnDroplet implements RunningDroplet {
     }
     this.running = false;
     this.child = undefined;
-    const reason: DropletExit['reason'] = this.killRequested ? 'killed' : code === 0 ? 'poweroff' : code === NSPAWN_REBOOT_EXIT ? 'reboot' : 'crashed';
-    if (reason === 'crashed') log(`${this.machineName}: systemd-nspawn exited with ${code ?? signal}; see ${join(this.dir, 'console.log')}`);
+    const reason: DropletExit['reason'] = this.killRequested
+      ? 'killed'
+      : code === 0
+        ? 'poweroff'
+        : code === NSPAWN_REBOOT_EXIT
+          ? 'reboot'
+          : 'crashed';
+    if (reason === 'crashed')
+      log(`${this.machineName}: systemd-nspawn exited with ${code ?? signal}; see ${join(this.dir, 'console.log')}`);
     return { reason, code };
   }
 
@@ -186,7 +225,10 @@ class NspawnDroplet implements RunningDroplet {
       await Promise.race([
         this.exitedP,
         new Promise((_r, reject) => {
-          timer = setTimeout(() => reject(new Error(`droplet ${this.machineName} did not shut down within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`droplet ${this.machineName} did not shut down within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {
@@ -229,7 +271,8 @@ function validate(spec: DropletBootSpec): void {
   if (!HOSTNAME_RE.test(spec.hostname)) throw new Error(`invalid hostname ${JSON.stringify(spec.hostname)}`);
   if (!Number.isInteger(spec.diskGiB) || spec.diskGiB < 1) throw new Error(`invalid diskGiB ${spec.diskGiB}`);
   if (spec.instanceId.trim() === '') throw new Error('instanceId is empty');
-  for (const k of spec.authorizedKeys) if (/[\r\n]/.test(k) || k.trim() === '') throw new Error('authorized keys must be single non-empty lines');
+  for (const k of spec.authorizedKeys)
+    if (/[\r\n]/.test(k) || k.trim() === '') throw new Error('authorized keys must be single non-empty lines');
 }
 
 /** NoCloud seed: meta-data as JSON (valid YAML, so nothing in it needs escaping), user-data verbatim. */
@@ -265,7 +308,10 @@ export function createNspawnRuntime(opts: NspawnRuntimeOptions = {}): DropletRun
     async create(spec: DropletBootSpec): Promise<RunningDroplet> {
       validate(spec);
       await ensureInotifyInstances();
-      const lower = spec.image.kind === 'distribution' ? await ensureBaseImage(spec.image.slug) : await ensureSnapshotTree(spec.image.archivePath);
+      const lower =
+        spec.image.kind === 'distribution'
+          ? await ensureBaseImage(spec.image.slug)
+          : await ensureSnapshotTree(spec.image.archivePath);
       const dir = dropletDir(spec.machineName);
       assertMountablePath(dir);
       await mkdir(dropletsDir(), { recursive: true });
@@ -305,7 +351,8 @@ export async function sweepLeftovers(prefix: string): Promise<Leftovers> {
     if (name.startsWith(prefix)) await droplet.destroy().catch((e: Error) => errors.push(e.message));
   }
   for (const pid of (await findLeftovers(prefix)).processes) signal_(pid, 'SIGKILL');
-  for (const name of (await findLeftovers(prefix)).machines) await cleanupMachine(name).catch((e: Error) => errors.push(e.message));
+  for (const name of (await findLeftovers(prefix)).machines)
+    await cleanupMachine(name).catch((e: Error) => errors.push(e.message));
   const left = await findLeftovers(prefix);
   if (!isEmpty(left)) errors.push(`still there: ${JSON.stringify(left)}`);
   if (errors.length > 0) throw new Error(`sweep of ${prefix}* incomplete: ${errors.join('; ')}`);

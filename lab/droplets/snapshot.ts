@@ -31,7 +31,10 @@ export async function writeSnapshot(root: string, archivePath: string): Promise<
 async function archiveKey(archivePath: string): Promise<{ key: string; source: string }> {
   const source = await realpath(archivePath);
   const s = await stat(source);
-  const key = createHash('sha256').update(JSON.stringify([source, s.size, s.mtimeMs, s.ino])).digest('hex').slice(0, 20);
+  const key = createHash('sha256')
+    .update(JSON.stringify([source, s.size, s.mtimeMs, s.ino]))
+    .digest('hex')
+    .slice(0, 20);
   return { key, source: JSON.stringify({ path: source, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino }) };
 }
 

@@ -9,8 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { IMAGE_CHECK_SCRIPT, parseImageCheck } from '../../activities/image-check';
-import type { BuildManifest } from '../../workflows/types';
+import { IMAGE_CHECK_SCRIPT, parseImageCheck } from '../../activities/image/check';
+import type { BuildManifest } from '../../contract/build';
 import { dropletFromImage } from '../support/droplet';
 import type { TestDroplet } from '../support/droplet';
 import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
@@ -25,7 +25,12 @@ before(async () => {
   stack = await startStack({ lab: { timing: { transferDelayMs: 500, maxDiskGiB: 2 } } });
   const r = await stack.client(['start-build', path.join(REPO, 'examples/lamp/build.yaml'), '--wait', '--json']);
   assert.equal(r.code, 0, `build failed: ${r.stderr}\n${r.stdout}`);
-  const out = JSON.parse(r.stdout) as { buildId: string; status: string; snapshot: { id: number; name: string }; manifest: BuildManifest };
+  const out = JSON.parse(r.stdout) as {
+    buildId: string;
+    status: string;
+    snapshot: { id: number; name: string };
+    manifest: BuildManifest;
+  };
   assert.equal(out.status, 'succeeded');
   assert.ok(out.snapshot.id > 0 && out.snapshot.name.startsWith('lamp-'));
   manifest = out.manifest;
@@ -46,17 +51,33 @@ test('the manifest names the snapshot, its regions, the OS and package versions'
   assert.match(manifest.packages?.nginx ?? '', /^\d/);
   assert.match(manifest.packages?.['mariadb-server'] ?? '', /^\d/);
   assert.deepEqual(manifest.validation?.failures, []);
-  assert.ok(manifest.steps.every((s) => s.state === 'succeeded'), 'every step succeeded');
+  assert.ok(
+    manifest.steps.every((s) => s.state === 'succeeded'),
+    'every step succeeded',
+  );
   assert.equal(manifest.verify?.state, 'verified', 'tested on a droplet made from the snapshot');
-  assert.deepEqual(manifest.verify?.result?.firstBoot, [{ name: '001_onboot', runs: 1 }, { name: '002_onboot-web', runs: 1 }]);
+  assert.deepEqual(manifest.verify?.result?.firstBoot, [
+    { name: '001_onboot', runs: 1 },
+    { name: '002_onboot-web', runs: 1 },
+  ]);
   assert.deepEqual(manifest.verify?.result?.validation.failures, []);
-  assert.deepEqual(manifest.verify?.result?.tests.map((t) => [t.label, t.exitCode]), [['the page reaches MariaDB', 0], ['the firewall is on', 0]]);
+  assert.deepEqual(
+    manifest.verify?.result?.tests.map((t) => [t.label, t.exitCode]),
+    [
+      ['the page reaches MariaDB', 0],
+      ['the firewall is on', 0],
+    ],
+  );
 });
 
 test('the build droplet is gone and exactly one was created, plus one to verify the image', async () => {
   const audit = await stack.audit();
   const created = audit.filter((e) => e.type === 'droplet.created');
-  assert.deepEqual(created.map((e) => String(e.name).replace(/-[0-9a-f]{8}$|-\d+$/, '')), ['lamp-build', 'verify'], 'one build droplet, then one test droplet');
+  assert.deepEqual(
+    created.map((e) => String(e.name).replace(/-[0-9a-f]{8}$|-\d+$/, '')),
+    ['lamp-build', 'verify'],
+    'one build droplet, then one test droplet',
+  );
   const state = await stack.lab.state();
   assert.equal(state.droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');
 });
@@ -65,7 +86,10 @@ test('the snapshot holds no login keys, host keys, shell history or logs', async
   const state = await stack.lab.state();
   const archive = state.archives.find((a) => a.id === manifest.snapshot?.id);
   assert.ok(archive, 'the lab knows the snapshot archive');
-  const listing = execFileSync('tar', ['--zstd', '-tvf', archive.archivePath], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
+  const listing = execFileSync('tar', ['--zstd', '-tvf', archive.archivePath], {
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: 'utf8',
+  });
   const entries = new Map<string, number>();
   for (const line of listing.split('\n')) {
     const m = /^\S+\s+\S+\s+(\d+)\s+\S+\s+\S+\s+\.\/(.*)$/.exec(line);
@@ -73,12 +97,20 @@ test('the snapshot holds no login keys, host keys, shell history or logs', async
   }
   assert.ok(entries.size > 1000, 'the listing was read');
   assert.ok(!entries.has('root/.ssh/authorized_keys'), 'no authorized_keys');
-  assert.deepEqual([...entries.keys()].filter((e) => /^etc\/ssh\/ssh_host_/.test(e)), [], 'no host keys');
+  assert.deepEqual(
+    [...entries.keys()].filter((e) => /^etc\/ssh\/ssh_host_/.test(e)),
+    [],
+    'no host keys',
+  );
   assert.ok((entries.get('root/.bash_history') ?? 0) === 0, 'no root shell history');
   const logs = [...entries].filter(([n, size]) => /^var\/log\/[^/]+\.log$/.test(n) && size > 50);
   assert.deepEqual(logs, [], 'no non-empty top-level logs');
   assert.ok(!entries.has('zerofile'), 'the zero-fill file was removed');
-  assert.deepEqual([...entries.keys()].filter((e) => e.startsWith('var/lib/cloud/instances/') && e !== 'var/lib/cloud/instances/'), [], 'cloud-init will see a new instance');
+  assert.deepEqual(
+    [...entries.keys()].filter((e) => e.startsWith('var/lib/cloud/instances/') && e !== 'var/lib/cloud/instances/'),
+    [],
+    'cloud-init will see a new instance',
+  );
 });
 
 test('a droplet from the snapshot: first boot once, first login once, site up, image check clean', async () => {
@@ -87,8 +119,17 @@ test('a droplet from the snapshot: first boot once, first login once, site up, i
   const status = await d.run('cloud-init status --wait; cloud-init status --long');
   assert.match(status.out, /status: done/);
   const boots = await d.run('cat /var/lib/lamp/first-boot.log');
-  assert.deepEqual(boots.out.trim().split('\n').map((l) => l.split(' ')[0]), ['001_onboot', '002_onboot-web'], 'both first-boot scripts ran once, in order');
-  const pw = await d.run('stat -c %a /root/.digitalocean_password && grep -c app_db_password /root/.digitalocean_password');
+  assert.deepEqual(
+    boots.out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]),
+    ['001_onboot', '002_onboot-web'],
+    'both first-boot scripts ran once, in order',
+  );
+  const pw = await d.run(
+    'stat -c %a /root/.digitalocean_password && grep -c app_db_password /root/.digitalocean_password',
+  );
   assert.match(pw.out, /^600\n1\n$/);
 
   const first = await d.run('bash -ic "exit" 2>/dev/null');

@@ -25,10 +25,18 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-function client(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function client(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(REPO, 'dist/client/main.js'), ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, IMAGE_FORGE_STORE_DIR: path.join(dir, 'store'), ...env },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporal.address,
+        IMAGE_FORGE_STORE_DIR: path.join(dir, 'store'),
+        ...env,
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -44,7 +52,10 @@ function oneClearMessage(stderr: string): void {
 }
 
 test('a malformed spec: exit 2, the key and line, nothing started', async () => {
-  await fs.writeFile(path.join(dir, 'bad.yaml'), 'name: Bad Name\nvendor: acme\ndroplet: {image: debian-12-x64}\nfiles:\n  - {src: missing.txt, dest: relative/path}\n');
+  await fs.writeFile(
+    path.join(dir, 'bad.yaml'),
+    'name: Bad Name\nvendor: acme\ndroplet: {image: debian-12-x64}\nfiles:\n  - {src: missing.txt, dest: relative/path}\n',
+  );
   const r = await client(['start-build', path.join(dir, 'bad.yaml')]);
   assert.equal(r.code, 2);
   oneClearMessage(r.stderr);
@@ -65,7 +76,10 @@ test('client validate: exit 0 when valid, 1 with the problems when not', async (
   const ok = await client(['validate', path.join(REPO, 'examples/lamp/build.yaml')]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /valid \(4 steps, 5 apt packages, 2 first-boot scripts\)/);
-  await fs.writeFile(path.join(dir, 'v.yaml'), 'name: v\nvendor: acme\ndroplet: {image: debian-12-x64}\nscripts: [gone.sh]\n');
+  await fs.writeFile(
+    path.join(dir, 'v.yaml'),
+    'name: v\nvendor: acme\ndroplet: {image: debian-12-x64}\nscripts: [gone.sh]\n',
+  );
   const bad = await client(['validate', path.join(dir, 'v.yaml')]);
   assert.equal(bad.code, 1);
   oneClearMessage(bad.stderr);

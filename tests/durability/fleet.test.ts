@@ -10,6 +10,7 @@ import { startS3Stack } from '../support/s3-stack';
 import type { S3Stack } from '../support/s3-stack';
 import type { Stack, WorkerProcess } from '../support/stack';
 import { REPO } from '../support/temporal';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let fleet: S3Stack;
 let stack: Stack;
@@ -30,9 +31,11 @@ test('two workers, three builds, workers killed and replaced: every build comple
   const clientEnv = fleet.machineEnv('fleet-client');
   const spec = path.join(REPO, 'tests/durability/fixtures/slow/build.yaml');
   const ids = ['fleet-a', 'fleet-b', 'fleet-c'];
-  const runs = Promise.all(ids.map((id) => stack.client(['start-build', spec, '--wait', '--json', '--id', id], clientEnv)));
+  const runs = Promise.all(
+    ids.map((id) => stack.client(['start-build', spec, '--wait', '--json', '--id', id], clientEnv)),
+  );
   for (let round = 0; round < 3; round++) {
-    await new Promise((r) => setTimeout(r, 12_000));
+    await sleep(12_000);
     const victim = round % 2;
     await workers[victim]!.kill('SIGKILL');
     workers[victim] = spawn();
@@ -45,9 +48,15 @@ test('two workers, three builds, workers killed and replaced: every build comple
   const audit = await stack.audit();
   const created = audit.filter((e) => e.type === 'droplet.created' && String(e.name).startsWith('slow-build-'));
   assert.equal(created.length, 3, 'one droplet per build');
-  const snapshots = audit.filter((e) => e.type === 'action.status' && e.actionType === 'snapshot' && e.status === 'completed');
+  const snapshots = audit.filter(
+    (e) => e.type === 'action.status' && e.actionType === 'snapshot' && e.status === 'completed',
+  );
   assert.equal(snapshots.length, 3, 'one snapshot per build');
   await stack.lab.idle();
-  assert.equal((await stack.lab.state()).droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');
+  assert.equal(
+    (await stack.lab.state()).droplets.list.filter((d) => d.status !== 'archive').length,
+    0,
+    'no droplet left',
+  );
   for (const w of workers) await w.kill('SIGTERM');
 });

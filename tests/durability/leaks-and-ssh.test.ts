@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { connectSsh, exec } from '../../activities/ssh';
-import type { BuildState } from '../../workflows/operator';
+import { connectSsh, exec } from '../../platform/ssh';
+import type { BuildState } from '../../contract/operator';
 import { waitForBuild } from '../support/build-state';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 let stack: Stack;
 
@@ -29,11 +30,15 @@ async function spec(name: string, scripts: string[]): Promise<string> {
   const dir = path.join(stack.dir, name);
   await fs.mkdir(dir, { recursive: true });
   const runs = scripts.map((s) => `  - run: ${JSON.stringify(s)}\n`).join('');
-  await fs.writeFile(path.join(dir, 'build.yaml'), `name: ${name}\nvendor: forge\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false }\nscripts:\n${runs}`);
+  await fs.writeFile(
+    path.join(dir, 'build.yaml'),
+    `name: ${name}\nvendor: forge\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false }\nscripts:\n${runs}`,
+  );
   return path.join(dir, 'build.yaml');
 }
 
-const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) => waitForBuild(stack, id, pred, what, timeoutMs);
+const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) =>
+  waitForBuild(stack, id, pred, what, timeoutMs);
 
 async function liveDroplets(): Promise<{ id: number; ipv4: string | null }[]> {
   await stack.lab.idle();
@@ -53,7 +58,11 @@ test('cancel: the droplet is destroyed', async () => {
 test('terminate: the janitor finds the droplet and deletes it', async () => {
   const file = await spec('terminate', ['sleep 60']);
   await stack.client(['start-build', file, '--id', 'leak-terminate']);
-  await until('leak-terminate', (s) => s.steps.some((x) => x.name === '01-script' && x.state === 'running'), 'the script');
+  await until(
+    'leak-terminate',
+    (s) => s.steps.some((x) => x.name === '01-script' && x.state === 'running'),
+    'the script',
+  );
   await stack.temporal.client.workflow.getHandle('leak-terminate').terminate('test');
   assert.equal((await liveDroplets()).length, 1, 'terminate runs no cleanup code');
   const list = await stack.client(['janitor', '--json']);
@@ -68,8 +77,12 @@ test('terminate: the janitor finds the droplet and deletes it', async () => {
 test('an SSH link cut mid-command is a lost connection, retried; the build completes', async () => {
   const file = await spec('sshcut', ['echo start >> /root/cut.log; sleep 12; echo end >> /root/cut.log']);
   await stack.client(['start-build', file, '--id', 'ssh-cut']);
-  const s = await until('ssh-cut', (x) => x.steps.some((y) => y.name === '01-script' && y.state === 'running'), 'the script');
-  await new Promise((r) => setTimeout(r, 2000));
+  const s = await until(
+    'ssh-cut',
+    (x) => x.steps.some((y) => y.name === '01-script' && y.state === 'running'),
+    'the script',
+  );
+  await sleep(2000);
   const ip = (await liveDroplets()).find((d) => d.id === s.dropletId)!.ipv4!;
   const hostSide = ip.replace(/\.(\d+)$/, (_m, n: string) => `.${Number(n) - 1}`);
   const ifname = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' })
@@ -77,9 +90,13 @@ test('an SSH link cut mid-command is a lost connection, retried; the build compl
     .find((l) => l.includes(` ${hostSide}/`))!
     .split(/\s+/)[1]!;
   execFileSync('ip', ['link', 'set', 'dev', ifname, 'down']);
-  await new Promise((r) => setTimeout(r, 10_000));
+  await sleep(10_000);
   execFileSync('ip', ['link', 'set', 'dev', ifname, 'up']);
-  const end = await until('ssh-cut', (x) => x.status === 'succeeded' || x.status === 'waiting-for-operator' || x.status === 'failed', 'the end');
+  const end = await until(
+    'ssh-cut',
+    (x) => x.status === 'succeeded' || x.status === 'waiting-for-operator' || x.status === 'failed',
+    'the end',
+  );
   assert.equal(end.status, 'succeeded', JSON.stringify(end.steps));
   const log = await stack.client(['logs', 'ssh-cut', '--step', '01-script']);
   assert.match(log.stdout, /attempt 2/, 'the step was attempted again after the link loss');
@@ -88,14 +105,20 @@ test('an SSH link cut mid-command is a lost connection, retried; the build compl
 test('a droplet presenting another host key is refused; nothing more runs on it', async () => {
   // The script swaps the droplet's host key and drops every SSH session, its own too: the step's
   // retry must reconnect — and meets a key that is not the one provision handed the droplet.
-  const swap = 'echo run >> /root/runs.log; rm -f /etc/ssh/ssh_host_*; ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key; pkill -f "sshd: root"';
+  const swap =
+    'echo run >> /root/runs.log; rm -f /etc/ssh/ssh_host_*; ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key; pkill -f "sshd: root"';
   const file = await spec('hostkey', [swap, 'echo second >> /root/runs.log']);
   await stack.client(['start-build', file, '--id', 'host-key']);
   const s = await until('host-key', (x) => x.status === 'waiting-for-operator', 'the refusal');
   assert.match(s.waiting!.error, /host key of .* is SHA256:.*, expected SHA256:.*: refusing to connect/);
   // Look with the worker's key, trusting whatever key is there: the refused step never ran.
   const ip = (await liveDroplets()).find((d) => d.id === s.dropletId)!.ipv4!;
-  const conn = await connectSsh({ host: ip, username: 'root', privateKey: await fs.readFile(stack.keyFile), readyTimeoutMs: 30_000 });
+  const conn = await connectSsh({
+    host: ip,
+    username: 'root',
+    privateKey: await fs.readFile(stack.keyFile),
+    readyTimeoutMs: 30_000,
+  });
   let out = '';
   await exec(conn, 'cat /root/runs.log', { onStdout: (b) => (out += b.toString()) });
   conn.end();
@@ -105,4 +128,3 @@ test('a droplet presenting another host key is refused; nothing more runs on it'
   await until('host-key', (x) => x.status === 'failed', 'the abort');
   assert.deepEqual(await liveDroplets(), []);
 });
-

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { BuildState } from '../../workflows/operator';
+import type { BuildState } from '../../contract/operator';
 import { dropletFromImage } from '../support/droplet';
 import { buildState, waitForBuild } from '../support/build-state';
 import { LAB_TOKEN, startStack } from '../support/stack';
@@ -19,7 +19,11 @@ let stack: Stack;
 
 before(async () => {
   const port = 17000 + Math.floor(Math.random() * 2000);
-  stack = await startStack({ worker: false, temporal: { port, dbFilename: `/tmp/forge-resume-${port}.sqlite` }, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  stack = await startStack({
+    worker: false,
+    temporal: { port, dbFilename: `/tmp/forge-resume-${port}.sqlite` },
+    lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } },
+  });
 });
 
 after(async () => {
@@ -27,7 +31,8 @@ after(async () => {
 });
 
 const state = (id: string) => buildState(stack, id);
-const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) => waitForBuild(stack, id, pred, what, timeoutMs);
+const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) =>
+  waitForBuild(stack, id, pred, what, timeoutMs);
 
 const running = (step: string) => (s: BuildState) => s.steps.some((x) => x.name === step && x.state === 'running');
 const done = (step: string) => (s: BuildState) => s.steps.some((x) => x.name === step && x.state === 'succeeded');
@@ -40,8 +45,14 @@ async function checkImage(id: string, killedSteps: string[]): Promise<void> {
     const runs = (await d.run('cut -d" " -f1 /root/step-runs.log')).out.trim().split('\n');
     const count = (s: string) => runs.filter((r) => r === s).length;
     for (const step of ['01-script', '02-script', '03-script']) {
-      if (killedSteps.includes(step)) assert.ok(count(step) >= 1 && count(step) <= 2, `${step} ran ${count(step)} times`);
-      else assert.equal(count(step), 1, `${step} completed before a crash and must not run again (ran ${count(step)} times)`);
+      if (killedSteps.includes(step))
+        assert.ok(count(step) >= 1 && count(step) <= 2, `${step} ran ${count(step)} times`);
+      else
+        assert.equal(
+          count(step),
+          1,
+          `${step} completed before a crash and must not run again (ran ${count(step)} times)`,
+        );
     }
   } finally {
     await d.destroy();
@@ -53,7 +64,19 @@ function buildDroplets(audit: Record<string, unknown>[]): number {
 }
 
 // The step order of new builds (inventory follows cleanup since the 'inventory-after-cleanup' patch).
-const ORDER = ['provision', '01-script', '02-script', '03-script', 'first-boot', 'cleanup', 'inventory', 'validate', 'shutdown', 'snapshot', 'destroy'];
+const ORDER = [
+  'provision',
+  '01-script',
+  '02-script',
+  '03-script',
+  'first-boot',
+  'cleanup',
+  'inventory',
+  'validate',
+  'shutdown',
+  'snapshot',
+  'destroy',
+];
 
 test('SIGKILL the worker during steps and between them: the build completes, nothing done twice', async () => {
   const id = 'resume-kill';
@@ -82,10 +105,15 @@ test('SIGKILL the worker during steps and between them: the build completes, not
   await restart(); // during cleanup
   await until(id, running('snapshot'), 'snapshot to run');
   await restart(); // during snapshot
-  assert.ok(inFlight.has('02-script') && inFlight.has('cleanup') && inFlight.has('snapshot'), `kills landed in steps: ${[...inFlight].join(', ')}`);
+  assert.ok(
+    inFlight.has('02-script') && inFlight.has('cleanup') && inFlight.has('snapshot'),
+    `kills landed in steps: ${[...inFlight].join(', ')}`,
+  );
   await checkImage(id, [...inFlight]);
   assert.equal(buildDroplets(await stack.audit()), 1, 'exactly one build droplet was created');
-  const snapshots = (await stack.audit()).filter((e) => e.type === 'action.status' && e.actionType === 'snapshot' && e.status === 'completed');
+  const snapshots = (await stack.audit()).filter(
+    (e) => e.type === 'action.status' && e.actionType === 'snapshot' && e.status === 'completed',
+  );
   assert.equal(snapshots.length, 1, 'one snapshot was taken');
   await worker.kill('SIGTERM');
 });
@@ -96,7 +124,10 @@ test('the Temporal server restarts on the same SQLite file mid-build: the build 
   const r = await stack.client(['start-build', SPEC, '--json', '--id', 'resume-server']);
   assert.equal(r.code, 0, r.stderr);
   await until('resume-server', running('02-script'), 'the second script to run');
-  const { port, dbFilename } = { port: Number(stack.temporal.address.split(':')[1]), dbFilename: stack.temporalOptions.dbFilename };
+  const { port, dbFilename } = {
+    port: Number(stack.temporal.address.split(':')[1]),
+    dbFilename: stack.temporalOptions.dbFilename,
+  };
   await stack.temporal.teardown();
   stack.temporal = await startTemporal({ port, ...(dbFilename ? { dbFilename } : {}) });
   await checkImage('resume-server', ['02-script']);

@@ -19,7 +19,11 @@ const SECRET = 'sup3r-s3cret-env-value-7781';
 let stack: Stack;
 
 before(async () => {
-  stack = await startStack({ worker: false, apiTimeoutMs: 2000, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  stack = await startStack({
+    worker: false,
+    apiTimeoutMs: 2000,
+    lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } },
+  });
 });
 
 after(async () => {
@@ -31,7 +35,12 @@ test('no token, private key or env secret in history, worker log or CLI output',
   const run = await stack.client(['start-build', TINY, '--wait', '--json', '--id', 'secrets']);
   assert.equal(run.code, 0, run.stderr);
   const outputs = [run.stdout, run.stderr];
-  for (const args of [['status', 'secrets', '--json'], ['status', 'secrets'], ['logs', 'secrets'], ['list', '--json']]) {
+  for (const args of [
+    ['status', 'secrets', '--json'],
+    ['status', 'secrets'],
+    ['logs', 'secrets'],
+    ['list', '--json'],
+  ]) {
     const r = await stack.client(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     outputs.push(r.stdout, r.stderr);
@@ -87,11 +96,20 @@ test('20 % of API requests fail: the build completes, one droplet created, none 
     const injected = requests.filter((e) => e.fault !== undefined || Number(e.ms) >= 2900);
     const kinds = new Set(injected.map((e) => (e.fault !== undefined ? String(e.fault) : 'delay')));
     console.log(`fault test: ${injected.length} of ${requests.length} API requests faulted (${[...kinds].join(', ')})`);
-    assert.ok(injected.length >= 0.1 * requests.length && kinds.size >= 3, `faults were injected (${injected.length}: ${[...kinds].join(', ')})`);
+    assert.ok(
+      injected.length >= 0.1 * requests.length && kinds.size >= 3,
+      `faults were injected (${injected.length}: ${[...kinds].join(', ')})`,
+    );
     const builds = audit.filter((e) => e.type === 'droplet.created').slice(created0);
     assert.equal(builds.filter((e) => !String(e.name).startsWith('verify-')).length, 1, 'one build droplet created');
-    assert.ok(builds.some((e) => String(e.name).startsWith('verify-')), 'the image was tested on a droplet of its own');
-    assert.ok(audit.some((e) => e.type === 'action.errored' || (e.type === 'action.status' && e.status === 'errored')), 'the snapshot action errored once');
+    assert.ok(
+      builds.some((e) => String(e.name).startsWith('verify-')),
+      'the image was tested on a droplet of its own',
+    );
+    assert.ok(
+      audit.some((e) => e.type === 'action.errored' || (e.type === 'action.status' && e.status === 'errored')),
+      'the snapshot action errored once',
+    );
     await stack.lab.idle();
     const state = await stack.lab.state();
     assert.equal(state.droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');

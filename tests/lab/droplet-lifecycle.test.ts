@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client } from 'ssh2';
 import { utils } from 'ssh2';
-import { connectSsh, exec, HostKeyMismatchError } from '../../activities/ssh';
+import { connectSsh, exec, HostKeyMismatchError } from '../../platform/ssh';
 import { createLabServer } from '../../lab/api/server';
 import { createNspawnRuntime, findLeftovers, isEmpty } from '../../lab/droplets/nspawn-runtime';
 import { skipUnlessRoot, startTestLab, waitFor, type TestLab } from '../support/lab-api';

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { vendorAppSchema, vendorErrorSchema, type VendorApp } from '../../lab/api/vendor-contract';
 import type { DropletExit, DropletRuntime, RunningDroplet } from '../../lab/droplets/runtime';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const TOKEN = `dop_v1_vendor_test_${process.pid}`;
 const PREFIX = '/api/v1/vendor-portal';
@@ -102,7 +103,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 }
 
@@ -280,7 +281,7 @@ describe('lab Vendor API', () => {
     assert.equal((forced.data as VendorApp).status.value, 'in review');
     assertError(await patchApp(app.id, { imageId: snapshotId }), 400, 'bad_request', /in review.*cannot be updated now/);
     // A forced status stays: no review runs.
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     assert.equal((await getApp(app.id)).status.value, 'in review');
 
     // A rejection without a configured reason still says why.

@@ -26,9 +26,13 @@ after(async () => {
 async function failingSpec(name: string, extraScript = ''): Promise<{ file: string; dir: string }> {
   const dir = path.join(stack.dir, name);
   await fs.cp(path.join(REPO, 'tests/build/fixtures/tiny'), dir, { recursive: true });
-  await fs.writeFile(path.join(dir, 'scripts/02-flaky.sh'), '#!/bin/bash\necho "about to fail"\nexit 3\n', { mode: 0o755 });
+  await fs.writeFile(path.join(dir, 'scripts/02-flaky.sh'), '#!/bin/bash\necho "about to fail"\nexit 3\n', {
+    mode: 0o755,
+  });
   let spec = await fs.readFile(path.join(dir, 'build.yaml'), 'utf8');
-  spec = spec.replace('name: tiny', `name: ${name}`).replace('  - scripts/01-hello.sh\n', `  - scripts/01-hello.sh\n  - scripts/02-flaky.sh\n${extraScript}`);
+  spec = spec
+    .replace('name: tiny', `name: ${name}`)
+    .replace('  - scripts/01-hello.sh\n', `  - scripts/01-hello.sh\n  - scripts/02-flaky.sh\n${extraScript}`);
   spec = spec.replace(/env:\n[\s\S]*$/, 'env:\n  GREETING: hi\n  TINY_SECRET: not-secret-here\n');
   await fs.writeFile(path.join(dir, 'build.yaml'), spec);
   return { file: path.join(dir, 'build.yaml'), dir };
@@ -65,17 +69,26 @@ test('a failed script waits; retry runs only that step, with the edited script',
   assert.notEqual(early.code, 0, 'a retry while nothing failed is refused');
   assert.match(early.stderr, /nothing to retry: no step is waiting for an operator/);
   assert.doesNotMatch(early.stderr, /\n\s+at /, 'no stack trace');
-  const waiting = (await waitForStatus(id, 'waiting-for-operator')) as { waiting: { step: string; skippable: boolean }; steps: { name: string; exitCode?: number; tail?: string[] }[] };
+  const waiting = (await waitForStatus(id, 'waiting-for-operator')) as {
+    waiting: { step: string; skippable: boolean };
+    steps: { name: string; exitCode?: number; tail?: string[] }[];
+  };
   assert.equal(waiting.waiting.step, '03-script');
   const failed = waiting.steps.find((s) => s.name === '03-script')!;
   assert.equal(failed.exitCode, 3);
-  assert.ok(failed.tail?.some((l) => l.includes('about to fail')), 'last lines of output are kept');
+  assert.ok(
+    failed.tail?.some((l) => l.includes('about to fail')),
+    'last lines of output are kept',
+  );
 
   const human = await stack.client(['status', id]);
   assert.match(human.stdout, /waiting-for-operator/);
   assert.match(human.stdout, /exit code: 3/);
   const listed = await stack.client(['list', '--status', 'waiting-for-operator', '--json']);
-  assert.ok((JSON.parse(listed.stdout) as { buildId: string }[]).some((b) => b.buildId === id), 'the list filtered by status shows it');
+  assert.ok(
+    (JSON.parse(listed.stdout) as { buildId: string }[]).some((b) => b.buildId === id),
+    'the list filtered by status shows it',
+  );
 
   await fs.writeFile(path.join(dir, 'scripts/02-flaky.sh'), '#!/bin/bash\necho "fixed now"\n', { mode: 0o755 });
   const retry = await stack.client(['retry', id]);
@@ -85,7 +98,8 @@ test('a failed script waits; retry runs only that step, with the edited script',
   const done = (await waitForStatus(id, 'succeeded')) as { steps: { name: string; attempts: number; state: string }[] };
   const attempts = Object.fromEntries(done.steps.map((s) => [s.name, s.attempts]));
   assert.equal(attempts['03-script'], 2, 'the failed step ran again');
-  for (const step of ['provision', '01-upload', '02-script']) assert.equal(attempts[step], 1, `${step} did not run again`);
+  for (const step of ['provision', '01-upload', '02-script'])
+    assert.equal(attempts[step], 1, `${step} did not run again`);
   const log = await stack.client(['logs', id, '--step', '03-script']);
   assert.match(log.stdout, /about to fail[\s\S]*fixed now/, 'both attempts are in the step log');
 
@@ -93,7 +107,9 @@ test('a failed script waits; retry runs only that step, with the edited script',
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /the build has already ended/);
 
-  const created = (await stack.audit()).filter((e) => e.type === 'droplet.created' && !String(e.name).startsWith('verify-'));
+  const created = (await stack.audit()).filter(
+    (e) => e.type === 'droplet.created' && !String(e.name).startsWith('verify-'),
+  );
   assert.equal(created.length, 1, 'one build droplet for the whole build (the verify step makes its own)');
   assert.equal(await liveDroplets(), 0);
 });
@@ -143,7 +159,10 @@ test('a build nobody answers gives up after its operator timeout and cleans up',
   // 0.002 h = 7.2 s
   const id = await start(file, '--operator-timeout', '0.002');
   const failed = (await waitForStatus(id, 'failed')) as { steps: { name: string; state: string; error?: string }[] };
-  assert.ok(failed.steps.some((s) => s.name === 'destroy' && s.state === 'succeeded'), 'the droplet was destroyed');
+  assert.ok(
+    failed.steps.some((s) => s.name === 'destroy' && s.state === 'succeeded'),
+    'the droplet was destroyed',
+  );
   await stack.lab.idle();
   assert.equal(await liveDroplets(), 0);
 });

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { importPacker } from '../../client/commands/import-packer';
 import type { ImportOptions } from '../../client/commands/import-packer';
-import { UserError } from '../../client/user-error';
+import { UserError } from '../../contract/user-error';
 import { loadSpec } from '../../spec/load';
 import { convertTemplate, placeSecrets, renderSpec } from '../../packer/convert';
 import type { SpecObject } from '../../packer/convert';

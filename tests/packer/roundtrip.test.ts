@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BuildManifest } from '../../workflows/types';
+import type { BuildManifest } from '../../contract/build';
 import { dropletFromImage } from '../support/droplet';
 import { LAB_TOKEN, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { MatrixResult } from '../../workflows/types';
+import type { MatrixResult } from '../../contract/build';
 import { assertNoLeftovers, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
@@ -35,7 +35,10 @@ async function specCopy(name: string, edit: (yaml: string) => string): Promise<s
 }
 
 test('a matrix of base images and a second spec: three child builds, two at a time, summed up by the parent', async () => {
-  const matrix = await specCopy('webmatrix', (y) => `${y}matrix:\n  image: [debian-12-x64, debian-13-x64]\n  concurrency: 2\n`);
+  const matrix = await specCopy(
+    'webmatrix',
+    (y) => `${y}matrix:\n  image: [debian-12-x64, debian-13-x64]\n  concurrency: 2\n`,
+  );
   const two = await specCopy('webtwo', (y) => y);
 
   const refused = await stack.client(['start-build', matrix, two, '--publish']);
@@ -49,30 +52,63 @@ test('a matrix of base images and a second spec: three child builds, two at a ti
   assert.deepEqual(
     out.variants.map((v) => [v.key, v.buildId, v.image, v.status, v.verify]),
     [
-      ['webmatrix-debian-12-x64', 'build-matrix-test.webmatrix-debian-12-x64', 'debian-12-x64', 'succeeded', 'verified'],
-      ['webmatrix-debian-13-x64', 'build-matrix-test.webmatrix-debian-13-x64', 'debian-13-x64', 'succeeded', 'verified'],
+      [
+        'webmatrix-debian-12-x64',
+        'build-matrix-test.webmatrix-debian-12-x64',
+        'debian-12-x64',
+        'succeeded',
+        'verified',
+      ],
+      [
+        'webmatrix-debian-13-x64',
+        'build-matrix-test.webmatrix-debian-13-x64',
+        'debian-13-x64',
+        'succeeded',
+        'verified',
+      ],
       ['webtwo', 'build-matrix-test.webtwo', 'debian-12-x64', 'succeeded', 'verified'],
     ],
   );
   assert.match(out.variants[0]!.os ?? '', /Debian GNU\/Linux 12/);
   assert.match(out.variants[1]!.os ?? '', /Debian GNU\/Linux 13/);
-  assert.match(out.variants[1]!.snapshot?.name ?? '', /^webmatrix-debian-13-x64-\d{8}T\d{6}Z$/, 'each variant is its own image family');
+  assert.match(
+    out.variants[1]!.snapshot?.name ?? '',
+    /^webmatrix-debian-13-x64-\d{8}T\d{6}Z$/,
+    'each variant is its own image family',
+  );
   assert.equal(new Set(out.variants.map((v) => v.snapshot?.id)).size, 3);
 
   // The parent's state and result through the CLI.
   const status = await stack.client(['status', 'build-matrix-test', '--json']);
   assert.equal(status.code, 0, status.stderr);
-  const s = JSON.parse(status.stdout) as { status: string; steps: { name: string; state: string }[]; variants: unknown[] };
+  const s = JSON.parse(status.stdout) as {
+    status: string;
+    steps: { name: string; state: string }[];
+    variants: unknown[];
+  };
   assert.equal(s.status, 'succeeded');
-  assert.deepEqual(s.steps.map((x) => [x.name, x.state]), out.variants.map((v) => [v.key, 'succeeded']));
+  assert.deepEqual(
+    s.steps.map((x) => [x.name, x.state]),
+    out.variants.map((v) => [v.key, 'succeeded']),
+  );
   assert.equal(s.variants.length, 3);
   // What the Web UI shows as the parent's current details: a row per variant with its snapshot.
-  const meta = (await stack.temporal.client.workflow.getHandle('build-matrix-test').query('__temporal_workflow_metadata')) as { currentDetails?: string };
-  for (const v of out.variants) assert.ok(meta.currentDetails?.includes(`| ${v.key} | ${v.buildId} | succeeded |`) && meta.currentDetails.includes(v.snapshot!.name), `Web UI details list ${v.key}`);
+  const meta = (await stack.temporal.client.workflow
+    .getHandle('build-matrix-test')
+    .query('__temporal_workflow_metadata')) as { currentDetails?: string };
+  for (const v of out.variants)
+    assert.ok(
+      meta.currentDetails?.includes(`| ${v.key} | ${v.buildId} | succeeded |`) &&
+        meta.currentDetails.includes(v.snapshot!.name),
+      `Web UI details list ${v.key}`,
+    );
   const child = await stack.client(['status', 'build-matrix-test.webtwo', '--json']);
   assert.equal((JSON.parse(child.stdout) as { status: string }).status, 'succeeded', 'a variant is an ordinary build');
   const list = JSON.parse((await stack.client(['list', '--json'])).stdout) as { buildId: string; status: string }[];
-  assert.ok(list.some((b) => b.buildId === 'build-matrix-test' && b.status === 'succeeded'), 'client list shows the parent');
+  assert.ok(
+    list.some((b) => b.buildId === 'build-matrix-test' && b.status === 'succeeded'),
+    'client list shows the parent',
+  );
 
   // At most two variants at once: never more than two droplets alive (each build has one at a time).
   let live = 0;
@@ -81,7 +117,10 @@ test('a matrix of base images and a second spec: three child builds, two at a ti
   for (const e of await stack.audit()) {
     if (e.type === 'droplet.created') peak = Math.max(peak, ++live);
     if (e.type === 'droplet.deleted') live--;
-    if (e.type === 'droplet.created' || e.type === 'droplet.deleted') seq.push(`${e.type === 'droplet.created' ? '+' : '-'}${String(e.dropletId)}${e.type === 'droplet.created' ? ` ${String(e.name)}` : ''}`);
+    if (e.type === 'droplet.created' || e.type === 'droplet.deleted')
+      seq.push(
+        `${e.type === 'droplet.created' ? '+' : '-'}${String(e.dropletId)}${e.type === 'droplet.created' ? ` ${String(e.name)}` : ''}`,
+      );
   }
   assert.ok(peak <= 2, `at most 2 droplets at once, saw ${peak}: ${seq.join(', ')}`);
   assert.equal(peak, 2, 'two variants did run at once');

@@ -10,15 +10,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BuildManifest } from '../../workflows/types';
+import type { BuildManifest } from '../../contract/build';
 import { waitForBuild } from '../support/build-state';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { toFailure } from '../../activities/failures';
-import { VendorApi } from '../../activities/vendor-api';
+import { toFailure } from '../../activities/runtime/failures';
+import { VendorApi } from '../../platform/vendor-api';
 import { vendorApiUrl } from '../../worker/config';
 import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const APP = 'lab-webcheck';
 let stack: Stack;
@@ -34,7 +35,14 @@ before(async () => {
     lab: {
       timing: { transferDelayMs: 200, maxDiskGiB: 1 },
       // The app starts in review (of an earlier version): the first update is refused with a 400.
-      vendorApps: [{ id: APP, name: 'Webcheck', status: 'in review', review: { pendingMs: 800, inReviewMs: 800, outcome: 'approved' } }],
+      vendorApps: [
+        {
+          id: APP,
+          name: 'Webcheck',
+          status: 'in review',
+          review: { pendingMs: 800, inReviewMs: 800, outcome: 'approved' },
+        },
+      ],
     },
   });
   const dir = path.join(stack.dir, 'web');
@@ -76,7 +84,15 @@ async function labImages(): Promise<number[]> {
   return (await stack.lab.state()).archives.map((a) => a.id);
 }
 
-async function app(): Promise<{ status: { value: string }; customData: { imageId: number | null; osVersion: string; version: string; softwareIncluded: { name: string; version: string }[] } }> {
+async function app(): Promise<{
+  status: { value: string };
+  customData: {
+    imageId: number | null;
+    osVersion: string;
+    version: string;
+    softwareIncluded: { name: string; version: string }[];
+  };
+}> {
   const r = await fetch(`${stack.lab.origin}/_lab/vendor-apps/${APP}`);
   const body = (await r.json()) as Record<string, unknown>;
   return (body.app ?? body) as Awaited<ReturnType<typeof app>>;
@@ -110,10 +126,19 @@ test('verify fails, waits, and a retry with the fixed test passes on a new dropl
 
   const approval = await waitForBuild(stack, id, (s) => s.status === 'waiting-for-approval', 'approval', 300_000);
   assert.equal(approval.approval?.appId, APP);
-  const meta = (await stack.temporal.client.workflow.getHandle(id).query('__temporal_workflow_metadata')) as { currentDetails?: string };
-  assert.match(meta.currentDetails ?? '', /\*\*Waiting for approval\*\*: publish image \d+ to Marketplace app `lab-webcheck`/, 'the Web UI says what the build waits for');
+  const meta = (await stack.temporal.client.workflow.getHandle(id).query('__temporal_workflow_metadata')) as {
+    currentDetails?: string;
+  };
+  assert.match(
+    meta.currentDetails ?? '',
+    /\*\*Waiting for approval\*\*: publish image \d+ to Marketplace app `lab-webcheck`/,
+    'the Web UI says what the build waits for',
+  );
   const listed = await client('list', '--status', 'waiting-for-approval', '--json');
-  assert.ok((JSON.parse(listed.stdout) as { buildId: string }[]).some((b) => b.buildId === id), 'client list shows the build waiting for approval');
+  assert.ok(
+    (JSON.parse(listed.stdout) as { buildId: string }[]).some((b) => b.buildId === id),
+    'client list shows the build waiting for approval',
+  );
   const early = await client('approve', 'build-nope');
   assert.notEqual(early.code, 0);
   assert.equal((await app()).customData.imageId, null, 'nothing sent before approval');
@@ -121,17 +146,33 @@ test('verify fails, waits, and a retry with the fixed test passes on a new dropl
   const ok = await client('approve', id);
   assert.equal(ok.code, 0, ok.stderr);
   // The app is in review: the update is refused and tried again after a durable timer.
-  await waitForBuild(stack, id, (s) => s.steps.some((x) => x.name === 'publish-wait'), 'a busy app to be waited for', 60_000);
+  await waitForBuild(
+    stack,
+    id,
+    (s) => s.steps.some((x) => x.name === 'publish-wait'),
+    'a busy app to be waited for',
+    60_000,
+  );
   const again = await client('approve', id);
   assert.notEqual(again.code, 0, 'a second approval is refused');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps/${APP}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'approved' }) });
+  await fetch(`${stack.lab.origin}/_lab/vendor-apps/${APP}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'approved' }),
+  });
 
   const m = await result(id);
   assert.equal(m.status, 'succeeded');
   snapshots.first = m.snapshot!.id;
   assert.equal(m.verify?.state, 'verified');
   assert.deepEqual(m.verify?.result?.firstBoot, [{ name: '001_onboot', runs: 1 }]);
-  assert.deepEqual(m.verify?.result?.tests.map((t) => [t.label, t.exitCode]), [['the page is served', 0], ['tests/check.sh', 0]]);
+  assert.deepEqual(
+    m.verify?.result?.tests.map((t) => [t.label, t.exitCode]),
+    [
+      ['the page is served', 0],
+      ['tests/check.sh', 0],
+    ],
+  );
   assert.deepEqual(m.verify?.result?.validation.failures, []);
   assert.equal(m.steps.find((s) => s.name === 'verify')?.attempts, 2);
   assert.equal(m.publish?.state, 'approved');
@@ -164,7 +205,10 @@ test('verify fails, waits, and a retry with the fixed test passes on a new dropl
 test('a scheduled rebuild with the same packages is not published again; retention keeps the published image', async () => {
   const created = await client('schedule', 'create', spec, '--every', '30d', '--publish', '--paused', ...FAST);
   assert.equal(created.code, 0, created.stderr);
-  assert.match(created.stdout, /created schedule rebuild-webcheck: rebuild webcheck every 30d, publishing after approval \(paused\)/);
+  assert.match(
+    created.stdout,
+    /created schedule rebuild-webcheck: rebuild webcheck every 30d, publishing after approval \(paused\)/,
+  );
   const dup = await client('schedule', 'create', spec, '--every', '30d');
   assert.equal(dup.code, 1);
   assert.match(dup.stderr, /already exists/);
@@ -173,24 +217,35 @@ test('a scheduled rebuild with the same packages is not published again; retenti
 
   let runId = '';
   for (let i = 0; i < 60 && !runId; i++) {
-    const l = JSON.parse((await client('schedule', 'list', '--json')).stdout) as { scheduleId: string; paused: boolean; recent: { buildId: string }[] }[];
+    const l = JSON.parse((await client('schedule', 'list', '--json')).stdout) as {
+      scheduleId: string;
+      paused: boolean;
+      recent: { buildId: string }[];
+    }[];
     const mine = l.find((s) => s.scheduleId === 'rebuild-webcheck');
     assert.equal(mine?.paused, true);
     runId = mine?.recent[0]?.buildId ?? '';
-    if (!runId) await new Promise((r) => setTimeout(r, 500));
+    if (!runId) await sleep(500);
   }
   assert.match(runId, /^build-webcheck-scheduled-/);
   const m = await result(runId);
   assert.equal(m.status, 'succeeded');
   assert.equal(m.buildId, runId, 'the run is a build with its own id');
   assert.notEqual(m.snapshot?.id, snapshots.first);
-  assert.match(m.snapshot?.name ?? '', /^webcheck-\d{8}T\d{6}Z$/, 'named like a manual build\'s snapshot');
+  assert.match(m.snapshot?.name ?? '', /^webcheck-\d{8}T\d{6}Z$/, "named like a manual build's snapshot");
   snapshots.scheduled = m.snapshot!.id;
   assert.equal(m.publish?.state, 'unchanged');
   assert.match(m.publish?.reason ?? '', /no package changed since image \d+/);
   assert.ok(!m.steps.some((s) => s.name === 'approval'), 'nobody was asked to approve');
-  assert.deepEqual(m.retention?.kept.map((s) => s.id), [snapshots.scheduled]);
-  assert.deepEqual(m.retention?.protected.map((s) => s.id), [snapshots.first], 'the published image is never deleted');
+  assert.deepEqual(
+    m.retention?.kept.map((s) => s.id),
+    [snapshots.scheduled],
+  );
+  assert.deepEqual(
+    m.retention?.protected.map((s) => s.id),
+    [snapshots.first],
+    'the published image is never deleted',
+  );
   assert.deepEqual(m.retention?.deleted, []);
 
   for (const [cmd, out] of [
@@ -216,12 +271,15 @@ test('an accepted verify is recorded as such; a rejected publication keeps the i
   assert.equal(acc.code, 0, acc.stderr);
   await waitForBuild(stack, id, (s) => s.status === 'waiting-for-approval', 'approval', 120_000);
   const watching = client('watch', id);
-  await new Promise((r) => setTimeout(r, 3000));
+  await sleep(3000);
   const rej = await client('reject', id, '--reason', 'not this month');
   assert.equal(rej.code, 0, rej.stderr);
   const watched = await watching;
   assert.equal(watched.code, 0, 'watch ends with the build, which succeeded');
-  assert.match(watched.stderr, /waiting for approval to publish image \d+ to app lab-webcheck: client approve .* \| client reject .* --reason/);
+  assert.match(
+    watched.stderr,
+    /waiting for approval to publish image \d+ to app lab-webcheck: client approve .* \| client reject .* --reason/,
+  );
   const m = await result(id);
   assert.equal(m.status, 'succeeded');
   assert.equal(m.verify?.state, 'accepted');
@@ -229,27 +287,49 @@ test('an accepted verify is recorded as such; a rejected publication keeps the i
   assert.equal(m.steps.find((s) => s.name === 'verify')?.state, 'accepted');
   assert.equal(m.publish?.state, 'rejected-by-operator');
   assert.equal(m.publish?.reason, 'not this month');
-  assert.deepEqual(m.retention?.kept.map((s) => s.id), [m.snapshot!.id]);
-  assert.deepEqual(m.retention?.deleted.map((s) => s.id), [snapshots.scheduled]);
-  assert.deepEqual(m.retention?.protected.map((s) => s.id), [snapshots.first]);
+  assert.deepEqual(
+    m.retention?.kept.map((s) => s.id),
+    [m.snapshot!.id],
+  );
+  assert.deepEqual(
+    m.retention?.deleted.map((s) => s.id),
+    [snapshots.scheduled],
+  );
+  assert.deepEqual(
+    m.retention?.protected.map((s) => s.id),
+    [snapshots.first],
+  );
   const images = await labImages();
-  assert.ok(images.includes(m.snapshot!.id) && images.includes(snapshots.first!), 'the new and the published image remain');
+  assert.ok(
+    images.includes(m.snapshot!.id) && images.includes(snapshots.first!),
+    'the new and the published image remain',
+  );
   assert.ok(!images.includes(snapshots.scheduled!), 'the older unpublished image is deleted');
   assert.equal((await app()).customData.imageId, snapshots.first, 'the listing still has the published image');
 });
 
 test('a first-boot script that fails on the new droplet fails verify; abort deletes the snapshot and fails the build', async () => {
   const onboot = path.join(path.dirname(spec), 'scripts/onboot.sh');
-  await fs.writeFile(onboot, `${await fs.readFile(onboot, 'utf8')}echo "cannot reach the license server" >&2\nexit 7\n`, { mode: 0o755 });
+  await fs.writeFile(
+    onboot,
+    `${await fs.readFile(onboot, 'utf8')}echo "cannot reach the license server" >&2\nexit 7\n`,
+    { mode: 0o755 },
+  );
   const id = await start();
   const w = await waitForBuild(stack, id, (s) => s.status === 'waiting-for-operator', 'verify to fail', 300_000);
   assert.equal(w.waiting?.step, 'verify');
-  assert.match(w.waiting?.error ?? '', /cloud-init reported errors: .*per.instance/, 'cloud-init\'s own error list names the failed first-boot scripts');
+  assert.match(
+    w.waiting?.error ?? '',
+    /cloud-init reported errors: .*per.instance/,
+    "cloud-init's own error list names the failed first-boot scripts",
+  );
   const snap = w.snapshotId!;
   assert.ok((await labImages()).includes(snap));
   const r = await client('abort', id, '--reason', 'image is broken');
   assert.equal(r.code, 0, r.stderr);
-  await assert.rejects(result(id), (err: Error & { cause?: Error }) => /build aborted: image is broken/.test(err.cause?.message ?? ''));
+  await assert.rejects(result(id), (err: Error & { cause?: Error }) =>
+    /build aborted: image is broken/.test(err.cause?.message ?? ''),
+  );
   assert.ok(!(await labImages()).includes(snap), 'the snapshot of the aborted build is deleted');
   assert.equal(await liveDroplets(), 0);
 });
@@ -271,9 +351,14 @@ test('the Vendor API client: an unknown app or a wrong token is final, with a hi
     assert.equal(failure.nonRetryable, true, `${appId}: not retried`);
     assert.equal(failure.type, 'PermanentApiError');
     assert.match(failure.message, message);
-    assert.ok(!failure.message.includes(LAB_TOKEN) && !failure.message.includes('wrong-token-value'), 'no token in the message');
+    assert.ok(
+      !failure.message.includes(LAB_TOKEN) && !failure.message.includes('wrong-token-value'),
+      'no token in the message',
+    );
   }
-  const down = toFailure(await new VendorApi('http://127.0.0.1:9/api/v1/vendor-portal', LAB_TOKEN).status(APP).catch((e: unknown) => e));
+  const down = toFailure(
+    await new VendorApi('http://127.0.0.1:9/api/v1/vendor-portal', LAB_TOKEN).status(APP).catch((e: unknown) => e),
+  );
   assert.equal(down.nonRetryable, false, 'an unreachable Vendor API is retried');
   assert.match(down.message, /Vendor API unreachable/);
 });

@@ -39,7 +39,10 @@ droplet:
 test('the example LAMP spec is valid and keeps its order', async () => {
   const { plan } = await loadSpec(path.join(REPO, 'examples/lamp/build.yaml'));
   assert.equal(plan.name, 'lamp');
-  assert.deepEqual(plan.steps.map((s) => s.kind), ['upload', 'upload', 'script', 'script']);
+  assert.deepEqual(
+    plan.steps.map((s) => s.kind),
+    ['upload', 'upload', 'script', 'script'],
+  );
   assert.equal(plan.droplet.size, 's-1vcpu-1gb');
   assert.deepEqual(plan.firstBoot, ['scripts/onboot.sh', 'scripts/onboot-web.sh']);
 });
@@ -73,7 +76,10 @@ test('a missing required key', async () => {
 
 test('a missing file names the key and what to do', async () => {
   const msg = await problems(`${BASE}scripts:\n  - scripts/missing.sh\n`);
-  assert.match(msg, /build\.yaml:6:5: scripts\[0\]: scripts\/missing\.sh does not exist in .*: create it or fix the path/);
+  assert.match(
+    msg,
+    /build\.yaml:6:5: scripts\[0\]: scripts\/missing\.sh does not exist in .*: create it or fix the path/,
+  );
 });
 
 test('a bad mode', async () => {
@@ -108,12 +114,16 @@ test('duplicate keys are refused', async () => {
 });
 
 test('steps and files together are refused', async () => {
-  const msg = await problems(`${BASE}files:\n  - { src: a.txt, dest: /a }\nsteps:\n  - run: "true"\n`, { 'a.txt': 'x' });
+  const msg = await problems(`${BASE}files:\n  - { src: a.txt, dest: /a }\nsteps:\n  - run: "true"\n`, {
+    'a.txt': 'x',
+  });
   assert.match(msg, /steps: use either steps, or files and scripts, not both/);
 });
 
 test('env: secrets only by reference to the worker', async () => {
-  const { plan } = await loadSpec(await specDir(`${BASE}env:\n  LICENSE_KEY: { fromWorker: ACME_LICENSE_KEY }\n  MODE: production\n`));
+  const { plan } = await loadSpec(
+    await specDir(`${BASE}env:\n  LICENSE_KEY: { fromWorker: ACME_LICENSE_KEY }\n  MODE: production\n`),
+  );
   assert.deepEqual(plan.env, { LICENSE_KEY: { fromWorker: 'ACME_LICENSE_KEY' }, MODE: { value: 'production' } });
   const msg = await problems(`${BASE}env:\n  bad-name: x\n`);
   assert.match(msg, /env.*must be an environment variable name/);
@@ -121,9 +131,15 @@ test('env: secrets only by reference to the worker', async () => {
 
 test('the ordered steps form keeps uploads and commands interleaved', async () => {
   const { plan } = await loadSpec(
-    await specDir(`${BASE}steps:\n  - run: mkdir -p /opt/app\n  - upload: { src: app/, dest: /opt/app/ }\n  - script: setup.sh\n`, { 'app/x': '1', 'setup.sh': '#!/bin/sh' }),
+    await specDir(
+      `${BASE}steps:\n  - run: mkdir -p /opt/app\n  - upload: { src: app/, dest: /opt/app/ }\n  - script: setup.sh\n`,
+      { 'app/x': '1', 'setup.sh': '#!/bin/sh' },
+    ),
   );
-  assert.deepEqual(plan.steps.map((s) => s.kind), ['script', 'upload', 'script']);
+  assert.deepEqual(
+    plan.steps.map((s) => s.kind),
+    ['script', 'upload', 'script'],
+  );
 });
 
 test('the committed JSON Schema matches the spec definition', async () => {

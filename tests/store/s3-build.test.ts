@@ -32,13 +32,22 @@ test('client and worker share only the bucket: the build succeeds and its logs a
   const worker = stack.spawnWorker({ ...fleet.machineEnv('worker-only'), FORGE_TEST_SECRET: 's3-test' });
   try {
     const env = fleet.machineEnv('client-only');
-    const run = await stack.client(['start-build', path.join(REPO, 'tests/build/fixtures/tiny/build.yaml'), '--wait', '--json', '--id', 's3-build'], env);
+    const run = await stack.client(
+      ['start-build', path.join(REPO, 'tests/build/fixtures/tiny/build.yaml'), '--wait', '--json', '--id', 's3-build'],
+      env,
+    );
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout) as { status: string; snapshot: { id: number } };
     assert.equal(out.status, 'succeeded');
     const bucketFiles = await fs.readdir(path.join(s3.root, s3.bucket, 'contexts'));
     assert.equal(bucketFiles.filter((f) => f.endsWith('.tar')).length, 1, 'the context is in the bucket');
-    assert.ok(!(await fs.stat(path.join(clientDir, 'contexts')).then(() => true, () => false)), 'nothing went to a local folder');
+    assert.ok(
+      !(await fs.stat(path.join(clientDir, 'contexts')).then(
+        () => true,
+        () => false,
+      )),
+      'nothing went to a local folder',
+    );
     const logs = await stack.client(['logs', 's3-build', '--step', '02-script'], env);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /hello from/, 'step logs come back from the bucket');

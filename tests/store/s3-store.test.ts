@@ -57,14 +57,21 @@ function countPuts(s: S3Store): { puts: number } {
   return counter;
 }
 
-async function rejectsWith<E extends Error>(p: Promise<unknown>, cls: new (...a: never[]) => E, re: RegExp): Promise<E> {
+async function rejectsWith<E extends Error>(
+  p: Promise<unknown>,
+  cls: new (...a: never[]) => E,
+  re: RegExp,
+): Promise<E> {
   let caught: unknown;
   try {
     await p;
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof cls, `expected a ${cls.name}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`);
+  assert.ok(
+    caught instanceof cls,
+    `expected a ${cls.name}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`,
+  );
   assert.match(caught.message, re);
   return caught;
 }
@@ -137,8 +144,17 @@ test('a corrupted context in the bucket is refused by its digest', async () => {
   await fs.writeFile(file, bytes);
 
   const cache = await tmpDir('ctx-cache-');
-  const err = await rejectsWith(fetchContext(s, ctx.digest, cache), ContextError, /is corrupted \(its content hashes to sha256-[0-9a-f]{64}\)/);
-  assert.match(err.message, new RegExp(`build context ${ctx.digest} in the S3 bucket ${server.bucket} \\(prefix corrupt/\\) at ${server.endpoint}`));
+  const err = await rejectsWith(
+    fetchContext(s, ctx.digest, cache),
+    ContextError,
+    /is corrupted \(its content hashes to sha256-[0-9a-f]{64}\)/,
+  );
+  assert.match(
+    err.message,
+    new RegExp(
+      `build context ${ctx.digest} in the S3 bucket ${server.bucket} \\(prefix corrupt/\\) at ${server.endpoint}`,
+    ),
+  );
   // Nothing half-extracted is left to be trusted later.
   assert.deepEqual(await fs.readdir(cache), []);
 
@@ -162,7 +178,11 @@ test('the server verifies uploads (Content-MD5): bytes changed on the way are re
     },
     { step: 'build', name: 'corruptBody' },
   );
-  await rejectsWith(s.put('upload.bin', Buffer.from('some bytes')), StoreError, /do not match their checksum \(BadDigest\)/);
+  await rejectsWith(
+    s.put('upload.bin', Buffer.from('some bytes')),
+    StoreError,
+    /do not match their checksum \(BadDigest\)/,
+  );
   assert.equal(await store({ prefix: 'digest' }).has('upload.bin'), false);
 });
 
@@ -205,7 +225,13 @@ test('step logs: append writes numbered parts, get concatenates them in order', 
 test('a missing bucket gives one clear, permanent error', async () => {
   const s = store({ bucket: 'no-such-bucket' });
   const expected = `bucket no-such-bucket does not exist at ${server.endpoint}: create it or fix IMAGE_FORGE_S3_BUCKET`;
-  for (const op of [() => checkStore(s), () => s.put('k', Buffer.from('x')), () => s.get('k'), () => s.has('k'), () => s.append('k.log', Buffer.from('x'))]) {
+  for (const op of [
+    () => checkStore(s),
+    () => s.put('k', Buffer.from('x')),
+    () => s.get('k'),
+    () => s.has('k'),
+    () => s.append('k.log', Buffer.from('x')),
+  ]) {
     const err = await rejectsWith(op(), StoreConfigError, /does not exist/);
     assert.equal(err.message, expected);
     assert.equal(err.permanent, true);
@@ -217,14 +243,27 @@ test('wrong credentials give one clear, permanent error naming the variables, wi
   const wrongSecret = 'not-the-secret-0123456789';
   const s = store({}, { AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: wrongSecret });
   for (const op of [() => checkStore(s), () => s.put('k', Buffer.from('x')), () => s.get('k'), () => s.has('k')]) {
-    const err = await rejectsWith(op(), StoreConfigError, /rejected the access key for bucket .* check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+    const err = await rejectsWith(
+      op(),
+      StoreConfigError,
+      /rejected the access key for bucket .* check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+    );
     assert.equal(err.permanent, true);
     assert.ok(!err.message.includes(wrongSecret) && !err.message.includes(server.accessKey), err.message);
   }
   // An access key the server does not know, given with the Spaces names.
   const unknown = store({}, { SPACES_KEY: 'UNKNOWNKEY123', SPACES_SECRET: server.secretKey });
-  for (const op of [() => checkStore(unknown), () => unknown.put('k', Buffer.from('x')), () => unknown.get('k'), () => unknown.has('k')]) {
-    const err = await rejectsWith(op(), StoreConfigError, /rejected the access key .* check SPACES_KEY and SPACES_SECRET/);
+  for (const op of [
+    () => checkStore(unknown),
+    () => unknown.put('k', Buffer.from('x')),
+    () => unknown.get('k'),
+    () => unknown.has('k'),
+  ]) {
+    const err = await rejectsWith(
+      op(),
+      StoreConfigError,
+      /rejected the access key .* check SPACES_KEY and SPACES_SECRET/,
+    );
     assert.ok(!err.message.includes(server.secretKey) && !err.message.includes('UNKNOWNKEY123'), err.message);
   }
 });
@@ -233,11 +272,20 @@ test('an unreachable endpoint gives a clear (retryable) error', async () => {
   const port = await freePort(); // nothing listens there
   const s = store({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
   for (const op of [() => checkStore(s), () => s.put('k', Buffer.from('x')), () => s.get('k'), () => s.has('k')]) {
-    const err = await rejectsWith(op(), StoreError, new RegExp(`cannot reach the S3 endpoint http://127.0.0.1:${port} \\(ECONNREFUSED\\).*check IMAGE_FORGE_S3_ENDPOINT`));
+    const err = await rejectsWith(
+      op(),
+      StoreError,
+      new RegExp(
+        `cannot reach the S3 endpoint http://127.0.0.1:${port} \\(ECONNREFUSED\\).*check IMAGE_FORGE_S3_ENDPOINT`,
+      ),
+    );
     assert.equal(err.permanent, false);
     assert.ok(!(err instanceof StoreConfigError));
   }
-  assert.throws(() => new S3Store({ endpoint: 'nyc3.digitaloceanspaces.com', bucket: 'b' }, server.env), StoreConfigError);
+  assert.throws(
+    () => new S3Store({ endpoint: 'nyc3.digitaloceanspaces.com', bucket: 'b' }, server.env),
+    StoreConfigError,
+  );
 });
 
 test('storeFromEnv picks S3 when IMAGE_FORGE_S3_BUCKET is set, else the local folder', async () => {
@@ -261,12 +309,21 @@ test('storeFromEnv picks S3 when IMAGE_FORGE_S3_BUCKET is set, else the local fo
   stores.push(spaces);
   assert.equal((await spaces.get('x'))?.toString(), 'via env');
 
-  assert.throws(() => storeFromEnv({ IMAGE_FORGE_S3_BUCKET: 'b', IMAGE_FORGE_S3_ENDPOINT: server.endpoint }), (e: unknown) => {
-    assert.ok(e instanceof StoreConfigError);
-    assert.match(e.message, /no credentials for S3 storage: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \(or SPACES_KEY and SPACES_SECRET\)/);
-    return true;
-  });
-  assert.throws(() => storeFromEnv({ IMAGE_FORGE_S3_BUCKET: 'b', AWS_ACCESS_KEY_ID: 'k' }), /AWS_SECRET_ACCESS_KEY is not set \(but AWS_ACCESS_KEY_ID is\)/);
+  assert.throws(
+    () => storeFromEnv({ IMAGE_FORGE_S3_BUCKET: 'b', IMAGE_FORGE_S3_ENDPOINT: server.endpoint }),
+    (e: unknown) => {
+      assert.ok(e instanceof StoreConfigError);
+      assert.match(
+        e.message,
+        /no credentials for S3 storage: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \(or SPACES_KEY and SPACES_SECRET\)/,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => storeFromEnv({ IMAGE_FORGE_S3_BUCKET: 'b', AWS_ACCESS_KEY_ID: 'k' }),
+    /AWS_SECRET_ACCESS_KEY is not set \(but AWS_ACCESS_KEY_ID is\)/,
+  );
 
   const dir = await tmpDir('local-store-');
   const local = storeFromEnv({ IMAGE_FORGE_STORE_DIR: path.join(dir, 'store') });

@@ -1,18 +1,28 @@
 /** A build's state as `client status --json` reports it, and waiting for it to change. */
-import type { BuildState } from '../../workflows/operator';
+import type { BuildState } from '../../contract/operator';
 import type { Stack } from './stack';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function buildState(stack: Stack, id: string): Promise<BuildState | undefined> {
   const r = await stack.client(['status', id, '--json']);
   return r.code === 0 ? (JSON.parse(r.stdout) as BuildState) : undefined;
 }
 
-export async function waitForBuild(stack: Stack, id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs = 240_000): Promise<BuildState> {
+export async function waitForBuild(
+  stack: Stack,
+  id: string,
+  pred: (s: BuildState) => boolean,
+  what: string,
+  timeoutMs = 240_000,
+): Promise<BuildState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await buildState(stack, id);
     if (s && pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${id}: timed out waiting for ${what}; last state ${JSON.stringify(s?.steps.map((x) => [x.name, x.state]))}`);
-    await new Promise((r) => setTimeout(r, 300));
+    if (Date.now() > deadline)
+      throw new Error(
+        `${id}: timed out waiting for ${what}; last state ${JSON.stringify(s?.steps.map((x) => [x.name, x.state]))}`,
+      );
+    await sleep(300);
   }
 }

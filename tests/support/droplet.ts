@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'ssh2';
-import { DoApi } from '../../activities/digitalocean';
-import { ed25519FromSeed } from '../../activities/host-key';
-import type { HostKey } from '../../activities/host-key';
-import { connectSsh, exec } from '../../activities/ssh';
+import { DoApi } from '../../platform/digitalocean';
+import { ed25519FromSeed } from '../../platform/host-key';
+import type { HostKey } from '../../platform/host-key';
+import { connectSsh, exec } from '../../platform/ssh';
 import { readLoginKeyFromText } from './keys';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface TestDroplet {
   id: number;
@@ -30,9 +31,21 @@ export async function dropletFromImage(
   const api = new DoApi({ token, endpoint });
   const key = opts.key ?? ed25519FromSeed(randomBytes(32));
   const login = readLoginKeyFromText(key.privateOpenSsh, key.publicOpenSsh);
-  const made = await api.call('key', (c) => c.sshKey.createSshKey({ name: `test-${Date.now()}`, public_key: key.publicOpenSsh }));
+  const made = await api.call('key', (c) =>
+    c.sshKey.createSshKey({ name: `test-${Date.now()}`, public_key: key.publicOpenSsh }),
+  );
   const keyId = made.data.ssh_key.id;
-  const created = await api.call('create', (c) => c.droplet.createDroplet({ name: `verify-${Date.now()}`, region: 'nyc3', size, image, ssh_keys: [keyId], tags: ['test-verify'], ...(opts.userData ? { user_data: opts.userData } : {}) }));
+  const created = await api.call('create', (c) =>
+    c.droplet.createDroplet({
+      name: `verify-${Date.now()}`,
+      region: 'nyc3',
+      size,
+      image,
+      ssh_keys: [keyId],
+      tags: ['test-verify'],
+      ...(opts.userData ? { user_data: opts.userData } : {}),
+    }),
+  );
   const id = created.data.droplet.id;
   let ip: string;
   let conn: Client | undefined;
@@ -49,9 +62,15 @@ export async function dropletFromImage(
       ip = d.networks?.v4?.find((n) => n.type === 'public')?.ip_address ?? '';
       if (d.status === 'active' && ip) break;
       if (Date.now() > deadline) throw new Error(`droplet ${id} did not become active`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
-    conn = await connectSsh({ host: ip, username: 'root', privateKey: login.privateKey, readyTimeoutMs: 60_000, onHostKey: (fp) => (hostKey = fp) });
+    conn = await connectSsh({
+      host: ip,
+      username: 'root',
+      privateKey: login.privateKey,
+      readyTimeoutMs: 60_000,
+      onHostKey: (fp) => (hostKey = fp),
+    });
   } catch (err) {
     await destroy();
     throw err;
@@ -64,7 +83,11 @@ export async function dropletFromImage(
     hostKey,
     async run(cmd, stdin) {
       let out = '';
-      const r = await exec(c, cmd, { ...(stdin !== undefined ? { stdin } : {}), onStdout: (b) => (out += b.toString()), onStderr: (b) => (out += b.toString()) });
+      const r = await exec(c, cmd, {
+        ...(stdin !== undefined ? { stdin } : {}),
+        onStdout: (b) => (out += b.toString()),
+        onStderr: (b) => (out += b.toString()),
+      });
       return { code: r.exitCode, out };
     },
     destroy,

@@ -7,9 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from 'dots-wrapper';
 import { createLabServer, type LabServer, type LabServerOptions } from '../../lab/api/server';
-import { createNspawnRuntime, ensureBaseImage, findLeftovers, isEmpty, sweepLeftovers, type Leftovers } from '../../lab/droplets/nspawn-runtime';
+import {
+  createNspawnRuntime,
+  ensureBaseImage,
+  findLeftovers,
+  isEmpty,
+  sweepLeftovers,
+  type Leftovers,
+} from '../../lab/droplets/nspawn-runtime';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-export const skipUnlessRoot = process.getuid?.() !== 0 ? 'needs root (the lab\'s droplets are namespaces)' : false;
+export const skipUnlessRoot = process.getuid?.() !== 0 ? "needs root (the lab's droplets are namespaces)" : false;
 
 export interface TestLab {
   server: LabServer;
@@ -71,21 +79,31 @@ export async function startTestLab(name: string, opts: Partial<LabServerOptions>
 }
 
 /** Polls until check returns a value (not undefined), or fails after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }
 
 /** The status and body of a failed dots-wrapper call (an axios error), without its request config. */
-export async function failure(p: Promise<unknown>): Promise<{ status: number; data: unknown; headers: Record<string, string> }> {
+export async function failure(
+  p: Promise<unknown>,
+): Promise<{ status: number; data: unknown; headers: Record<string, string> }> {
   const outcome = await p.then(
     () => ({ failed: false as const }),
-    (err: unknown) => ({ failed: true as const, err: err as { message?: string; response?: { status: number; data: unknown; headers: Record<string, string> } } }),
+    (err: unknown) => ({
+      failed: true as const,
+      err: err as { message?: string; response?: { status: number; data: unknown; headers: Record<string, string> } },
+    }),
   );
   if (!outcome.failed) throw new Error('expected the request to fail');
   const r = outcome.err.response;

@@ -69,12 +69,21 @@ async function main(): Promise<void> {
   }
 }
 
-async function recordRelease(stack: Stack, save: (id: string, name: string) => Promise<void>, waitFor: (id: string, status: string) => Promise<void>): Promise<void> {
+async function recordRelease(
+  stack: Stack,
+  save: (id: string, name: string) => Promise<void>,
+  waitFor: (id: string, status: string) => Promise<void>,
+): Promise<void> {
   const web = path.join(REPO, 'tests/release/fixtures/web/build.yaml');
   await fetch(`${stack.lab.origin}/_lab/vendor-apps`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'lab-webcheck', name: 'Webcheck', status: 'in review', review: { pendingMs: 500, inReviewMs: 500 } }),
+    body: JSON.stringify({
+      id: 'lab-webcheck',
+      name: 'Webcheck',
+      status: 'in review',
+      review: { pendingMs: 500, inReviewMs: 500 },
+    }),
   });
   const fast = ['--review-poll', '0.015', '--busy-retry', '0.03'];
   await stack.client(['start-build', web, '--publish', '--id', 'replay-published', ...fast]);
@@ -82,15 +91,28 @@ async function recordRelease(stack: Stack, save: (id: string, name: string) => P
   await save('replay-published', 'web-waiting-for-approval');
   await stack.client(['approve', 'replay-published']);
   await waitFor('replay-published', 'waiting-for-review');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps/lab-webcheck`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'approved' }) });
+  await fetch(`${stack.lab.origin}/_lab/vendor-apps/lab-webcheck`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'approved' }),
+  });
   await waitFor('replay-published', 'succeeded');
   await save('replay-published', 'web-published');
 
   const dir = path.join(stack.dir, 'matrix');
   await fs.cp(path.dirname(web), dir, { recursive: true });
-  const yaml = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8')).replace('name: webcheck', 'name: webmatrix').replace(/snapshot:[\s\S]*$/, 'matrix:\n  image: [debian-12-x64, debian-13-x64]\n');
+  const yaml = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8'))
+    .replace('name: webcheck', 'name: webmatrix')
+    .replace(/snapshot:[\s\S]*$/, 'matrix:\n  image: [debian-12-x64, debian-13-x64]\n');
   await fs.writeFile(path.join(dir, 'build.yaml'), yaml);
-  const m = await stack.client(['start-build', path.join(dir, 'build.yaml'), '--wait', '--no-verify', '--id', 'replay-matrix']);
+  const m = await stack.client([
+    'start-build',
+    path.join(dir, 'build.yaml'),
+    '--wait',
+    '--no-verify',
+    '--id',
+    'replay-matrix',
+  ]);
   if (m.code !== 0) throw new Error(m.stderr);
   await save('replay-matrix', 'web-matrix');
 }

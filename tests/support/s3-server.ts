@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
@@ -26,7 +27,10 @@ export interface S3Server {
 }
 
 export function versitygwPath(): string {
-  return execFileSync('bash', [path.join(REPO, 'scripts/ensure-versitygw.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [path.join(REPO, 'scripts/ensure-versitygw.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export async function freePort(): Promise<number> {
@@ -53,9 +57,13 @@ export async function startS3Server(opts: { bucket?: string } = {}): Promise<S3S
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
-    const child = spawn(bin, ['--access', accessKey, '--secret', secretKey, '--port', `127.0.0.1:${port}`, '--quiet', 'posix', root], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      bin,
+      ['--access', accessKey, '--secret', secretKey, '--port', `127.0.0.1:${port}`, '--quiet', 'posix', root],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     const keep = (c: Buffer) => {
       output = (output + c.toString()).slice(-4000);
@@ -138,7 +146,7 @@ async function waitUntilAnswers(port: number, exited: Promise<void>, output: () 
       await res.arrayBuffer();
       return;
     } catch {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   throw new Error(`versitygw did not answer on 127.0.0.1:${port} within 20 s: ${output().trim()}`);

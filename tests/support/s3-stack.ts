@@ -18,10 +18,12 @@ export interface S3Stack {
 
 export async function startS3Stack(): Promise<S3Stack> {
   const s3 = await startS3Server();
-  const stack = await startStack({ worker: false, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } }).catch(async (err: unknown) => {
-    await s3.stop();
-    throw err;
-  });
+  const stack = await startStack({ worker: false, lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } }).catch(
+    async (err: unknown) => {
+      await s3.stop();
+      throw err;
+    },
+  );
   return {
     stack,
     s3,

@@ -11,8 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { ed25519FromSeed } from '../../activities/host-key';
-import type { ActivityDeps } from '../../activities/deps';
+import { ed25519FromSeed } from '../../platform/host-key';
+import type { ActivityDeps } from '../../activities/runtime/deps';
 import { createLabServer } from '../../lab/api/server';
 import type { LabServer, LabServerOptions } from '../../lab/api/server';
 import { createNspawnRuntime, findLeftovers, isEmpty, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
@@ -169,7 +169,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     async audit() {
       const text = await fs.readFile(auditFile, 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
     async stop() {
       for (const w of workers) await w.kill('SIGKILL').catch(() => undefined);

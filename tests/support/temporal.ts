@@ -5,12 +5,15 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { allSearchAttributes } from '../../workflows/search-attributes';
+import { allSearchAttributes } from '../../contract/search-attributes';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 
 export function temporalCliPath(): string {
-  return execFileSync('bash', [path.join(REPO, 'scripts/ensure-temporal.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [path.join(REPO, 'scripts/ensure-temporal.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export interface TemporalOptions {

@@ -1,0 +1,83 @@
+/**
+ * Droplet and image actions the way DigitalOcean needs them handled: a 422 "pending event" means
+ * wait until the droplet is unlocked and post again; an action is followed until `completed`,
+ * and `errored` is a failure (Packer polls an errored action until its timeout).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beat } from '../runtime/heartbeat';
+import type { ActivityDeps } from '../runtime/deps';
+import { DoApiError } from '../../platform/digitalocean';
+
+export interface ActionInfo {
+  id: number;
+  status: 'in-progress' | 'completed' | 'errored';
+  type: string;
+}
+
+export class ActionErrored extends Error {
+  override name = 'ActionErrored';
+}
+
+export async function getDroplet(
+  deps: ActivityDeps,
+  id: number,
+): Promise<{ id: number; status: string; locked: boolean } | undefined> {
+  try {
+    return (await deps.api.call('get droplet', (c) => c.droplet.getDroplet({ droplet_id: id }))).data.droplet as {
+      id: number;
+      status: string;
+      locked: boolean;
+    };
+  } catch (err) {
+    if (err instanceof DoApiError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Posts a droplet action, waiting out pending events. */
+export async function postDropletAction(
+  deps: ActivityDeps,
+  dropletId: number,
+  type: 'shutdown' | 'power_off' | 'snapshot',
+  extra: { name?: string } = {},
+): Promise<ActionInfo> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      const res = await deps.api.call(`post ${type} action`, (c) => {
+        if (type === 'shutdown') return c.droplet.shutdownDroplet({ droplet_id: dropletId });
+        if (type === 'power_off') return c.droplet.powerOffDroplet({ droplet_id: dropletId });
+        return c.droplet.snapshotDroplet({ droplet_id: dropletId, ...(extra.name ? { name: extra.name } : {}) });
+      });
+      return res.data.action as ActionInfo;
+    } catch (err) {
+      if (!(err instanceof DoApiError && err.isPendingEvent) || Date.now() > deadline) throw err;
+      beat({ waiting: `droplet ${dropletId} has a pending event` });
+      await sleep(deps.timing?.pollMs ?? 2000);
+    }
+  }
+}
+
+/** Follows an action until it ends; heartbeats so a retried activity can resume from `resumeKey`. */
+export async function waitAction(
+  deps: ActivityDeps,
+  get: () => Promise<ActionInfo>,
+  heartbeat: Record<string, unknown>,
+  timeoutMs = 60 * 60_000,
+): Promise<ActionInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const a = await get();
+    if (a.status === 'completed') return a;
+    if (a.status === 'errored') throw new ActionErrored(`${a.type} action ${a.id} errored at DigitalOcean`);
+    if (Date.now() > deadline)
+      throw new Error(`${a.type} action ${a.id} still in progress after ${Math.round(timeoutMs / 60000)} minutes`);
+    beat({ ...heartbeat, actionId: a.id });
+    await sleep(deps.timing?.pollMs ?? 2000);
+  }
+}
+
+export async function getAction(deps: ActivityDeps, id: number): Promise<ActionInfo> {
+  const r = await deps.api.call('get action', (c) => c.action.getAction({ action_id: id }));
+  return r.data.action as ActionInfo;
+}

@@ -1,0 +1,33 @@
+/**
+ * The project's image validator: the rules of DigitalOcean's Marketplace image check
+ * (marketplace-image-rules.md), in check.sh beside this file, run as root on a droplet.
+ * Each check prints one line "PASS|WARN|FAIL: <rule>: <detail>". BUILDER_KEY names the builder's
+ * own login key, which the shutdown step removes last, so it does not count against
+ * authorized_keys.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Read from the source tree (dist/activities/image → activities/image/check.sh). */
+export const IMAGE_CHECK_SCRIPT = readFileSync(
+  path.resolve(__dirname, '..', '..', '..', 'activities', 'image', 'check.sh'),
+  'utf8',
+);
+
+export interface ImageCheckReport {
+  passed: number;
+  warnings: string[];
+  failures: string[];
+}
+
+export function parseImageCheck(output: string): ImageCheckReport {
+  const r: ImageCheckReport = { passed: 0, warnings: [], failures: [] };
+  for (const line of output.split('\n')) {
+    const m = /^(PASS|WARN|FAIL): (.*)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'PASS') r.passed++;
+    else if (m[1] === 'WARN') r.warnings.push(m[2]!);
+    else r.failures.push(m[2]!);
+  }
+  return r;
+}

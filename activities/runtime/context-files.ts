@@ -1,0 +1,14 @@
+/** Reads files of a build context (fetched and verified by digest, cached per worker). */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { fetchContext } from '../../context/unpack';
+import type { ActivityDeps } from './deps';
+
+export async function contextRoot(deps: ActivityDeps, digest: string): Promise<string> {
+  return fetchContext(deps.store, digest, deps.contextCacheDir);
+}
+
+export async function readContextFile(deps: ActivityDeps, digest: string, rel: string): Promise<Buffer> {
+  const root = await contextRoot(deps, digest);
+  return fs.readFile(path.join(root, rel));
+}

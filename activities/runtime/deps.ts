@@ -1,0 +1,38 @@
+/** What the worker hands its activities: credentials stay here, never in workflow inputs. */
+import type { BlobStore } from '../../context/store';
+import type { DoApi } from '../../platform/digitalocean';
+import { DropletShells } from '../remote/droplet-shells';
+import { hostKeySecretFrom } from '../../platform/host-key';
+import type { VendorApi } from '../../platform/vendor-api';
+
+export interface LoginKey {
+  /** The worker's SSH private key (OpenSSH or PEM). Secret. */
+  privateKey: Buffer;
+  /** "ssh-ed25519 AAAA…" */
+  publicKey: string;
+  /** MD5 colon-hex, as DigitalOcean names keys. */
+  md5Fingerprint: string;
+}
+
+export interface ActivityDeps {
+  api: DoApi;
+  login: LoginKey;
+  /** Derives build droplets' host keys; secret. */
+  hostKeySecret: Buffer;
+  store: BlobStore;
+  /** Where this worker caches unpacked build contexts. */
+  contextCacheDir: string;
+  shells: DropletShells;
+  /** DigitalOcean's Vendor API (Marketplace), with the worker's token. */
+  vendor: VendorApi;
+  /** The worker's environment, for spec `env` entries `{ fromWorker: NAME }`. */
+  workerEnv: Record<string, string | undefined>;
+  /** Timings that tests shorten. */
+  timing?: { pollMs?: number; shutdownGraceMs?: number };
+}
+
+/** The deps of a worker: the SSH sessions and host-key secret are made from its login key. */
+export function activityDeps(base: Omit<ActivityDeps, 'shells' | 'hostKeySecret'>): ActivityDeps {
+  const hostKeySecret = hostKeySecretFrom(base.login.privateKey);
+  return { ...base, hostKeySecret, shells: new DropletShells(base.login.privateKey, hostKeySecret) };
+}

@@ -1,0 +1,51 @@
+/**
+ * Every activity a build worker registers, by the name the workflow calls it: the one list both
+ * sides agree on. The names are part of recorded histories: renaming one breaks running builds.
+ */
+import type {
+  CommandResult,
+  DropletRef,
+  FirstBootInput,
+  InstallInput,
+  InventoryResult,
+  ProvisionInput,
+  ProvisionResult,
+  PruneInput,
+  PruneResult,
+  RunScriptInput,
+  ShutdownResult,
+  SnapshotInput,
+  SnapshotResult,
+  StepContext,
+  TransferInput,
+  UploadInput,
+  UploadResult,
+  ValidationResult,
+  VerifyInput,
+  VerifyResult,
+} from './steps';
+import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './publish';
+
+export interface BuildActivities {
+  provision(input: ProvisionInput): Promise<ProvisionResult>;
+  /** The undo of provision: every droplet with the build's tag. */
+  destroy(input: { buildId: string }): Promise<{ destroyed: number[] }>;
+  install(input: InstallInput): Promise<CommandResult>;
+  upload(input: UploadInput): Promise<UploadResult>;
+  runScript(input: RunScriptInput): Promise<CommandResult>;
+  installFirstBoot(input: FirstBootInput): Promise<UploadResult>;
+  inventory(input: StepContext): Promise<InventoryResult>;
+  cleanup(input: StepContext): Promise<CommandResult>;
+  validate(input: StepContext): Promise<ValidationResult>;
+  shutdown(input: DropletRef): Promise<ShutdownResult>;
+  snapshot(input: SnapshotInput): Promise<SnapshotResult>;
+  /** The undo of snapshot. */
+  deleteSnapshot(input: { imageId: number }): Promise<{ deleted: boolean }>;
+  transfer(input: TransferInput): Promise<string[]>;
+  verify(input: VerifyInput): Promise<VerifyResult>;
+  pruneSnapshots(input: PruneInput): Promise<PruneResult>;
+  publish(input: PublishInput): Promise<PublishAttempt>;
+  reviewStatus(input: { appId: string }): Promise<AppStatus>;
+  lastPublished(input: { family: string }): Promise<PublishedRecord | null>;
+  recordPublished(record: PublishedRecord): Promise<void>;
+}

@@ -1,0 +1,102 @@
+/** The build workflow's input and result (the manifest), and a matrix build's. No secrets in any of them. */
+import type { BuildPlan } from './plan';
+import type { InventoryResult, PruneResult, ValidationResult, VerifyResult } from './steps';
+import type { PublishOutcome } from './publish';
+
+export type BuildMode = 'image' | 'base';
+
+export interface BuildInput {
+  buildId: string;
+  plan: BuildPlan;
+  /** Digest of the packed build context in the store the workers read. */
+  contextDigest: string;
+  mode: BuildMode;
+  snapshotName: string;
+  /** How long a failed step waits for an operator before the build gives up and cleans up. */
+  operatorTimeoutMs?: number;
+  /** Test the image on a droplet made from the snapshot (default true; `--no-verify`). */
+  verify?: boolean;
+  /** Publish to the spec's Marketplace app after a person approves (`--publish`). */
+  publish?: boolean;
+  /** Started by a schedule: buildId and snapshotName are made per run; an unchanged rebuild is not published. */
+  scheduled?: boolean;
+  /** Waits of the publish step; tests shorten them. */
+  publishTiming?: PublishTiming;
+}
+
+export interface PublishTiming {
+  /** How long to wait for a person's approval before giving up (default 7 days). */
+  approvalTimeoutMs?: number;
+  /** Wait before trying again when the app is pending or in review (default 1 h). */
+  busyRetryMs?: number;
+  /** First wait between looks at the review (default 15 min, doubling to 12 h). */
+  reviewPollMs?: number;
+  /** How long to follow a review before giving up (default 30 days). */
+  reviewTimeoutMs?: number;
+}
+
+export interface StepRecord {
+  name: string;
+  summary: string;
+  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'accepted' | 'waiting-for-operator' | 'waiting';
+  startedAt?: string;
+  seconds?: number;
+  attempts: number;
+  error?: string;
+  exitCode?: number;
+  tail?: string[];
+}
+
+export interface BuildManifest {
+  buildId: string;
+  status: 'succeeded' | 'failed';
+  mode: BuildMode;
+  name: string;
+  baseImage: string;
+  region: string;
+  size: string;
+  snapshot?: { id: number; name: string; regions: string[]; sizeGigabytes: number };
+  /** base mode: the droplet kept for inspection. */
+  droplet?: { id: number; ipv4: string; ssh: string };
+  os?: InventoryResult['os'];
+  packages?: Record<string, string>;
+  validation?: ValidationResult;
+  /** The image tested on a droplet made from it; `accepted` when an operator accepted a failed test. */
+  verify?: { state: 'verified' | 'accepted' | 'skipped'; result?: VerifyResult; error?: string };
+  publish?: PublishOutcome;
+  retention?: PruneResult;
+  steps: StepRecord[];
+  /** Undo steps that failed at the end (each a leak to look at: `client janitor`). */
+  undoFailures?: string[];
+  error?: string;
+}
+
+/** A parent build of several variants (a spec's matrix, or several spec files). */
+export interface MatrixInput {
+  buildId: string;
+  name: string;
+  /** Variants built at once. */
+  concurrency: number;
+  /** memo: where each spec lives, for `client retry` of a variant after an edit. */
+  children: { key: string; input: BuildInput; memo?: Record<string, unknown> }[];
+}
+
+export interface MatrixVariantResult {
+  key: string;
+  buildId: string;
+  status: 'succeeded' | 'failed';
+  image: string;
+  region: string;
+  size: string;
+  snapshot?: BuildManifest['snapshot'];
+  verify?: NonNullable<BuildManifest['verify']>['state'];
+  os?: string;
+  seconds: number;
+  error?: string;
+}
+
+export interface MatrixResult {
+  buildId: string;
+  status: 'succeeded' | 'failed';
+  variants: MatrixVariantResult[];
+}

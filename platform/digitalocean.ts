@@ -1,0 +1,115 @@
+/**
+ * The one place the worker talks to DigitalOcean (dots-wrapper). Every call goes through `call`,
+ * which retries transient faults (429 honouring retry-after, 5xx, timeouts, resets) and turns
+ * every error into a DoApiError that carries no request config — dots-wrapper's raw axios errors
+ * hold the token in `config.headers`, so they never leave this file.
+ */
+import { createApiClient } from 'dots-wrapper';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type DoClient = ReturnType<typeof createApiClient>;
+
+export class DoApiError extends Error {
+  override name = 'DoApiError';
+  constructor(
+    message: string,
+    /** HTTP status, or undefined for a network-level failure. */
+    readonly status: number | undefined,
+    /** DigitalOcean's error id, e.g. "unprocessable_entity". */
+    readonly errorId: string | undefined,
+    /** Seconds the server asked us to wait (429). */
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super(message);
+  }
+
+  /** Bad input or credentials: retrying the same request cannot help. */
+  get permanent(): boolean {
+    if (this.status === 401 || this.status === 403 || this.status === 404) return true;
+    return this.status === 422 && !this.isPendingEvent;
+  }
+
+  get isPendingEvent(): boolean {
+    return this.status === 422 && /pending event|blocking events/i.test(this.message);
+  }
+
+  get transient(): boolean {
+    return !this.permanent && !this.isPendingEvent;
+  }
+}
+
+export interface DoApiOptions {
+  token: string;
+  /** e.g. the lab's http://127.0.0.1:8585/v2; DigitalOcean's own API when undefined. */
+  endpoint?: string;
+  requestTimeoutMs?: number;
+  /** In-call retries for transient faults before giving up to Temporal's retry policy. */
+  maxAttempts?: number;
+}
+
+export class DoApi {
+  readonly client: DoClient;
+  private readonly maxAttempts: number;
+
+  constructor(opts: DoApiOptions) {
+    this.client = createApiClient({
+      token: opts.token,
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      requestTimeoutInMs: opts.requestTimeoutMs ?? 30_000,
+    });
+    this.maxAttempts = opts.maxAttempts ?? 6;
+  }
+
+  /**
+   * Runs one API call, retrying transient faults with backoff; throws only DoApiError.
+   * `retry: false` for calls that are not safe to repeat blindly (create).
+   */
+  async call<T>(what: string, fn: (c: DoClient) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
+    const attempts = opts.retry === false ? 1 : this.maxAttempts;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(this.client);
+      } catch (raw) {
+        const err = toDoApiError(what, raw);
+        if (!err.transient || attempt >= attempts) throw err;
+        const backoff = Math.min(8_000, 250 * 2 ** (attempt - 1));
+        await sleep(err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : backoff);
+      }
+    }
+  }
+}
+
+/** Scrubs an axios error down to what is safe to show: status, DigitalOcean's message, retry-after. */
+export function toDoApiError(what: string, raw: unknown): DoApiError {
+  if (raw instanceof DoApiError) return raw;
+  const e = raw as {
+    response?: { status?: number; data?: unknown; headers?: Record<string, unknown> };
+    code?: string;
+    message?: string;
+  };
+  const status = e.response?.status;
+  if (status === undefined) {
+    // Network level: no response. Only the error code is safe to repeat.
+    const code = e.code ?? 'network error';
+    return new DoApiError(`${what}: DigitalOcean API unreachable (${code})`, undefined, undefined, undefined);
+  }
+  const data = e.response?.data;
+  let id: string | undefined;
+  let message: string;
+  if (data && typeof data === 'object' && 'message' in data) {
+    id = typeof (data as { id?: unknown }).id === 'string' ? (data as unknown as { id: string }).id : undefined;
+    message = String((data as { message: unknown }).message);
+  } else {
+    // 5xx bodies are sometimes HTML: say so rather than echoing a page.
+    message = typeof data === 'string' && data.trimStart().startsWith('<') ? 'an HTML error page' : 'no error message';
+  }
+  const ra = e.response?.headers?.['retry-after'];
+  const retryAfter = ra !== undefined && !Number.isNaN(Number(ra)) ? Number(ra) : undefined;
+  const hint =
+    status === 401
+      ? " (check the worker's DIGITALOCEAN_TOKEN)"
+      : status === 403
+        ? ' (the token lacks the needed scope)'
+        : '';
+  return new DoApiError(`${what}: HTTP ${status} ${message}${hint}`, status, id, retryAfter);
+}
