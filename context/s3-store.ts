@@ -27,18 +27,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { BlobStore } from './store';
+import { StoreConfigError, StoreError, code, describeS3Failure, status } from './s3-errors';
 
-/** A storage failure. Retryable unless `permanent`. */
-export class StoreError extends Error {
-  override name = 'StoreError';
-  readonly permanent: boolean = false;
-}
-
-/** The store is configured wrongly (bucket, credentials, endpoint): retrying cannot help. */
-export class StoreConfigError extends StoreError {
-  override name = 'StoreConfigError';
-  override readonly permanent: boolean = true;
-}
+export { StoreConfigError, StoreError } from './s3-errors';
 
 export interface S3StoreConfig {
   /** e.g. https://nyc3.digitaloceanspaces.com; absent = AWS S3 itself. */
@@ -99,22 +90,13 @@ const PART_DIGITS = 10;
 const PART_RE = /\.part-(\d+)$/;
 const READ_CONCURRENCY = 8;
 
-interface SdkError {
-  name?: string;
-  Code?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-  errors?: unknown[];
-}
-
 export class S3Store implements BlobStore {
   /** The SDK client (tests add middleware to it, e.g. to count uploads). */
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
   readonly endpoint: string;
-  private readonly credentialSource: string;
+  readonly credentialSource: string;
   /** Next free part number of each log key this process appends to. */
   private readonly nextPart = new Map<string, number>();
   /** Operations on one key run one after the other, so appends stay in order. */
@@ -338,91 +320,12 @@ export class S3Store implements BlobStore {
 
   /** One clear sentence for an SDK or network error, without credentials. */
   failure(op: string, key: string, e: unknown): StoreError {
-    if (e instanceof StoreError) return e;
-    const c = code(e);
-    const s = status(e);
-    const what = key ? `${op} ${key}` : op;
-    const missingBucket = `bucket ${this.bucket} does not exist at ${this.endpoint}: create it or fix IMAGE_FORGE_S3_BUCKET`;
-    if (c === 'NoSuchBucket') return new StoreConfigError(missingBucket);
-    if (c === 'InvalidBucketName')
-      return new StoreConfigError(
-        `${this.bucket} is not a valid bucket name at ${this.endpoint}: fix IMAGE_FORGE_S3_BUCKET`,
-      );
-    const credentialCodes = [
-      'InvalidAccessKeyId',
-      'SignatureDoesNotMatch',
-      'XAdminUserNotFound',
-      'AccessDenied',
-      'InvalidToken',
-      'ExpiredToken',
-      'InvalidSecurity',
-      'AuthorizationHeaderMalformed',
-    ];
-    if ((c && credentialCodes.includes(c)) || s === 401 || s === 403) {
-      return new StoreConfigError(
-        `${this.endpoint} rejected the access key for bucket ${this.bucket} (${c ?? `HTTP ${s}`}): check ${this.credentialSource} ` +
-          '(the key must exist, the secret must be its own, and the key must be allowed to read and write the bucket)',
-      );
-    }
-    if (c === 'RequestTimeTooSkewed') {
-      return new StoreConfigError(
-        `${this.endpoint} refused the request because this machine's clock is off (RequestTimeTooSkewed): fix the clock (NTP)`,
-      );
-    }
-    const net = networkCode(e);
-    if (net === 'ENOTFOUND') {
-      return new StoreConfigError(
-        `cannot find the host of the S3 endpoint ${this.endpoint} (ENOTFOUND): check IMAGE_FORGE_S3_ENDPOINT`,
-      );
-    }
-    if (net && (net.startsWith('ERR_SSL') || net.startsWith('ERR_TLS') || net.includes('CERT'))) {
-      return new StoreConfigError(
-        `TLS with the S3 endpoint ${this.endpoint} failed (${net}): check IMAGE_FORGE_S3_ENDPOINT (http or https, host name)`,
-      );
-    }
-    if (net || (e as SdkError | undefined)?.name === 'TimeoutError') {
-      return new StoreError(
-        `cannot reach the S3 endpoint ${this.endpoint} (${net ?? 'timeout'}) to ${what}: check IMAGE_FORGE_S3_ENDPOINT and that the server is up`,
-      );
-    }
-    if (c === 'BadDigest' || c === 'XAmzContentSHA256Mismatch' || c === 'InvalidDigest') {
-      return new StoreError(
-        `the ${this.description} refused the upload of ${key}: the bytes it received do not match their checksum (${c}); upload it again`,
-      );
-    }
-    const detail = [c, s ? `HTTP ${s}` : undefined].filter(Boolean).join(', ');
-    const msg = (e as SdkError | undefined)?.message;
-    const extra = msg && msg !== c && msg !== 'UnknownError' ? `: ${msg.slice(0, 300)}` : '';
-    return new StoreError(`could not ${what} in the ${this.description} (${detail || 'unknown error'})${extra}`);
+    return describeS3Failure(op, key, e, this);
   }
 }
 
 function partKey(full: string, n: number): string {
   return `${full}.part-${String(n).padStart(PART_DIGITS, '0')}`;
-}
-
-function status(e: unknown): number | undefined {
-  return (e as SdkError | undefined)?.$metadata?.httpStatusCode;
-}
-
-/** The S3 error code (NoSuchBucket, …), if the server sent one (HEAD answers have none). */
-function code(e: unknown): string | undefined {
-  const err = e as SdkError | undefined;
-  if (!err?.$metadata) return undefined;
-  const c = err.Code ?? err.name;
-  return c && c !== 'Unknown' && c !== 'NotFound' && c !== 'Forbidden' ? c : undefined;
-}
-
-/** ECONNREFUSED etc. for errors below HTTP (also inside an AggregateError from happy eyeballs). */
-function networkCode(e: unknown): string | undefined {
-  const err = e as SdkError | undefined;
-  if (!err || err.$metadata?.httpStatusCode) return undefined;
-  if (typeof err.code === 'string' && /^(E[A-Z]+|ERR_[A-Z_]+|[A-Z_]*CERT[A-Z_]*)$/.test(err.code)) return err.code;
-  for (const inner of err.errors ?? []) {
-    const c = networkCode(inner);
-    if (c) return c;
-  }
-  return undefined;
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
