@@ -9,29 +9,10 @@ import { join, resolve } from 'node:path';
 import addFormats from 'ajv-formats';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
 import { parse as parseYaml } from 'yaml';
+import type { ContractViolation, Exchange } from './exchange';
 import { checkVendorExchange, isVendorApiPath } from './vendor-contract';
 
-export interface Exchange {
-  method: string;
-  path: string;
-  /** Raw query string without '?'. */
-  query: string;
-  requestHeaders: Record<string, string | string[]>;
-  requestBody: unknown;
-  status: number;
-  responseHeaders: Record<string, string>;
-  /** Parsed JSON body, or undefined for an empty one. */
-  responseBody: unknown;
-}
-
-export interface ContractViolation {
-  direction: 'request' | 'response';
-  method: string;
-  path: string;
-  status: number;
-  operationId?: string;
-  errors: string[];
-}
+export type { ContractViolation, Exchange } from './exchange';
 
 const SPEC_FILE = 'digitalocean-public.v2.bundled.yaml';
 /** Headers DigitalOcean documents on every response of the operations the lab serves. */

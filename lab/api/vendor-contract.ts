@@ -16,7 +16,7 @@
  * Where the page is silent, the lab's choice is marked "assumed" below.
  */
 import { z } from 'zod';
-import type { ContractViolation, Exchange } from './contract';
+import type { ContractViolation, Exchange } from './exchange';
 
 export const VENDOR_API_PREFIX = '/api/v1/vendor-portal';
 
