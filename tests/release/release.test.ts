@@ -34,7 +34,17 @@ before(async () => {
     lab: {
       timing: { transferDelayMs: 200, maxDiskGiB: 1 },
       // The app starts in review (of an earlier version): the first update is refused with a 400.
-      vendorApps: [{ id: APP, name: 'Webcheck', status: 'in review', review: { pendingMs: 800, inReviewMs: 800, outcome: 'approved' } }],
+      vendorApps: [
+        {
+          id: APP,
+          name: 'Webcheck',
+          status: 'inReview',
+          review: { pendingMs: 800, inReviewMs: 800, outcome: 'approved' },
+        },
+      ],
+      // The product reads the review with the single-app GET, which DigitalOcean does not promise
+      // (the lab answers 404 by default): on until the product reads the list (GET …/apps).
+      vendorSingleAppGet: true,
     },
   });
   const dir = path.join(stack.dir, 'web');
@@ -260,7 +270,8 @@ test('the Vendor API client: an unknown app or a wrong token is final, with a hi
   const update = { imageId: snapshots.first!, reasonForUpdate: 'x', version: '1', osVersion: '', softwareIncluded: [] };
   const cases: [VendorApi, string, RegExp][] = [
     [new VendorApi(url, LAB_TOKEN), 'no-such-app', /HTTP 404 .*check marketplace\.appId/],
-    [new VendorApi(url, 'wrong-token-value'), APP, /HTTP 401 .*DIGITALOCEAN_VENDOR_TOKEN/],
+    // The Vendor API answers 403 for an invalid token (documented), not /v2's 401.
+    [new VendorApi(url, 'wrong-token-value'), APP, /HTTP 403 .*DIGITALOCEAN_VENDOR_TOKEN/],
   ];
   for (const [api, appId, message] of cases) {
     const err = await api.update(appId, update).then(

@@ -14,7 +14,10 @@ import type { Stack } from './stack';
 import { REPO } from './temporal';
 
 async function main(): Promise<void> {
-  const stack = await startStack({ lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  // vendorSingleAppGet: the product reads the review with the single-app GET (off by default in the lab).
+  const stack = await startStack({
+    lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 }, vendorSingleAppGet: true },
+  });
   const out = path.join(REPO, 'tests/replay/histories');
   // A prefix keeps histories of older workflow code next to the new ones (e.g. `v2`).
   const prefix = process.argv[2] ? `${process.argv[2]}-` : '';
@@ -74,7 +77,12 @@ async function recordRelease(stack: Stack, save: (id: string, name: string) => P
   await fetch(`${stack.lab.origin}/_lab/vendor-apps`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'lab-webcheck', name: 'Webcheck', status: 'in review', review: { pendingMs: 500, inReviewMs: 500 } }),
+    body: JSON.stringify({
+      id: 'lab-webcheck',
+      name: 'Webcheck',
+      status: 'inReview',
+      review: { pendingMs: 500, inReviewMs: 500 },
+    }),
   });
   const fast = ['--review-poll', '0.015', '--busy-retry', '0.03'];
   await stack.client(['start-build', web, '--publish', '--id', 'replay-published', ...fast]);
