@@ -396,9 +396,14 @@ describe('lab Vendor API', () => {
       softwareIncluded: software,
     });
 
+    // Pending for 300 ms: on a loaded machine the review may already be `inReview` — the same 400.
     const busy = await patchApp('app-approve', { imageId: snapshotId });
-    assertError(busy, 400, 'bad_request', VENDOR_MESSAGES.busy('pending'));
-    assert.match(vendorErrorSchema.parse(busy.data).message, /^app is pending or in review/);
+    assertError(busy, 400, 'bad_request', /^app is pending or in review \(status: (pending|inReview)\): it can be/);
+    assert.ok(
+      [VENDOR_MESSAGES.busy('pending'), VENDOR_MESSAGES.busy('inReview')].includes(
+        vendorErrorSchema.parse(busy.data).message,
+      ),
+    );
 
     const pending = await listed('app-approve');
     assert.equal(pending.currentVersion?.version, 7, 'the live revision stays until approved');
@@ -411,14 +416,8 @@ describe('lab Vendor API', () => {
       const a = await listed('app-approve');
       if (seen.at(-1)?.value !== a.status.value)
         seen.push({ value: a.status.value, lastUpdated: a.status.lastUpdated });
-      if (a.status.value === 'inReview') {
-        assertError(
-          await patchApp('app-approve', { imageId: snapshotId }),
-          400,
-          'bad_request',
-          VENDOR_MESSAGES.busy('inReview'),
-        );
-      }
+      // (The busy 400 while `inReview` is checked on a forced status, in the lab control test: here
+      // the review could end between this read and a PATCH, and the PATCH would be taken.)
       return a.status.value === 'approved' ? a : undefined;
     });
     assert.deepEqual(
