@@ -22,7 +22,10 @@ export type AuditEvent =
   | { type: 'key.deleted'; keyId: number; fingerprint: string }
   | { type: 'tag.created'; tag: string }
   | { type: 'vendor.app_created'; appId: string; name: string; status: string }
-  | { type: 'vendor.update'; appId: string; imageId: number; version: string }
+  /** An accepted update: the listing's new revision, its image and app version. */
+  | { type: 'vendor.update'; appId: string; revision: number; imageId: number; version: string }
+  /** A Vendor API request with a body, the body as received (after authentication), and the answer's status. */
+  | { type: 'vendor.request'; appId: string; method: string; path: string; status: number; body: unknown }
   /** A Marketplace app's status changed: by an update, by the review (at = when, on the review's clock), or by /_lab. */
   | { type: 'vendor.review'; appId: string; from: string; to: string; cause: 'update' | 'review' | 'lab'; at: string; reason?: string }
   | { type: 'lab.started'; endpoint: string }

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import addFormats from 'ajv-formats';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
 import { parse as parseYaml } from 'yaml';
-import { checkVendorExchange, isVendorApiPath } from './vendor-contract';
 import type { ContractViolation, Exchange } from './exchange';
+import { checkVendorExchange, isVendorApiPath } from './vendor-contract';
 
 export type { ContractViolation, Exchange } from './exchange';
 

@@ -23,6 +23,15 @@ export function notFound(): ApiError {
   return new ApiError(404, 'not_found', 'The resource you were accessing could not be found.');
 }
 
+export function forbidden(message: string): ApiError {
+  return new ApiError(403, 'forbidden', message);
+}
+
+/** A removed endpoint: 410 `gone`, or 404 `not_found`, with a message naming its replacement. */
+export function gone(message: string, status: 404 | 410 = 410): ApiError {
+  return new ApiError(status, status === 410 ? 'gone' : 'not_found', message);
+}
+
 export function unprocessable(message: string): ApiError {
   return new ApiError(422, 'unprocessable_entity', message);
 }

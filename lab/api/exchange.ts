@@ -1,4 +1,9 @@
-/** One request and its response as the lab saw them, and what a contract check found wrong in it. */
+/**
+ * What the lab's self-check works on: one exchange (request and response) and what was found
+ * wrong with it. Shared by the OpenAPI check (contract.ts) and the Vendor API check
+ * (vendor-contract.ts), so that neither imports the other for its types.
+ */
+
 export interface Exchange {
   method: string;
   path: string;

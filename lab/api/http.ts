@@ -12,6 +12,8 @@ export interface LabRequest {
   /** Route parameters, e.g. { id: "12" } for /v2/droplets/:id. */
   params: Record<string, string>;
   requestId: string;
+  /** The team of the request's token (API requests; '' for /_lab). */
+  team: string;
   /** Scheme, host and port the client used: pagination links point back at it. */
   origin: string;
 }

@@ -271,6 +271,7 @@ export class Machines {
         minDiskSize: diskGb,
         sizeGigabytes: Math.max(0.01, Math.round((sizeBytes / 1e9) * 100) / 100),
         public: false,
+        team: d.team,
         source: { kind: 'snapshot', archivePath, dropletId: d.id },
       },
       sizeBytes,

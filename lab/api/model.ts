@@ -20,6 +20,8 @@ export interface DropletRecord {
   ipv4: string | undefined;
   snapshotIds: number[];
   actionIds: number[];
+  /** The team of the token that created it: its snapshots belong to that team's account. */
+  team: string;
   /** Unique on this machine: the runtime's machine, netns and cgroup name. */
   machineName: string;
   /** Resolves to the runtime's droplet once created (undefined if creation failed). */
@@ -52,6 +54,8 @@ export interface ImageRecord {
   minDiskSize: number;
   sizeGigabytes: number;
   public: boolean;
+  /** Snapshots: the team whose account holds it (the creator's; /_lab/images can change it). */
+  team?: string;
   /** Distribution images: the runtime's base tree; snapshots: the archive under the state dir. */
   source: { kind: 'distribution'; slug: string } | { kind: 'snapshot'; archivePath: string; dropletId: number };
 }
@@ -72,9 +76,16 @@ export interface TagRecord {
   lastTaggedUri: string | undefined;
 }
 
-/** Review states of a Marketplace app at DigitalOcean's Vendor API (see vendor.ts). */
-export const VENDOR_STATUSES = ['pending', 'in review', 'approved', 'rejected'] as const;
+/** Review states of a Marketplace app at DigitalOcean's Vendor API, in its camel case (see vendor.ts). */
+export const VENDOR_STATUSES = ['pending', 'inReview', 'approved', 'rejected'] as const;
 export type VendorStatus = (typeof VENDOR_STATUSES)[number];
+
+/** Kinds of Marketplace app: only a droplet 1-click takes an image through the Vendor API. */
+export const VENDOR_APP_TYPES = ['droplet', 'kubernetes', 'saas'] as const;
+export type VendorAppType = (typeof VENDOR_APP_TYPES)[number];
+
+/** The team of every token the lab accepts, unless LabServerOptions.tokenTeams says otherwise. */
+export const DEFAULT_TEAM = 'lab-team';
 
 export interface VendorSoftware {
   name: string;
@@ -85,7 +96,13 @@ export interface VendorSoftware {
   licenseLink?: string;
 }
 
-/** How the lab's review of the next update goes: pending for pendingMs, in review for inReviewMs, then outcome. */
+export interface VendorEmergencyContact {
+  name: string;
+  email: string;
+  phone?: string;
+}
+
+/** How the lab's review of the next update goes: pending for pendingMs, inReview for inReviewMs, then outcome. */
 export interface VendorReviewConfig {
   pendingMs: number;
   inReviewMs: number;
@@ -94,22 +111,58 @@ export interface VendorReviewConfig {
   reason: string;
 }
 
+/** The listing's data: what an update changes (and what it leaves). */
+export interface VendorCustomData {
+  version: string;
+  osVersion: string;
+  description: string;
+  summary: string;
+  imageLabel: string;
+  /** null until the app is first updated in the lab (when it was seeded without one). */
+  imageId: number | null;
+  imageName: string;
+  imageDescription: string;
+  reasonForUpdate: string;
+  softwareIncluded: VendorSoftware[];
+}
+
+/** One revision of a listing: the live one (current) or the one submitted and not live (unpublished). */
+export interface VendorAppVersion {
+  version: number;
+  customData: VendorCustomData;
+}
+
+/** A request the Vendor API received for an app, as received (PATCH bodies, for tests to inspect). */
+export interface VendorReceived {
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
+
 /** A Marketplace listing as the Vendor API returns it, plus the review the lab is running on it. */
 export interface VendorAppRecord {
   id: string;
   name: string;
-  status: { value: VendorStatus; lastUpdated: string; modifiedBy: string; reason: string };
-  customData: {
-    version: string;
-    osVersion: string;
-    /** null until the app is first updated in the lab (when it was seeded without one). */
-    imageId: number | null;
-    imageName: string;
-    reasonForUpdate: string;
-    softwareIncluded: VendorSoftware[];
-  };
+  type: VendorAppType;
+  /** Whose listing it is: only tokens of this team may read or update it. */
+  team: string;
+  /** The listing's revision: +1 per accepted update. */
+  version: number;
+  /** lastUpdated in epoch milliseconds, as DigitalOcean returns it. */
+  status: { value: VendorStatus; lastUpdated: number; modifiedBy: string; reason: string };
+  emergencyContacts: VendorEmergencyContact[];
+  /** The latest submitted data (what a PATCH answers with). */
+  customData: VendorCustomData;
+  /** The revision that is live, if any. */
+  current: VendorAppVersion | null;
+  /** The revision submitted and not (yet) live: pending, in review or rejected. */
+  unpublished: VendorAppVersion | null;
   /** Applies to the next update. */
   review: VendorReviewConfig;
   /** The review started by the last update (its config as it was then); undefined once it ended. */
   running: { startedAt: number; config: VendorReviewConfig } | undefined;
+  /** Every request with a body the Vendor API received for this app, in order. */
+  received: VendorReceived[];
 }

@@ -15,7 +15,7 @@ import { stateDir as runtimeStateDir } from '../droplets/paths';
 import { AuditLog } from './audit';
 import type { LabContext } from './context';
 import { ContractChecker, type ContractViolation } from './contract';
-import { ApiError, methodNotAllowed, notFound, serverError, tooManyRequests, unauthorized } from './errors';
+import { ApiError, forbidden, methodNotAllowed, notFound, serverError, tooManyRequests, unauthorized } from './errors';
 import { Faults, type FaultRuleInput } from './faults';
 import { readJsonBody, type LabRequest, type LabResponse } from './http';
 import { Machines, type MachineTiming } from './machines';
@@ -30,16 +30,22 @@ import { registerImages } from './routes/images';
 import { addVendorApp, labSummary, registerLabControl } from './routes/lab-control';
 import { registerSnapshots } from './routes/snapshots';
 import { registerTags } from './routes/tags';
-import { registerVendorApi } from './routes/vendor';
+import { DEFAULT_VENDOR_API_OPTIONS, VENDOR_MESSAGES, registerVendorApi } from './routes/vendor';
 import { LabState } from './state';
-import type { VendorAppInput } from './vendor';
+import { DEFAULT_TEAM } from './model';
+import { recordVendorRequest, type VendorAppInput } from './vendor';
 import { isVendorApiPath } from './vendor-contract';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LabServerOptions {
   runtime: DropletRuntime;
-  /** Accepted bearer tokens. */
+  /** Accepted bearer tokens, all of the lab's team (DEFAULT_TEAM) unless tokenTeams names another. */
   tokens: string[];
+  /**
+   * The team of a token (accepted too if not in `tokens`). A team owns Marketplace apps and the
+   * snapshots its tokens make; the Vendor API answers 403 for another team's app or image.
+   */
+  tokenTeams?: Record<string, string>;
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
@@ -63,6 +69,13 @@ export interface LabServerOptions {
   timing?: Partial<MachineTiming>;
   /** Marketplace apps of the Vendor API, there from the start (same shape as POST /_lab/vendor-apps). */
   vendorApps?: VendorAppInput[];
+  /**
+   * GET /api/v1/vendor-portal/apps/{app_id}, not promised by DigitalOcean: false (default) answers
+   * 404, 405 answers 405, true serves the app. The documented way to read is the list, GET …/apps.
+   */
+  vendorSingleAppGet?: boolean | 404 | 405;
+  /** What the deprecated …/apps/{app_id}/versions/{version} answers: 410 (default) or 404. */
+  vendorDeprecatedStatus?: 404 | 410;
   /** Where unexpected handler errors are reported (default stderr). */
   log?: (line: string) => void;
 }
@@ -109,7 +122,9 @@ export const DEFAULT_TIMING: MachineTiming = {
 
 export async function createLabServer(opts: LabServerOptions): Promise<LabServer> {
   if (opts.tokens.length === 0) throw new Error('the lab needs at least one accepted token');
-  const tokens = new Set(opts.tokens);
+  /** token → team */
+  const tokens = new Map<string, string>(opts.tokens.map((t) => [t, DEFAULT_TEAM]));
+  for (const [t, team] of Object.entries(opts.tokenTeams ?? {})) tokens.set(t, team);
   // Before anything is made on disk: a bad vendorApps entry leaves nothing behind.
   const audit = new AuditLog(opts.auditFile);
   const state = new LabState(audit);
@@ -155,7 +170,10 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   registerSnapshots(api, ctx);
   registerTags(api, ctx);
   registerCatalogue(api);
-  registerVendorApi(api, ctx);
+  registerVendorApi(api, ctx, {
+    singleAppGet: opts.vendorSingleAppGet ?? DEFAULT_VENDOR_API_OPTIONS.singleAppGet,
+    deprecatedStatus: opts.vendorDeprecatedStatus ?? DEFAULT_VENDOR_API_OPTIONS.deprecatedStatus,
+  });
   const control = new Router();
   registerLabControl(control, ctx, contract);
 
@@ -165,7 +183,9 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     const url = new URL(req.url ?? '/', 'http://lab');
     const method = (req.method ?? 'GET').toUpperCase();
     // DigitalOcean's v2 API, and its Vendor API (same host, same tokens): served alike.
-    const isApi = url.pathname === '/v2' || url.pathname.startsWith('/v2/') || isVendorApiPath(url.pathname);
+    const isVendor = isVendorApiPath(url.pathname);
+    const isApi = url.pathname === '/v2' || url.pathname.startsWith('/v2/') || isVendor;
+    let bodyRead = false;
     let headers: Record<string, string> = {};
     let body: unknown;
     let fault: string | undefined;
@@ -175,20 +195,25 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
         const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
         const rate = limiter.take(token);
         headers = rate.headers;
-        if (!tokens.has(token)) throw unauthorized();
+        const team = tokens.get(token);
+        // The Vendor API's page: 403 for an invalid token. It is silent on a missing one: 401 as on /v2.
+        if (team === undefined) {
+          throw isVendor && token !== '' ? forbidden(VENDOR_MESSAGES.invalidToken) : unauthorized();
+        }
         if (rate.limited) throw tooManyRequests(rate.retryAfterSeconds);
         body = await readJsonBody(req);
+        bodyRead = true;
         const decision = faults.forRequest(method, url.pathname);
         if (decision.delayMs > 0) await sleep(decision.delayMs);
         if (decision.response) {
           fault = decision.injected?.kind;
           out = decision.response;
         } else {
-          out = await route(api, method, url, body, requestId, req);
+          out = await route(api, method, url, body, requestId, req, team);
         }
       } else if (url.pathname.startsWith('/_lab/')) {
         body = await readJsonBody(req);
-        out = await route(control, method, url, body, requestId, req);
+        out = await route(control, method, url, body, requestId, req, '');
       } else {
         throw notFound();
       }
@@ -221,6 +246,10 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       requestId,
       ...(fault ? { fault } : {}),
     });
+    // Every body the Vendor API received (and read: after authentication), kept as received.
+    if (isVendor && bodyRead && (method === 'PATCH' || body !== undefined)) {
+      recordVendorRequest(state, method, url.pathname, out.status, body);
+    }
     // An injected HTML page is off-contract on purpose; everything else from /v2 must match
     // (the Vendor API's exchanges are checked against vendor-contract.ts instead of the OpenAPI document).
     if (contract && isApi && !out.text) {
@@ -277,7 +306,15 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   };
 }
 
-async function route(router: Router, method: string, url: URL, body: unknown, requestId: string, req: IncomingMessage): Promise<LabResponse> {
+async function route(
+  router: Router,
+  method: string,
+  url: URL,
+  body: unknown,
+  requestId: string,
+  req: IncomingMessage,
+  team: string,
+): Promise<LabResponse> {
   const m = router.match(method, url.pathname);
   if (m.kind === 'not-found') throw notFound();
   if (m.kind === 'method-not-allowed') throw methodNotAllowed(m.allowed);
@@ -288,6 +325,7 @@ async function route(router: Router, method: string, url: URL, body: unknown, re
     body,
     params: m.params,
     requestId,
+    team,
     origin: `http://${req.headers.host ?? 'localhost'}`,
   };
   return m.handler(labReq);

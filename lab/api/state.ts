@@ -4,7 +4,18 @@
  */
 import { randomInt } from 'node:crypto';
 import type { AuditLog } from './audit';
-import type { ActionRecord, ActionStatus, DropletRecord, DropletStatus, ImageRecord, SshKeyRecord, TagRecord, VendorAppRecord, VendorStatus } from './model';
+import type {
+  ActionRecord,
+  ActionStatus,
+  DropletRecord,
+  DropletStatus,
+  ImageRecord,
+  SshKeyRecord,
+  TagRecord,
+  VendorAppRecord,
+  VendorCustomData,
+  VendorStatus,
+} from './model';
 
 export class LabState {
   readonly droplets = new Map<number, DropletRecord>();
@@ -140,18 +151,36 @@ export class LabState {
     this.audit.record({ type: 'vendor.app_created', appId: app.id, name: app.name, status: app.status.value });
   }
 
-  /** A Vendor API update: new custom data, the app `pending`, and its review started. */
-  updateVendorApp(app: VendorAppRecord, customData: VendorAppRecord['customData'] & { imageId: number }, modifiedBy: string, startedAt: number): void {
+  /** A Vendor API update: its data the next revision (not live yet), the app `pending`, its review started. */
+  updateVendorApp(
+    app: VendorAppRecord,
+    customData: VendorCustomData & { imageId: number },
+    modifiedBy: string,
+    startedAt: number,
+  ): void {
     app.customData = customData;
-    this.audit.record({ type: 'vendor.update', appId: app.id, imageId: customData.imageId, version: customData.version });
+    app.version++;
+    const copy = { ...customData, softwareIncluded: [...customData.softwareIncluded] };
+    app.unpublished = { version: app.version, customData: copy };
+    const { imageId, version } = customData;
+    this.audit.record({ type: 'vendor.update', appId: app.id, revision: app.version, imageId, version });
     this.setVendorStatus(app, 'pending', { at: startedAt, modifiedBy, reason: '', cause: 'update' });
     app.running = { startedAt, config: { ...app.review } };
   }
 
-  setVendorStatus(app: VendorAppRecord, to: VendorStatus, how: { at: number; modifiedBy: string; reason: string; cause: 'update' | 'review' | 'lab' }): void {
+  /** `approved` makes the unpublished revision (if any) the live one; `rejected` leaves it unpublished. */
+  setVendorStatus(
+    app: VendorAppRecord,
+    to: VendorStatus,
+    how: { at: number; modifiedBy: string; reason: string; cause: 'update' | 'review' | 'lab' },
+  ): void {
     const from = app.status.value;
+    app.status = { value: to, lastUpdated: how.at, modifiedBy: how.modifiedBy, reason: how.reason };
+    if (to === 'approved' && app.unpublished) {
+      app.current = app.unpublished;
+      app.unpublished = null;
+    }
     const at = new Date(how.at).toISOString();
-    app.status = { value: to, lastUpdated: at, modifiedBy: how.modifiedBy, reason: how.reason };
     this.audit.record({ type: 'vendor.review', appId: app.id, from, to, cause: how.cause, at, ...(how.reason ? { reason: how.reason } : {}) });
   }
 

@@ -39,7 +39,7 @@ before(async () => {
         {
           id: APP,
           name: 'Webcheck',
-          status: 'in review',
+          status: 'inReview',
           review: { pendingMs: 800, inReviewMs: 800, outcome: 'approved' },
         },
       ],
@@ -340,7 +340,8 @@ test('the Vendor API client: an unknown app or a wrong token is final, with a hi
   const update = { imageId: snapshots.first!, reasonForUpdate: 'x', version: '1', osVersion: '', softwareIncluded: [] };
   const cases: [VendorApi, string, RegExp][] = [
     [new VendorApi(url, LAB_TOKEN), 'no-such-app', /HTTP 404 .*check marketplace\.appId/],
-    [new VendorApi(url, 'wrong-token-value'), APP, /HTTP 401 .*DIGITALOCEAN_VENDOR_TOKEN/],
+    // The Vendor API answers 403 for an invalid token (documented), not /v2's 401.
+    [new VendorApi(url, 'wrong-token-value'), APP, /HTTP 403 .*DIGITALOCEAN_VENDOR_TOKEN/],
   ];
   for (const [api, appId, message] of cases) {
     const err = await api.update(appId, update).then(

@@ -14,7 +14,9 @@ import type { Stack } from './stack';
 import { REPO } from './temporal';
 
 async function main(): Promise<void> {
-  const stack = await startStack({ lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  const stack = await startStack({
+    lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } },
+  });
   const out = path.join(REPO, 'tests/replay/histories');
   // A prefix keeps histories of older workflow code next to the new ones (e.g. `v2`).
   const prefix = process.argv[2] ? `${process.argv[2]}-` : '';
@@ -81,7 +83,7 @@ async function recordRelease(
     body: JSON.stringify({
       id: 'lab-webcheck',
       name: 'Webcheck',
-      status: 'in review',
+      status: 'inReview',
       review: { pendingMs: 500, inReviewMs: 500 },
     }),
   });

@@ -69,6 +69,7 @@ export function registerDroplets(router: Router, ctx: LabContext): void {
     const d: DropletRecord = {
       id,
       name: body.name,
+      team: req.team,
       region: regionSlug,
       size: size.slug,
       imageId: image.id,

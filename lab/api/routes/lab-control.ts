@@ -3,7 +3,7 @@
  * tests, fault rules to add, list and clear, and the Vendor API's Marketplace apps to set up.
  */
 import { z } from 'zod';
-import type { LabContext } from '../context';
+import { numericId, type LabContext } from '../context';
 import type { ContractChecker } from '../contract';
 import { badRequest, notFound } from '../errors';
 import { faultRuleSchema } from '../faults';
@@ -11,6 +11,8 @@ import { json, noContent } from '../http';
 import type { Router } from '../router';
 import type { LabState } from '../state';
 import { MODIFIED_BY, mergeReview, newVendorApp, observeVendorApp, vendorAppChange, vendorAppInput, vendorAppLabView } from '../vendor';
+
+const imageChange = z.strictObject({ team: z.string().min(1) });
 
 const faultsBody = z.union([faultRuleSchema, z.object({ rules: z.array(faultRuleSchema).default([]), seed: z.number().int().optional(), replace: z.boolean().optional() })]);
 
@@ -89,6 +91,19 @@ export function registerLabControl(router: Router, ctx: LabContext, contract: Co
   });
 
   router.get('/_lab/vendor-apps/:id', (req) => json(200, vendorAppLabView(vendorApp(req.params.id))));
+
+  /**
+   * Body: {team}: moves a snapshot to another team's account (e.g. to provoke the Vendor API's
+   * 403 for an image that is not the token's team's). Snapshots belong to the creator's team.
+   */
+  router.post('/_lab/images/:id', (req) => {
+    const img = state.images.get(numericId(req.params.id) ?? -1);
+    if (!img) throw notFound();
+    const r = imageChange.safeParse(req.body ?? {});
+    if (!r.success) throw badRequest(`invalid image change: ${issues(r.error)}`);
+    img.team = r.data.team;
+    return json(200, { id: img.id, name: img.name, team: img.team });
+  });
 
   /** Body: {name?, status?, reason?, review?}: a status set here stops the running review and stays. */
   router.post('/_lab/vendor-apps/:id', (req) => {
