@@ -1,12 +1,12 @@
 /**
  * prune-snapshots: retention. Keeps the newest `keep` snapshots of the image family (found by
- * its family tag) and deletes the older ones — never a protected one (the image just built, the
- * images published or in review). Safe to run twice: a second run finds less to delete.
+ * its family tag) and deletes the older ones — never a protected one (the image just built, every
+ * image ever submitted to the Marketplace, the images the app lists or reviews). Safe to run twice: a second run finds less to delete.
  */
 import type { ActivityDeps } from './runtime/deps';
 import { familyTag } from '../contract/tags';
 import { DoApiError } from '../platform/digitalocean';
-import { readPublished } from './records/published';
+import { publishedImages } from './records/published';
 import type { PruneInput, PruneResult, SnapshotRef } from '../contract/steps';
 
 interface ImageInfo {
@@ -26,12 +26,13 @@ export function pruneSnapshots(deps: ActivityDeps) {
       if (r.data.images.length < 200) break;
     }
     const protect = new Set(input.protect);
-    const last = await readPublished(deps, input.family);
-    if (last) protect.add(last.imageId);
-    // The app's current image is listed, or in review: never delete it (and never guess: an
-    // unreadable app fails this step rather than risk it).
+    // Every image this project ever submitted for the family: a listing may use it.
+    for (const id of await publishedImages(deps, input.family)) protect.add(id);
+    // The app's live and in-review images, when the Vendor API lets us read them (transient
+    // failures fail the step rather than guess; a read it does not serve leaves our own records).
     if (input.appId) {
       const app = await deps.vendor.status(input.appId);
+      for (const id of app?.imageIds ?? []) protect.add(id);
       if (app?.imageId !== undefined) protect.add(app.imageId);
     }
     // Newest first; ties (same second) by id, which grows.

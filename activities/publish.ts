@@ -1,31 +1,41 @@
 /**
- * publish: send the image to its Marketplace app. A 400 (the app is pending or in review) is an
- * answer, not a failure: the workflow waits on a durable timer and tries again. A 404 is final.
- * Safe to run twice: an app already pending with this image id is this update, taken.
+ * publish: send the image to its Marketplace app with exactly the body the workflow built. A 400
+ * for an app that is pending or in review is an answer, not a failure: the workflow waits on a
+ * durable timer and tries again. Every other 400, 403 and 404 is final, with DigitalOcean's
+ * message and a hint. Safe to run twice: an app already pending or in review with this image is
+ * this update, taken.
  */
 import type { ActivityDeps } from './runtime/deps';
+import { rememberPublished } from './records/published';
 import { VendorApiError } from '../platform/vendor-api';
-import type { PublishAttempt, PublishInput } from '../contract/publish';
+import { isUnderReview } from '../contract/publish';
+import type { PublishAttempt, PublishInput, VendorUpdateBody } from '../contract/publish';
 
 export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
+    const body = input.body ?? legacyBody(input);
+    // Remembered before sending: an image that may be in review must never be pruned.
+    if (input.family) await rememberPublished(deps, input.family, input.imageId);
     try {
-      const status = await deps.vendor.update(input.appId, {
-        imageId: input.imageId,
-        reasonForUpdate: input.reasonForUpdate,
-        version: input.version,
-        osVersion: input.osVersion,
-        softwareIncluded: input.softwareIncluded,
-      });
-      return { kind: 'submitted', status };
+      return { kind: 'submitted', status: await deps.vendor.update(input.appId, body) };
     } catch (err) {
-      // Other failures (404 final, 5xx retried) are sorted by toFailure like every API error.
-      if (!(err instanceof VendorApiError) || err.status !== 400) throw err;
+      // Other failures (permanent: final; transient: retried) are sorted by toFailure like every API error.
+      if (!(err instanceof VendorApiError) || err.kind !== 'busy') throw err;
       // A crash after an accepted PATCH leaves the app pending with our image: that was us.
       const now = await deps.vendor.status(input.appId);
-      if (now.imageId === input.imageId && (now.value === 'pending' || now.value === 'in review'))
-        return { kind: 'submitted', status: now };
+      if (now && now.imageId === input.imageId && isUnderReview(now.value)) return { kind: 'submitted', status: now };
       return { kind: 'busy', message: err.message };
     }
+  };
+}
+
+/** A publish scheduled by a build started before the documented contract: never send "" or []. */
+function legacyBody(input: PublishInput): VendorUpdateBody {
+  return {
+    imageId: input.imageId,
+    ...(input.version ? { version: input.version } : {}),
+    ...(input.reasonForUpdate ? { reasonForUpdate: input.reasonForUpdate } : {}),
+    ...(input.osVersion ? { osVersion: input.osVersion } : {}),
+    ...(input.softwareIncluded?.length ? { softwareIncluded: input.softwareIncluded } : {}),
   };
 }

@@ -27,6 +27,7 @@ export interface StartFlags extends ConnectionFlags {
   approvalTimeout?: string;
   reviewPoll?: string;
   busyRetry?: string;
+  busyCeiling?: string;
   concurrency?: string;
 }
 
@@ -42,7 +43,8 @@ export function withBuildFlags(cmd: Command): Command {
     .option('--publish', "publish to the spec's Marketplace app after a person approves (client approve)")
     .option('--approval-timeout <hours>', 'how long to wait for approval before giving up publishing', '168')
     .option('--review-poll <minutes>', 'first wait between looks at the Marketplace review (doubles, up to 12 h)', '15')
-    .option('--busy-retry <minutes>', 'wait before submitting again while the app is pending or in review', '60');
+    .option('--busy-retry <minutes>', 'wait before submitting again while the app is pending or in review', '60')
+    .option('--busy-ceiling <hours>', 'give up submitting when the app stays pending or in review this long', '336');
 }
 
 function positiveNumber(v: string | undefined, flag: string): number {
@@ -77,6 +79,7 @@ export function buildOptions(
             approvalTimeoutMs: minutes(flags.approvalTimeout, '--approval-timeout') * 60,
             reviewPollMs: minutes(flags.reviewPoll, '--review-poll'),
             busyRetryMs: minutes(flags.busyRetry, '--busy-retry'),
+            busyTimeoutMs: minutes(flags.busyCeiling, '--busy-ceiling') * 60,
           },
         }
       : {}),

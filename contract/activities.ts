@@ -45,7 +45,8 @@ export interface BuildActivities {
   verify(input: VerifyInput): Promise<VerifyResult>;
   pruneSnapshots(input: PruneInput): Promise<PruneResult>;
   publish(input: PublishInput): Promise<PublishAttempt>;
-  reviewStatus(input: { appId: string }): Promise<AppStatus>;
+  /** null: no read of the app works (the Vendor API documents none). */
+  reviewStatus(input: { appId: string }): Promise<AppStatus | null>;
   lastPublished(input: { family: string }): Promise<PublishedRecord | null>;
   recordPublished(record: PublishedRecord): Promise<void>;
 }

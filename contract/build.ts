@@ -33,6 +33,8 @@ export interface PublishTiming {
   reviewPollMs?: number;
   /** How long to follow a review before giving up (default 30 days). */
   reviewTimeoutMs?: number;
+  /** How long the app may stay pending or in review before the build gives up submitting (default 14 days). */
+  busyTimeoutMs?: number;
 }
 
 export interface StepRecord {

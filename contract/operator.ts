@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { StepRecord } from './build';
+import type { VendorUpdateBody } from './publish';
 import type { BuildStatusValue } from './search-attributes';
 
 export interface RetryRequest {
@@ -43,3 +44,11 @@ export const approveUpdate = defineUpdate<OperatorReply, [ApprovalRequest]>('app
 export const rejectUpdate = defineUpdate<OperatorReply, [ApprovalRequest]>('reject');
 
 export const stateQuery = defineQuery<BuildState>('state');
+
+/** The exact Vendor API body the build sends (or would send, once approved); null before it is known. */
+export const publishPreviewQuery = defineQuery<PublishPreview | null>('publish-preview');
+
+export interface PublishPreview {
+  appId: string;
+  body: VendorUpdateBody;
+}

@@ -39,10 +39,25 @@ export interface BuildPlan {
 
 export interface MarketplacePlan {
   appId: string;
-  version: string;
-  reasonForUpdate: string;
-  /** Packages listed in softwareIncluded, with versions from the manifest. */
-  software: string[];
+  /** Each field left out of the plan is left out of the update: the listing keeps its value. */
+  version?: string;
+  reasonForUpdate?: string;
+  /** A literal, or "detect": the image's PRETTY_NAME from /etc/os-release. */
+  osVersion?: string;
+  /** Listed in softwareIncluded; a bare name (older plans) means version "detect". */
+  software?: (string | SoftwareEntry)[];
+}
+
+export interface SoftwareEntry {
+  name: string;
+  /** A literal, or "detect": the version of the Debian package `package` (default: name) on the image. */
+  version?: string;
+  /** The Debian package whose version "detect" reads, when not the entry's name. */
+  package?: string;
+  releaseNotes?: string;
+  website?: string;
+  licenseType?: string;
+  licenseLink?: string;
 }
 
 /** One variant of a matrix build: what it changes in the droplet. */

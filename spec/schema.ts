@@ -47,6 +47,19 @@ const envValue = z.union([z.string(), z.strictObject({ fromWorker: envName })], 
   error: 'must be a plain (non-secret) string, or { fromWorker: NAME } to read it from the worker\'s environment',
 });
 
+const debianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx');
+
+/** One row of the listing's software table (the Vendor API's softwareIncluded). */
+const softwareEntry = z.strictObject({
+  name: z.string().min(1).describe('the name shown in the listing'),
+  version: z.string().min(1).default('detect').describe('a version, or "detect" from the package on the image'),
+  package: debianPackage.optional().describe('the Debian package "detect" reads (default: name)'),
+  releaseNotes: z.string().optional(),
+  website: z.string().optional(),
+  licenseType: z.string().optional(),
+  licenseLink: z.string().optional(),
+});
+
 export const buildSpecSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -81,10 +94,20 @@ export const buildSpecSchema = z
     tests: z.array(scriptEntry).default([]).describe('run as root on a fresh droplet made from the snapshot; each must exit 0, e.g. { run: "curl -fsS http://localhost/" }'),
     marketplace: z
       .strictObject({
-        appId: z.string().min(1).describe('the app id from the Vendor Portal URL'),
-        version: z.string().min(1).describe('the app version shown in the listing'),
-        reasonForUpdate: z.string().min(1).default('Rebuilt with the latest security updates'),
-        software: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx')).default([]).describe('packages to list with their installed versions'),
+        appId: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be the app id from the Vendor Portal URL (letters, digits, - and _)')
+          .describe('the app id from the Vendor Portal URL'),
+        version: z.string().min(1).optional().describe('the app version shown in the listing; left as it is when omitted'),
+        reasonForUpdate: z.string().min(1).optional().describe('what changed; left as it is when omitted'),
+        osVersion: z
+          .string()
+          .optional()
+          .describe('the OS shown in the listing, or "detect" for the image\'s /etc/os-release; left as it is when omitted'),
+        software: z
+          .array(z.union([debianPackage, softwareEntry]))
+          .optional()
+          .describe('the software table: package names (version detected on the image) or entries; left as it is when omitted'),
       })
       .optional()
       .describe('publish the image to this Marketplace app after a person approves (client start-build --publish)'),

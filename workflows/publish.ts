@@ -5,12 +5,14 @@
  * worker anything.
  */
 import * as wf from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { MarketplacePlan } from '../contract/plan';
-import { approveUpdate, rejectUpdate } from '../contract/operator';
-import type { ApprovalRequest, OperatorReply } from '../contract/operator';
+import { approveUpdate, publishPreviewQuery, rejectUpdate } from '../contract/operator';
+import type { ApprovalRequest, OperatorReply, PublishPreview } from '../contract/operator';
 import { QUICK, call } from './calls';
 import type { StepRunner } from './steps/runner';
-import type { AppStatus, PublishOutcome } from '../contract/publish';
+import { isUnderReview, reviewState, vendorUpdateBody } from '../contract/publish';
+import type { AppStatus, PublishInput, PublishOutcome } from '../contract/publish';
 import type { BuildInput, PublishTiming } from '../contract/build';
 
 const HOUR = 60 * 60 * 1000;
@@ -36,6 +38,8 @@ export interface ApprovalDecision {
  */
 export class ApprovalDesk {
   private decision?: ApprovalDecision;
+  /** What publishing sends, for `client publish --dry-run`: known once the image is built. */
+  preview: PublishPreview | null = null;
 
   constructor(private readonly steps: StepRunner) {
     const decide =
@@ -56,6 +60,7 @@ export class ApprovalDesk {
     };
     wf.setHandler(approveUpdate, decide(true), { validator: mustAwaitApproval });
     wf.setHandler(rejectUpdate, decide(false), { validator: mustAwaitApproval });
+    wf.setHandler(publishPreviewQuery, () => this.preview);
   }
 
   /** Waits for `client approve` or `client reject`; undefined when nobody answered in time. */
@@ -95,6 +100,15 @@ export async function publishToMarketplace(
     }
   }
 
+  const update: PublishInput = {
+    buildId: input.buildId,
+    appId: mp.appId,
+    imageId,
+    family,
+    body: vendorUpdateBody(mp, imageId, { ...(req.os ? { os: req.os } : {}), packages: req.packages }),
+  };
+  approvals.preview = { appId: mp.appId, body: update.body! };
+
   const decision = await approvals.awaitApproval(mp.appId, imageId, t.approvalTimeoutMs);
   if (!decision) return { state: 'approval-timed-out', reason: `nobody approved within ${human(t.approvalTimeoutMs)}` };
   if (!decision.approved)
@@ -104,17 +118,10 @@ export async function publishToMarketplace(
       ...(decision.reason ? { reason: decision.reason } : {}),
     };
 
-  const update = {
-    buildId: input.buildId,
-    appId: mp.appId,
-    imageId,
-    version: mp.version,
-    reasonForUpdate: mp.reasonForUpdate,
-    osVersion: req.os ? req.os.prettyName : '',
-    softwareIncluded: mp.software
-      .filter((name) => req.packages[name] !== undefined)
-      .map((name) => ({ name, version: req.packages[name]! })),
-  };
+  // How long an app may stay busy before the build gives up: a ceiling of its own since the
+  // documented contract (builds started before keep the review timeout).
+  const ceilingOfItsOwn = wf.patched('publish-busy-ceiling');
+  const busyCeilingMs = ceilingOfItsOwn ? t.busyTimeoutMs : t.reviewTimeoutMs;
   const started = Date.now();
   let busyRetries = 0;
   let submitted: AppStatus | undefined;
@@ -126,12 +133,19 @@ export async function publishToMarketplace(
       submitted = attempt.status;
       break;
     }
-    if (Date.now() - started > t.reviewTimeoutMs) {
-      return {
-        state: 'review-timed-out',
-        busyRetries,
-        reason: `the app stayed pending or in review for ${human(t.reviewTimeoutMs)}: ${attempt.message}`,
-      };
+    if (Date.now() - started > busyCeilingMs) {
+      if (!ceilingOfItsOwn) {
+        return {
+          state: 'review-timed-out',
+          busyRetries,
+          reason: `the app stayed pending or in review for ${human(t.reviewTimeoutMs)}: ${attempt.message}`,
+        };
+      }
+      throw ApplicationFailure.nonRetryable(
+        `Marketplace app ${mp.appId} stayed pending or in review for ${human(busyCeilingMs)}, so image ${imageId} ` +
+          `was not submitted (${attempt.message}); once the app's review has ended, publish it again`,
+        'PublishBusyTooLong',
+      );
     }
     busyRetries++;
     await steps.waitFor(
@@ -147,10 +161,10 @@ export async function publishToMarketplace(
     `follow the Marketplace review of image ${imageId}`,
     'waiting-for-review',
     async () => {
-      let status = submitted;
+      let status: AppStatus | null = submitted;
       let delay = t.reviewPollMs;
       const deadline = Date.now() + t.reviewTimeoutMs;
-      while (isUnderReview(status.value) && Date.now() < deadline) {
+      while (status && isUnderReview(status.value) && Date.now() < deadline) {
         await wf.sleep(delay);
         delay = Math.min(delay * 2, 12 * HOUR);
         status = await call(QUICK, 'reviewStatus', `look at the review of app ${mp.appId}`, { appId: mp.appId });
@@ -158,15 +172,27 @@ export async function publishToMarketplace(
       return status;
     },
   );
-  if (isUnderReview(review.value))
+  const answered = { busyRetries, submitted };
+  if (!review) {
+    const reason = 'submitted, review status unknown: the Vendor API offers no read of this app; see the Vendor Portal';
+    return { state: 'submitted', ...answered, reason };
+  }
+  if (isUnderReview(review.value)) {
     return {
       state: 'review-timed-out',
-      busyRetries,
+      ...answered,
       review,
       reason: `still ${review.value} after ${human(t.reviewTimeoutMs)}`,
     };
-  if (!isApproved(review.value))
-    return { state: 'review-rejected', busyRetries, review, ...(review.reason ? { reason: review.reason } : {}) };
+  }
+  const state = reviewState(review.value);
+  if (state === 'other') {
+    const reason = `submitted; the review says "${review.value}", a status this tool does not know: see the Vendor Portal`;
+    return { state: 'submitted', ...answered, review, reason };
+  }
+  if (state !== 'approved') {
+    return { state: 'review-rejected', ...answered, review, ...(review.reason ? { reason: review.reason } : {}) };
+  }
   await steps.run('record-published', 'remember the published packages for the next scheduled build', (_d, s) =>
     call(QUICK, 'recordPublished', s, {
       family,
@@ -178,15 +204,7 @@ export async function publishToMarketplace(
       at: new Date().toISOString(),
     }),
   );
-  return { state: 'approved', busyRetries, review, ...(decision.by ? { by: decision.by } : {}) };
-}
-
-function isUnderReview(value: string): boolean {
-  return value === 'pending' || value === 'in review';
-}
-
-function isApproved(value: string): boolean {
-  return value === 'approved' || value === 'published' || value === 'live';
+  return { state: 'approved', ...answered, review, ...(decision.by ? { by: decision.by } : {}) };
 }
 
 function samePackages(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -200,6 +218,7 @@ function timing(t: PublishTiming | undefined): Required<PublishTiming> {
     busyRetryMs: t?.busyRetryMs ?? HOUR,
     reviewPollMs: t?.reviewPollMs ?? 15 * 60 * 1000,
     reviewTimeoutMs: t?.reviewTimeoutMs ?? 30 * DAY,
+    busyTimeoutMs: t?.busyTimeoutMs ?? 14 * DAY,
   };
 }
 

@@ -4,6 +4,7 @@ import { registerJanitor } from './janitor';
 import { registerLabCommands } from './lab';
 import { registerLocalCommands } from './local';
 import { registerOperatorCommands } from './operator';
+import { registerPublish } from './publish';
 import { registerSpecCommands } from './spec';
 import { registerStatusCommands } from './status';
 import { registerStartBuild } from './start-build';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerImportPacker(program);
   registerStatusCommands(program);
   registerOperatorCommands(program);
+  registerPublish(program);
   registerScheduleCommands(program);
   registerJanitor(program);
   registerLabCommands(program);

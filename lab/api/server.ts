@@ -76,6 +76,8 @@ export interface LabServerOptions {
   vendorSingleAppGet?: boolean | 404 | 405;
   /** What the deprecated …/apps/{app_id}/versions/{version} answers: 410 (default) or 404. */
   vendorDeprecatedStatus?: 404 | 410;
+  /** Serve GET …/apps (default true); false: no read of an app works at all. */
+  vendorListRead?: boolean;
   /** Where unexpected handler errors are reported (default stderr). */
   log?: (line: string) => void;
 }
@@ -173,6 +175,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   registerVendorApi(api, ctx, {
     singleAppGet: opts.vendorSingleAppGet ?? DEFAULT_VENDOR_API_OPTIONS.singleAppGet,
     deprecatedStatus: opts.vendorDeprecatedStatus ?? DEFAULT_VENDOR_API_OPTIONS.deprecatedStatus,
+    listRead: opts.vendorListRead ?? DEFAULT_VENDOR_API_OPTIONS.listRead,
   });
   const control = new Router();
   registerLabControl(control, ctx, contract);

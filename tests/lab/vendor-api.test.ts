@@ -12,7 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VENDOR_MESSAGES } from '../../lab/api/routes/vendor';
@@ -24,7 +24,7 @@ import {
   vendorListedAppSchema,
   type VendorListedApp,
 } from '../../lab/api/vendor-contract';
-import type { DropletExit, DropletRuntime, RunningDroplet } from '../../lab/droplets/runtime';
+import { memoryRuntime } from '../support/memory-runtime';
 
 const TOKEN = `dop_v1_vendor_test_${process.pid}`;
 /** A token of another team: its snapshots are in that team's account, its apps are its own. */
@@ -45,45 +45,6 @@ let otherTeamSnapshot = 0;
 let movedSnapshot = 0;
 /** Requests this test sends off-contract on purpose: the only request violations allowed. */
 const deliberatelyBad: Array<{ method: string; path: string }> = [];
-
-/** Boots at once, snapshots to a small file: enough for /v2 to create a droplet and snapshot it. */
-function memoryRuntime(): DropletRuntime {
-  let n = 0;
-  return {
-    availableDistributions: () => Promise.resolve(['debian-12-x64']),
-    create: (spec) => {
-      n++;
-      let exit: (e: DropletExit) => void = () => undefined;
-      const boot = () => {
-        const exited = new Promise<DropletExit>((r) => (exit = r));
-        return { booted: Promise.resolve(), exited };
-      };
-      let current = boot();
-      const m: RunningDroplet = {
-        machineName: spec.machineName,
-        ipv4: `169.254.100.${n}`,
-        get booted() {
-          return current.booted;
-        },
-        get exited() {
-          return current.exited;
-        },
-        shutdown: () => Promise.resolve(exit({ reason: 'poweroff', code: 0 })),
-        powerOff: () => Promise.resolve(exit({ reason: 'killed', code: null })),
-        powerOn: () => {
-          current = boot();
-          return Promise.resolve();
-        },
-        snapshot: async (archivePath) => {
-          await writeFile(archivePath, 'not a real root filesystem');
-          return { sizeBytes: 26 };
-        },
-        destroy: () => Promise.resolve(exit({ reason: 'killed', code: null })),
-      };
-      return Promise.resolve(m);
-    },
-  };
-}
 
 async function call(
   method: string,

@@ -22,9 +22,11 @@ export interface VendorApiOptions {
   singleAppGet: boolean | 404 | 405;
   /** The deprecated …/apps/{app_id}/versions/{version}: 410 (default) or 404, naming the replacement. */
   deprecatedStatus: 404 | 410;
+  /** GET …/apps, the read DigitalOcean's tools use but do not document: false answers 404 (no read at all). */
+  listRead: boolean;
 }
 
-export const DEFAULT_VENDOR_API_OPTIONS: VendorApiOptions = { singleAppGet: false, deprecatedStatus: 410 };
+export const DEFAULT_VENDOR_API_OPTIONS: VendorApiOptions = { singleAppGet: false, deprecatedStatus: 410, listRead: true };
 
 /** The error messages of the Vendor API (DigitalOcean documents the causes, not the wording: inferred). */
 export const VENDOR_MESSAGES = {
@@ -57,6 +59,7 @@ export function registerVendorApi(
 
   /** assumed: the list DigitalOcean's own tools read (not documented): the team's apps only, unpaged. */
   router.get(`${VENDOR_API_PREFIX}/apps`, (req) => {
+    if (!opts.listRead) throw notFound();
     const mine = [...state.vendorApps.values()].filter((a) => a.team === req.team);
     return json(200, { apps: mine.map((a) => vendorListedAppView(observeVendorApp(state, a))) });
   });
