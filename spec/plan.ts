@@ -27,16 +27,39 @@ export type EnvSource = { value: string } | { fromWorker: string };
 export interface BuildPlan {
   name: string;
   vendor: string;
-  droplet: { image: string; region: string; size: string; tags: string[] };
+  droplet: DropletPlan;
+  /** Reach droplets through this jump host (build and verify). */
+  ssh?: { bastion: { host: string; port: number; user: string; privateKey?: { fromWorker: string } } };
+  /** Packer-style timeouts, in milliseconds. */
+  timeouts?: { stateMs?: number; snapshotMs?: number; transferMs?: number };
+  /** How DigitalOcean API calls are retried (waits in seconds). */
+  api?: { retryMax?: number; retryWaitMin?: number; retryWaitMax?: number };
   apt: { upgrade: boolean; packages: string[] };
   steps: ProvisionStep[];
   firstBoot: string[];
   firstLogin?: string;
   env: Record<string, EnvSource>;
-  snapshot: { name?: string; regions: string[]; tags: string[]; keep?: number };
+  /** waitForTransfer false: the build ends once the transfers have started. */
+  snapshot: { name?: string; regions: string[]; tags: string[]; keep?: number; waitForTransfer?: boolean };
   /** Run on a fresh droplet made from the snapshot (the verify step). */
   tests: ScriptStep[];
   marketplace?: MarketplacePlan;
+}
+
+export interface DropletPlan {
+  image: string;
+  region: string;
+  size: string;
+  tags: string[];
+  vpcUuid?: string;
+  privateNetworking?: boolean;
+  ipv6?: boolean;
+  /** Installs DigitalOcean's agent (/opt/digitalocean): the image check fails unless a step removes it. */
+  monitoring?: boolean;
+  /** The worker connects to the droplet's private IPv4. */
+  connectWithPrivateIp?: boolean;
+  /** Cloud-init user data, combined with the tool's own cloud-config: inline text, or a context path. */
+  userData?: { text: string } | { path: string };
 }
 
 export interface MarketplacePlan {
@@ -65,7 +88,7 @@ export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
     for (const size of sizes) {
       for (const region of regions) {
         const parts = [spec.matrix.image ? image : '', spec.matrix.size ? size : '', spec.matrix.region ? region : ''].filter(Boolean);
-        out.push({ key: parts.join('-'), droplet: { ...spec.droplet, image, size, region } });
+        out.push({ key: parts.join('-'), droplet: { ...dropletPlan(spec.droplet), image, size, region } });
       }
     }
   }
@@ -89,10 +112,17 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
   }
   const env: Record<string, EnvSource> = {};
   for (const [k, v] of Object.entries(spec.env)) env[k] = typeof v === 'string' ? { value: v } : { fromWorker: v.fromWorker };
+  const timeouts: NonNullable<BuildPlan['timeouts']> = {};
+  if (spec.timeouts?.state) timeouts.stateMs = durationMs(spec.timeouts.state);
+  if (spec.timeouts?.snapshot) timeouts.snapshotMs = durationMs(spec.timeouts.snapshot);
+  if (spec.timeouts?.transfer) timeouts.transferMs = durationMs(spec.timeouts.transfer);
   return {
     name: spec.name,
     vendor: spec.vendor,
-    droplet: spec.droplet,
+    droplet: dropletPlan(spec.droplet),
+    ...(spec.ssh ? { ssh: spec.ssh } : {}),
+    ...(spec.timeouts ? { timeouts } : {}),
+    ...(spec.api ? { api: spec.api } : {}),
     apt: spec.apt,
     steps,
     firstBoot: spec.firstBoot,
@@ -112,9 +142,27 @@ export function contextPaths(plan: BuildPlan): string[] {
     else if (s.path) paths.add(s.path);
   }
   plan.firstBoot.forEach((p) => paths.add(p));
+  if (plan.droplet.userData && 'path' in plan.droplet.userData) paths.add(plan.droplet.userData.path);
   for (const t of plan.tests) if (t.path) paths.add(t.path);
   if (plan.firstLogin) paths.add(plan.firstLogin);
   return [...paths];
+}
+
+function dropletPlan(d: BuildSpec['droplet']): DropletPlan {
+  const { userData, userDataFile, ...droplet } = d;
+  return {
+    ...droplet,
+    ...(userData !== undefined ? { userData: { text: userData } } : {}),
+    ...(userDataFile !== undefined ? { userData: { path: userDataFile } } : {}),
+  };
+}
+
+/** "1h30m" → 5400000. */
+export function durationMs(d: string): number {
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]!]!;
+  return Math.round(ms);
 }
 
 function shorten(cmd: string): string {
