@@ -134,6 +134,14 @@ export class HclEvaluator implements Evaluator {
         return v;
       }
       case 'call': {
+        if (e.name === 'can' && e.args.length === 1) {
+          try {
+            ev(e.args[0]!);
+            return true;
+          } catch {
+            return false;
+          }
+        }
         let args = e.args.map(ev);
         if (e.expand) args = [...args.slice(0, -1), ...list(args[args.length - 1] ?? null, e.src)];
         return callFunction(e.name, args, { cwd: this.scope.cwd, ...(allowEnv ? { env: this.scope.env } : {}), renderTemplate: (t, v, f) => this.render(t, v, f) }, e.src);

@@ -47,6 +47,11 @@ const FUNCTIONS: Record<string, Fn> = {
     return re ? t.replace(new RegExp(re[1]!, 'g'), goReplacement(to)) : t.split(from).join(to);
   },
   regex_replace: ([s, a, b]) => str(s ?? null, 'regex_replace').replace(new RegExp(str(a ?? null, 'regex_replace'), 'g'), goReplacement(str(b ?? null, 'regex_replace'))),
+  regex: ([re, s]) => {
+    const m = new RegExp(str(re ?? null, 'regex')).exec(str(s ?? null, 'regex'));
+    if (!m) throw new EvalError('regex: no match');
+    return m.length > 1 ? m.slice(1).map((x) => x ?? null) : m[0];
+  },
   format: ([f, ...args]) => sprintf(str(f ?? null, 'format'), args),
   join: ([sep, ...lists]) => {
     const items = lists.flatMap((l) => list(l, 'join'));
