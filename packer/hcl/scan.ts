@@ -40,7 +40,10 @@ export function scanHcl(text: string): ScannedBlock {
       else if (c === '<' && text.startsWith('<<', i) && /^<<-?[A-Za-z_]/.test(text.slice(i, i + 4))) skipHeredoc();
       else if (c === '#' || text.startsWith('//', i)) advance(text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i));
       else if (text.startsWith('/*', i)) advance(text.indexOf('*/', i) + 2);
-      else if ('([{'.includes(c)) (depth++, advance(i + 1));
+      else if ('([{'.includes(c)) {
+        depth++;
+        advance(i + 1);
+      }
       else if (')]}'.includes(c)) {
         if (depth === 0) return;
         depth--;
@@ -57,8 +60,13 @@ export function scanHcl(text: string): ScannedBlock {
       if (c === '\\') advance(i + 2);
       else if (c === '"' && depth === 0) return advance(i + 1);
       else if (c === '"') skipString();
-      else if (c === '$' && text[i + 1] === '{') (depth++, advance(i + 2));
-      else if (c === '}' && depth > 0) (depth--, advance(i + 1));
+      else if (c === '$' && text[i + 1] === '{') {
+        depth++;
+        advance(i + 2);
+      } else if (c === '}' && depth > 0) {
+        depth--;
+        advance(i + 1);
+      }
       else advance(i + 1);
     }
   };
