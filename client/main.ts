@@ -27,4 +27,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => process.exit(code));
+main(packerStyleFlags(process.argv)).then((code) => process.exit(code));
+
+/** `client import-packer -var k=v -var-file f` as with `packer build`: commander only knows --var. */
+function packerStyleFlags(argv: string[]): string[] {
+  if (argv[2] !== 'import-packer') return argv;
+  return argv.map((a) => a.replace(/^-(var|var-file)(=|$)/, '--$1$2'));
+}

@@ -25,16 +25,39 @@ export type EnvSource = { value: string } | { fromWorker: string };
 export interface BuildPlan {
   name: string;
   vendor: string;
-  droplet: { image: string; region: string; size: string; tags: string[] };
+  droplet: DropletPlan;
+  /** Reach droplets through this jump host (build and verify). */
+  ssh?: { bastion: { host: string; port: number; user: string; privateKey?: { fromWorker: string } } };
+  /** Packer-style timeouts, in milliseconds. */
+  timeouts?: { stateMs?: number; snapshotMs?: number; transferMs?: number };
+  /** How DigitalOcean API calls are retried (waits in seconds). */
+  api?: { retryMax?: number; retryWaitMin?: number; retryWaitMax?: number };
   apt: { upgrade: boolean; packages: string[] };
   steps: ProvisionStep[];
   firstBoot: string[];
   firstLogin?: string;
   env: Record<string, EnvSource>;
-  snapshot: { name?: string; regions: string[]; tags: string[]; keep?: number };
+  /** waitForTransfer false: the build ends once the transfers have started. */
+  snapshot: { name?: string; regions: string[]; tags: string[]; keep?: number; waitForTransfer?: boolean };
   /** Run on a fresh droplet made from the snapshot (the verify step). */
   tests: ScriptStep[];
   marketplace?: MarketplacePlan;
+}
+
+export interface DropletPlan {
+  image: string;
+  region: string;
+  size: string;
+  tags: string[];
+  vpcUuid?: string;
+  privateNetworking?: boolean;
+  ipv6?: boolean;
+  /** Installs DigitalOcean's agent (/opt/digitalocean): the image check fails unless a step removes it. */
+  monitoring?: boolean;
+  /** The worker connects to the droplet's private IPv4. */
+  connectWithPrivateIp?: boolean;
+  /** Cloud-init user data, combined with the tool's own cloud-config: inline text, or a context path. */
+  userData?: { text: string } | { path: string };
 }
 
 export interface MarketplacePlan {

@@ -56,7 +56,19 @@ interface Action {
 
 type Piece = { kind: 'text'; text: string } | { kind: 'action'; action: Action };
 
-export const KNOWN_FUNCTIONS = ['user', 'env', 'timestamp', 'isotime', 'uuid', 'pwd', 'template_dir', 'build_name', 'build_type', 'lower', 'upper'];
+export const KNOWN_FUNCTIONS = [
+  'user',
+  'env',
+  'timestamp',
+  'isotime',
+  'uuid',
+  'pwd',
+  'template_dir',
+  'build_name',
+  'build_type',
+  'lower',
+  'upper',
+];
 
 /** True when the string holds template actions at all. */
 export function hasTemplate(s: string): boolean {
@@ -80,7 +92,10 @@ export function parseTemplate(s: string): Piece[] {
     const close = findClose(s, open + 2);
     if (close < 0) {
       if (text) pieces.push({ kind: 'text', text });
-      pieces.push({ kind: 'action', action: { raw: s.slice(open), pipeline: [], error: 'has "{{" without a matching "}}"' } });
+      pieces.push({
+        kind: 'action',
+        action: { raw: s.slice(open), pipeline: [], error: 'has "{{" without a matching "}}"' },
+      });
       break;
     }
     let inner = s.slice(open + 2, close);
@@ -191,7 +206,9 @@ export function evaluate(s: string, ctx: TemplateContext, stack: string[] = []):
     for (const stage of a.pipeline.slice(1)) {
       if ((stage.name === 'lower' || stage.name === 'upper') && stage.args.length === 0) {
         if (segs.some((x) => x.kind !== 'text')) {
-          out.problems.push(`${a.raw}: "${stage.name}" of a secret or build-time value cannot be worked out at import time`);
+          out.problems.push(
+            `${a.raw}: "${stage.name}" of a secret or build-time value cannot be worked out at import time`,
+          );
           segs = undefined;
           break;
         }
@@ -210,10 +227,18 @@ export function evaluate(s: string, ctx: TemplateContext, stack: string[] = []):
   return out;
 }
 
-function callFunction(cmd: Command, raw: string, ctx: TemplateContext, stack: string[], out: Evaluated): Segment[] | undefined {
+function callFunction(
+  cmd: Command,
+  raw: string,
+  ctx: TemplateContext,
+  stack: string[],
+  out: Evaluated,
+): Segment[] | undefined {
   const arity = (n: number): boolean => {
     if (cmd.args.length === n) return true;
-    out.problems.push(`${raw}: "${cmd.name}" takes ${n === 0 ? 'no arguments' : `${n} quoted argument${n > 1 ? 's' : ''}`}`);
+    out.problems.push(
+      `${raw}: "${cmd.name}" takes ${n === 0 ? 'no arguments' : `${n} quoted argument${n > 1 ? 's' : ''}`}`,
+    );
     return false;
   };
   if (cmd.name.startsWith('.')) {
@@ -232,7 +257,10 @@ function callFunction(cmd: Command, raw: string, ctx: TemplateContext, stack: st
       const name = cmd.args[0]!;
       const v = ctx.env[name];
       if (v === undefined) {
-        const via = stack.length > 0 ? ` (read by variable "${stack[stack.length - 1]}"; or pass --var ${stack[stack.length - 1]}=VALUE)` : '';
+        const via =
+          stack.length > 0
+            ? ` (read by variable "${stack[stack.length - 1]}"; or pass --var ${stack[stack.length - 1]}=VALUE)`
+            : '';
         out.problems.push(`${raw}: the environment variable ${name} is not set where you run the import: set it${via}`);
         return undefined;
       }
@@ -265,17 +293,27 @@ function callFunction(cmd: Command, raw: string, ctx: TemplateContext, stack: st
   }
 }
 
-function userVariable(name: string, raw: string, ctx: TemplateContext, stack: string[], out: Evaluated): Segment[] | undefined {
+function userVariable(
+  name: string,
+  raw: string,
+  ctx: TemplateContext,
+  stack: string[],
+  out: Evaluated,
+): Segment[] | undefined {
   out.used.add(name);
   if (ctx.sensitive.has(name)) return [{ kind: 'secret', variable: name }];
   if (name in ctx.overrides) return [{ kind: 'text', text: ctx.overrides[name]! }];
   if (!Object.prototype.hasOwnProperty.call(ctx.variables, name)) {
     // Packer: an undeclared variable is an error inside "variables", and "" everywhere else.
     if (stack.length > 0) {
-      out.problems.push(`${raw}: the variable "${name}" is not declared in "variables": declare it or pass --var ${name}=VALUE`);
+      out.problems.push(
+        `${raw}: the variable "${name}" is not declared in "variables": declare it or pass --var ${name}=VALUE`,
+      );
       return undefined;
     }
-    out.notes.push(`the variable "${name}" is not declared in "variables": Packer reads it as "" outside "variables", and so does the spec (pass --var ${name}=VALUE to set it)`);
+    out.notes.push(
+      `the variable "${name}" is not declared in "variables": Packer reads it as "" outside "variables", and so does the spec (pass --var ${name}=VALUE to set it)`,
+    );
     return [];
   }
   const def = ctx.variables[name];
@@ -284,7 +322,9 @@ function userVariable(name: string, raw: string, ctx: TemplateContext, stack: st
     return undefined;
   }
   if (typeof def !== 'string') {
-    out.problems.push(`${raw}: the variable "${name}" must be a string, not ${Array.isArray(def) ? 'a list' : typeof def}`);
+    out.problems.push(
+      `${raw}: the variable "${name}" must be a string, not ${Array.isArray(def) ? 'a list' : typeof def}`,
+    );
     return undefined;
   }
   if (stack.includes(name)) {

@@ -1,6 +1,6 @@
 /** Turns a validated spec into the plan the workflow runs (and its matrix variants, its context paths). */
 import type { BuildSpec } from './schema';
-import type { BuildPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
+import type { BuildPlan, DropletPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
 
 /** Every combination of the spec's matrix, or none when the spec has no matrix. */
 export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
@@ -13,7 +13,7 @@ export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
     for (const size of sizes) {
       for (const region of regions) {
         const parts = [spec.matrix.image ? image : '', spec.matrix.size ? size : '', spec.matrix.region ? region : ''].filter(Boolean);
-        out.push({ key: parts.join('-'), droplet: { ...spec.droplet, image, size, region } });
+        out.push({ key: parts.join('-'), droplet: { ...dropletPlan(spec.droplet), image, size, region } });
       }
     }
   }
@@ -37,10 +37,17 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
   }
   const env: Record<string, EnvSource> = {};
   for (const [k, v] of Object.entries(spec.env)) env[k] = typeof v === 'string' ? { value: v } : { fromWorker: v.fromWorker };
+  const timeouts: NonNullable<BuildPlan['timeouts']> = {};
+  if (spec.timeouts?.state) timeouts.stateMs = durationMs(spec.timeouts.state);
+  if (spec.timeouts?.snapshot) timeouts.snapshotMs = durationMs(spec.timeouts.snapshot);
+  if (spec.timeouts?.transfer) timeouts.transferMs = durationMs(spec.timeouts.transfer);
   return {
     name: spec.name,
     vendor: spec.vendor,
-    droplet: spec.droplet,
+    droplet: dropletPlan(spec.droplet),
+    ...(spec.ssh ? { ssh: spec.ssh } : {}),
+    ...(spec.timeouts ? { timeouts } : {}),
+    ...(spec.api ? { api: spec.api } : {}),
     apt: spec.apt,
     steps,
     firstBoot: spec.firstBoot,
@@ -60,9 +67,27 @@ export function contextPaths(plan: BuildPlan): string[] {
     else if (s.path) paths.add(s.path);
   }
   plan.firstBoot.forEach((p) => paths.add(p));
+  if (plan.droplet.userData && 'path' in plan.droplet.userData) paths.add(plan.droplet.userData.path);
   for (const t of plan.tests) if (t.path) paths.add(t.path);
   if (plan.firstLogin) paths.add(plan.firstLogin);
   return [...paths];
+}
+
+function dropletPlan(d: BuildSpec['droplet']): DropletPlan {
+  const { userData, userDataFile, ...droplet } = d;
+  return {
+    ...droplet,
+    ...(userData !== undefined ? { userData: { text: userData } } : {}),
+    ...(userDataFile !== undefined ? { userData: { path: userDataFile } } : {}),
+  };
+}
+
+/** "1h30m" → 5400000. */
+export function durationMs(d: string): number {
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]!]!;
+  return Math.round(ms);
 }
 
 function shorten(cmd: string): string {

@@ -21,6 +21,9 @@ const fileMode = z
   .string()
   .regex(/^0?[0-7]{3}$/, 'must be an octal mode in quotes, e.g. "0644" or "0755"');
 
+/** A duration as Packer writes them: "6m", "1h30m", "90s". */
+const duration = z.string().regex(/^(\d+(\.\d+)?(h|m|s|ms))+$/, 'must be a duration such as "10m" or "1h30m"');
+
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
 
 export const fileEntry = z.strictObject({
@@ -70,7 +73,45 @@ export const buildSpecSchema = z
       region: z.string().min(1).default('nyc3'),
       size: z.string().min(1).default('s-1vcpu-1gb').describe('smallest by default, so the image fits every size'),
       tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]+$/, 'tags use letters, digits, "_", ":" and "-"')).default([]),
+      vpcUuid: z.string().uuid().optional().describe('create the build droplet in this VPC (needs privateNetworking)'),
+      privateNetworking: z.boolean().optional(),
+      ipv6: z.boolean().optional(),
+      monitoring: z
+        .boolean()
+        .optional()
+        .describe('installs DigitalOcean\'s agent in /opt/digitalocean, which fails the Marketplace image check unless a step removes it'),
+      connectWithPrivateIp: z.boolean().optional().describe('the worker reaches the droplet on its private IPv4 (needs privateNetworking)'),
+      userData: z.string().optional().describe('cloud-init user data for the build droplet; the tool adds its own cloud-config next to it'),
+      userDataFile: relativePath.optional().describe('like userData, read from a file in the spec\'s folder'),
     }),
+    ssh: z
+      .strictObject({
+        bastion: z.strictObject({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65535).default(22),
+          user: z.string().min(1).default('root'),
+          privateKey: z
+            .strictObject({ fromWorker: envName })
+            .optional()
+            .describe('a worker environment variable naming the bastion\'s private key file; default: the worker\'s login key'),
+        }),
+      })
+      .optional()
+      .describe('reach build and test droplets through an SSH jump host'),
+    timeouts: z
+      .strictObject({
+        state: duration.optional().describe('a droplet reaching a state, e.g. active (Packer default 6m)'),
+        snapshot: duration.optional().describe('the snapshot action (Packer default 60m)'),
+        transfer: duration.optional().describe('each snapshot transfer to another region'),
+      })
+      .optional(),
+    api: z
+      .strictObject({
+        retryMax: z.number().int().min(0).optional().describe('retries of a failing DigitalOcean API call'),
+        retryWaitMin: z.number().min(0).optional().describe('seconds before the first retry'),
+        retryWaitMax: z.number().min(0).optional().describe('longest wait between retries, in seconds'),
+      })
+      .optional(),
     apt: z
       .strictObject({
         upgrade: z.boolean().default(true),
@@ -88,6 +129,7 @@ export const buildSpecSchema = z
         name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
         regions: z.array(z.string().min(1)).default([]),
         tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]+$/)).default([]),
+        waitForTransfer: z.boolean().optional().describe('false: the build ends once the transfers have started (default: wait until the snapshot is in every region)'),
         keep: z.number().int().min(1).optional().describe('keep the newest N snapshots of this image family; older ones are deleted after a successful build (never a published one, or one in review)'),
       })
       .default({ regions: [], tags: [] }),
@@ -124,6 +166,14 @@ export const buildSpecSchema = z
   .superRefine((spec, ctx) => {
     if (spec.steps && (spec.files.length > 0 || spec.scripts.length > 0)) {
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'use either steps, or files and scripts, not both' });
+    }
+    if (spec.droplet.userData !== undefined && spec.droplet.userDataFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['droplet', 'userDataFile'], message: 'use either userData or userDataFile, not both' });
+    }
+    for (const k of ['vpcUuid', 'connectWithPrivateIp'] as const) {
+      if (spec.droplet[k] && !spec.droplet.privateNetworking) {
+        ctx.addIssue({ code: 'custom', path: ['droplet', k], message: 'needs privateNetworking: true' });
+      }
     }
     if (spec.matrix && !spec.matrix.image && !spec.matrix.size && !spec.matrix.region) {
       ctx.addIssue({ code: 'custom', path: ['matrix'], message: 'name at least one of image, size or region to vary' });

@@ -6,15 +6,40 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type AuditEvent =
-  | { type: 'request'; method: string; path: string; query?: string; status: number; ms: number; requestId: string; fault?: string }
-  | { type: 'droplet.created'; dropletId: number; name: string; image: number; region: string; size: string; machineName: string }
+  | {
+      type: 'request';
+      method: string;
+      path: string;
+      query?: string;
+      status: number;
+      ms: number;
+      requestId: string;
+      fault?: string;
+    }
+  | {
+      type: 'droplet.created';
+      dropletId: number;
+      name: string;
+      image: number;
+      region: string;
+      size: string;
+      machineName: string;
+    }
   | { type: 'droplet.active'; dropletId: number; ipv4: string }
   | { type: 'droplet.off'; dropletId: number; reason: string }
   | { type: 'droplet.deleted'; dropletId: number }
   | { type: 'droplet.destroyed'; dropletId: number; machineName: string }
   | { type: 'droplet.destroy_failed'; dropletId: number; machineName: string; error: string }
   | { type: 'droplet.boot_failed'; dropletId: number; error: string }
-  | { type: 'action.status'; actionId: number; actionType: string; resourceType: string; resourceId: number; status: string; error?: string }
+  | {
+      type: 'action.status';
+      actionId: number;
+      actionType: string;
+      resourceType: string;
+      resourceId: number;
+      status: string;
+      error?: string;
+    }
   | { type: 'image.created'; imageId: number; name: string; dropletId: number; sizeBytes: number }
   | { type: 'image.region_added'; imageId: number; region: string }
   | { type: 'image.deleted'; imageId: number }
@@ -27,7 +52,15 @@ export type AuditEvent =
   /** A Vendor API request with a body, the body as received (after authentication), and the answer's status. */
   | { type: 'vendor.request'; appId: string; method: string; path: string; status: number; body: unknown }
   /** A Marketplace app's status changed: by an update, by the review (at = when, on the review's clock), or by /_lab. */
-  | { type: 'vendor.review'; appId: string; from: string; to: string; cause: 'update' | 'review' | 'lab'; at: string; reason?: string }
+  | {
+      type: 'vendor.review';
+      appId: string;
+      from: string;
+      to: string;
+      cause: 'update' | 'review' | 'lab';
+      at: string;
+      reason?: string;
+    }
   | { type: 'lab.started'; endpoint: string }
   | { type: 'lab.closed'; destroyed: number };
 

@@ -41,8 +41,24 @@ export const SIZES: readonly Size[] = [
 
 /** Everything the lab might offer; only those whose base tree the runtime has are served. */
 export const DISTRIBUTIONS: readonly Distribution[] = [
-  { id: 170000012, slug: 'debian-12-x64', name: '12 x64', description: 'Debian 12 x64', minDiskSize: 10, sizeGigabytes: 0.4, createdAt: '2023-06-10T00:00:00Z' },
-  { id: 170000013, slug: 'debian-13-x64', name: '13 x64', description: 'Debian 13 x64', minDiskSize: 10, sizeGigabytes: 0.4, createdAt: '2025-08-09T00:00:00Z' },
+  {
+    id: 170000012,
+    slug: 'debian-12-x64',
+    name: '12 x64',
+    description: 'Debian 12 x64',
+    minDiskSize: 10,
+    sizeGigabytes: 0.4,
+    createdAt: '2023-06-10T00:00:00Z',
+  },
+  {
+    id: 170000013,
+    slug: 'debian-13-x64',
+    name: '13 x64',
+    description: 'Debian 13 x64',
+    minDiskSize: 10,
+    sizeGigabytes: 0.4,
+    createdAt: '2025-08-09T00:00:00Z',
+  },
 ];
 
 /** What DigitalOcean lists for a region today; clients only look at the slug. */

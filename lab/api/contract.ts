@@ -23,7 +23,10 @@ export function defaultSpecPath(): string {
   if (process.env.DIGITALOCEAN_OPENAPI_SPEC) return process.env.DIGITALOCEAN_OPENAPI_SPEC;
   // Compiled to dist/lab/api: the repository is three levels up.
   const repo = resolve(__dirname, '..', '..', '..');
-  const candidates = [join(repo, 'shared', 'digitalocean-openapi', SPEC_FILE), join(repo, '..', 'shared', 'digitalocean-openapi', SPEC_FILE)];
+  const candidates = [
+    join(repo, 'shared', 'digitalocean-openapi', SPEC_FILE),
+    join(repo, '..', 'shared', 'digitalocean-openapi', SPEC_FILE),
+  ];
   return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
 }
 
@@ -42,7 +45,10 @@ export function loadValidator(specPath = defaultSpecPath()): Promise<OpenAPIBack
         ajvOpts: { strict: false, unicodeRegExp: false, allErrors: true },
         customizeAjv: (ajv) => {
           addFormats(ajv);
-          ajv.addFormat('uint32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff });
+          ajv.addFormat('uint32', {
+            type: 'number',
+            validate: (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff,
+          });
           return ajv;
         },
       });
@@ -101,10 +107,22 @@ export class ContractChecker {
       return [{ direction: 'response', method: ex.method, path: ex.path, status: ex.status, errors: [this.loadError] }];
     }
     const base = { method: ex.method, path: ex.path, status: ex.status };
-    const request = { method: ex.method.toLowerCase(), path: ex.path, query: ex.query, headers: ex.requestHeaders, body: ex.requestBody };
+    const request = {
+      method: ex.method.toLowerCase(),
+      path: ex.path,
+      query: ex.query,
+      headers: ex.requestHeaders,
+      body: ex.requestBody,
+    };
     const operation = api.router.matchOperation(request);
     if (!operation) {
-      return [{ direction: 'request', ...base, errors: [`${ex.method} ${ex.path} is not an operation of DigitalOcean's API`] }];
+      return [
+        {
+          direction: 'request',
+          ...base,
+          errors: [`${ex.method} ${ex.path} is not an operation of DigitalOcean's API`],
+        },
+      ];
     }
     const operationId = operation.operationId;
     const out: ContractViolation[] = [];
@@ -126,6 +144,10 @@ export class ContractChecker {
   }
 }
 
-function describe(errors: Array<{ instancePath?: string; message?: string; params?: unknown }> | null | undefined): string[] {
-  return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
+function describe(
+  errors: Array<{ instancePath?: string; message?: string; params?: unknown }> | null | undefined,
+): string[] {
+  return (errors ?? []).map(
+    (e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,
+  );
 }

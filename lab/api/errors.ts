@@ -45,7 +45,9 @@ export function methodNotAllowed(allowed: string[]): ApiError {
 }
 
 export function tooManyRequests(retryAfterSeconds: number): ApiError {
-  return new ApiError(429, 'too_many_requests', 'API Rate limit exceeded.', { 'retry-after': String(retryAfterSeconds) });
+  return new ApiError(429, 'too_many_requests', 'API Rate limit exceeded.', {
+    'retry-after': String(retryAfterSeconds),
+  });
 }
 
 export function serverError(status = 500): ApiError {

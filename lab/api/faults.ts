@@ -85,7 +85,12 @@ export class Faults {
   }
 
   list(): Array<FaultRule & { id: number; hits: number; remaining?: number }> {
-    return this.rules.map((r) => ({ ...r.rule, id: r.id, hits: r.hits, ...(r.remaining !== undefined ? { remaining: r.remaining } : {}) }));
+    return this.rules.map((r) => ({
+      ...r.rule,
+      id: r.id,
+      hits: r.hits,
+      ...(r.remaining !== undefined ? { remaining: r.remaining } : {}),
+    }));
   }
 
   /** Request-level faults: delays add up, the first rule producing a response wins. */
@@ -151,7 +156,10 @@ function render(err: ApiError, rule: FaultRule): LabResponse {
     const title = `${err.status} ${err.status === 502 ? 'Bad Gateway' : err.status === 503 ? 'Service Unavailable' : err.status === 504 ? 'Gateway Time-out' : 'Internal Server Error'}`;
     return {
       status: err.status,
-      text: { contentType: 'text/html', content: `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n` },
+      text: {
+        contentType: 'text/html',
+        content: `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`,
+      },
     };
   }
   return { status: err.status, body: { id: err.id, message: err.message }, headers: err.headers };

@@ -53,7 +53,10 @@ export class Machines {
       .create({
         machineName: d.machineName,
         hostname: d.name,
-        image: image.source.kind === 'distribution' ? image.source : { kind: 'snapshot', archivePath: image.source.archivePath },
+        image:
+          image.source.kind === 'distribution'
+            ? image.source
+            : { kind: 'snapshot', archivePath: image.source.archivePath },
         diskGiB,
         // New for every droplet: cloud-init runs per-instance scripts and makes host keys again.
         instanceId: `i-${d.id}-${randomBytes(4).toString('hex')}`,
@@ -136,7 +139,12 @@ export class Machines {
           this.state.audit.record({ type: 'droplet.destroyed', dropletId: d.id, machineName: d.machineName });
         } catch (err) {
           this.leaks.push({ dropletId: d.id, machineName: d.machineName, error: message(err) });
-          this.state.audit.record({ type: 'droplet.destroy_failed', dropletId: d.id, machineName: d.machineName, error: message(err) });
+          this.state.audit.record({
+            type: 'droplet.destroy_failed',
+            dropletId: d.id,
+            machineName: d.machineName,
+            error: message(err),
+          });
         }
       })(),
     );
@@ -217,7 +225,12 @@ export class Machines {
     const m = await this.machineOf(d);
     d.expectingExit = why;
     try {
-      await until(m.shutdown(this.timing.shutdownTimeoutMs), d.gone.signal, this.timing.shutdownTimeoutMs + 5000, 'shutdown');
+      await until(
+        m.shutdown(this.timing.shutdownTimeoutMs),
+        d.gone.signal,
+        this.timing.shutdownTimeoutMs + 5000,
+        'shutdown',
+      );
     } catch (err) {
       d.expectingExit = undefined;
       throw err;
@@ -284,7 +297,10 @@ export class Machines {
 /** Waits for p, but gives up when the droplet is deleted or the time is up. */
 function until<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => done(() => reject(new Error(`${what} did not finish within ${Math.round(timeoutMs / 1000)} s`))), timeoutMs);
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`${what} did not finish within ${Math.round(timeoutMs / 1000)} s`))),
+      timeoutMs,
+    );
     const onAbort = () => done(() => reject(new Error('the droplet was deleted')));
     const done = (f: () => void) => {
       clearTimeout(timer);
@@ -300,7 +316,6 @@ function until<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number, what: s
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
-
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

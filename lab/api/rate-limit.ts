@@ -1,5 +1,5 @@
 /**
- * DigitalOcean's hourly request budget per token, with its headers on every response: 
+ * DigitalOcean's hourly request budget per token, with its headers on every response:
  * `ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset` (Unix seconds); 429 + retry-after
  * once the budget is spent.
  */

@@ -42,7 +42,8 @@ export class Router {
     for (const r of this.routes) {
       const params = matchSegments(r.segments, parts);
       if (!params) continue;
-      if (r.method === method.toUpperCase()) return { kind: 'found', handler: r.handler, params, pattern: '/' + r.segments.join('/') };
+      if (r.method === method.toUpperCase())
+        return { kind: 'found', handler: r.handler, params, pattern: '/' + r.segments.join('/') };
       allowed.push(r.method);
     }
     return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };

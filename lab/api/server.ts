@@ -159,7 +159,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     dropletLimit: opts.dropletLimit ?? 25,
     extraDistributions: opts.extraDistributions ?? [],
   };
-  const contract = opts.contractCheck === false ? undefined : new ContractChecker(opts.specPath, opts.onContractViolation);
+  const contract =
+    opts.contractCheck === false ? undefined : new ContractChecker(opts.specPath, opts.onContractViolation);
   const limiter = new RateLimiter(opts.rateLimitPerHour ?? 5000);
   const log = opts.log ?? ((line: string) => process.stderr.write(`lab api: ${line}\n`));
 
@@ -221,7 +222,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
         throw notFound();
       }
     } catch (err) {
-      if (!(err instanceof ApiError)) log(`${method} ${url.pathname} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!(err instanceof ApiError))
+        log(`${method} ${url.pathname} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       const e = err instanceof ApiError ? err : serverError();
       out = { status: e.status, body: { id: e.id, message: e.message }, headers: e.headers };
     }
@@ -344,4 +346,3 @@ function withoutAuthorization(headers: IncomingMessage['headers']): Record<strin
 function isErrorBody(b: unknown): b is { id: string; message: string } {
   return typeof b === 'object' && b !== null && 'id' in b && 'message' in b;
 }
-

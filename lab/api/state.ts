@@ -45,7 +45,15 @@ export class LabState {
 
   addDroplet(d: DropletRecord): void {
     this.droplets.set(d.id, d);
-    this.audit.record({ type: 'droplet.created', dropletId: d.id, name: d.name, image: d.imageId, region: d.region, size: d.size, machineName: d.machineName });
+    this.audit.record({
+      type: 'droplet.created',
+      dropletId: d.id,
+      name: d.name,
+      image: d.imageId,
+      region: d.region,
+      size: d.size,
+      machineName: d.machineName,
+    });
   }
 
   setDropletStatus(d: DropletRecord, status: DropletStatus, reason: string): void {
@@ -73,7 +81,14 @@ export class LabState {
       region,
     };
     this.actions.set(a.id, a);
-    this.audit.record({ type: 'action.status', actionId: a.id, actionType: type, resourceType, resourceId, status: a.status });
+    this.audit.record({
+      type: 'action.status',
+      actionId: a.id,
+      actionType: type,
+      resourceType,
+      resourceId,
+      status: a.status,
+    });
     return a;
   }
 
@@ -143,7 +158,9 @@ export class LabState {
   }
 
   tagsOf(kind: 'droplet' | 'image', id: number): string[] {
-    return [...this.tags.values()].filter((t) => (kind === 'droplet' ? t.droplets : t.images).has(id)).map((t) => t.name);
+    return [...this.tags.values()]
+      .filter((t) => (kind === 'droplet' ? t.droplets : t.images).has(id))
+      .map((t) => t.name);
   }
 
   addVendorApp(app: VendorAppRecord): void {
@@ -181,7 +198,15 @@ export class LabState {
       app.unpublished = null;
     }
     const at = new Date(how.at).toISOString();
-    this.audit.record({ type: 'vendor.review', appId: app.id, from, to, cause: how.cause, at, ...(how.reason ? { reason: how.reason } : {}) });
+    this.audit.record({
+      type: 'vendor.review',
+      appId: app.id,
+      from,
+      to,
+      cause: how.cause,
+      at,
+      ...(how.reason ? { reason: how.reason } : {}),
+    });
   }
 
   private untagAll(kind: 'droplet' | 'image', id: number): void {

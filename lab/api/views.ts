@@ -93,7 +93,11 @@ export function dropletSnapshotView(img: ImageRecord) {
 export function dropletView(state: LabState, d: DropletRecord, image: ImageRecord | undefined) {
   const s = findSize(d.size)!;
   const r = findRegion(d.region)!;
-  const features = ['private_networking', ...(d.monitoring ? ['monitoring'] : []), ...(d.dropletAgent ? ['droplet_agent'] : [])];
+  const features = [
+    'private_networking',
+    ...(d.monitoring ? ['monitoring'] : []),
+    ...(d.dropletAgent ? ['droplet_agent'] : []),
+  ];
   return {
     id: d.id,
     name: d.name,
@@ -130,7 +134,16 @@ function publicV4(ip: string) {
 
 /** A droplet keeps showing its image after the snapshot it came from was deleted. */
 function deletedImage(d: DropletRecord) {
-  return { id: d.imageId, name: 'deleted image', type: 'snapshot', distribution: 'Debian', slug: null, public: false, regions: [], status: 'deleted' };
+  return {
+    id: d.imageId,
+    name: 'deleted image',
+    type: 'snapshot',
+    distribution: 'Debian',
+    slug: null,
+    public: false,
+    regions: [],
+    status: 'deleted',
+  };
 }
 
 function vpcUuid(region: string): string {
@@ -158,7 +171,10 @@ export function keyView(k: SshKeyRecord) {
 }
 
 export function tagView(t: TagRecord) {
-  const count = (n: number) => ({ count: n, ...(t.lastTaggedUri && n > 0 ? { last_tagged_uri: t.lastTaggedUri } : {}) });
+  const count = (n: number) => ({
+    count: n,
+    ...(t.lastTaggedUri && n > 0 ? { last_tagged_uri: t.lastTaggedUri } : {}),
+  });
   return {
     name: t.name,
     resources: {

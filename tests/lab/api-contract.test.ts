@@ -50,7 +50,9 @@ before(async () => {
   privateKey = await readFile(keyFile, 'utf8');
   publicKey = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
   // Computed by OpenSSH, not by the lab's own code.
-  md5FromSshKeygen = (await execFileP('ssh-keygen', ['-l', '-E', 'md5', '-f', `${keyFile}.pub`])).stdout.split(' ')[1]!.replace(/^MD5:/, '');
+  md5FromSshKeygen = (await execFileP('ssh-keygen', ['-l', '-E', 'md5', '-f', `${keyFile}.pub`])).stdout
+    .split(' ')[1]!
+    .replace(/^MD5:/, '');
 });
 
 after(async () => {
@@ -98,7 +100,8 @@ describe('lab DigitalOcean API', { skip }, () => {
       const r = await raw('/v2/account/keys', { token });
       assert.equal(r.status, 401);
       assertError(await r.json(), 'unauthorized');
-      for (const h of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']) assert.match(r.headers.get(h) ?? '', /^\d+$/, h);
+      for (const h of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'])
+        assert.match(r.headers.get(h) ?? '', /^\d+$/, h);
     }
     const bad = (await import('dots-wrapper')).createApiClient({ token: 'nope', endpoint: lab.server.endpoint });
     const f = await failure(bad.region.listRegions({}));
@@ -138,7 +141,12 @@ describe('lab DigitalOcean API', { skip }, () => {
     assert.equal(invalid.status, 422);
 
     // A second key, deleted by fingerprint.
-    const other = (await execFileP('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -C other -f ${lab.work}/other && cat ${lab.work}/other.pub`])).stdout.trim();
+    const other = (
+      await execFileP('sh', [
+        '-c',
+        `ssh-keygen -q -t ed25519 -N '' -C other -f ${lab.work}/other && cat ${lab.work}/other.pub`,
+      ])
+    ).stdout.trim();
     const k2 = (await c.sshKey.createSshKey({ name: 'other', public_key: other })).data.ssh_key;
     assert.equal((await c.sshKey.destroySshKey({ ssh_key_id: k2.fingerprint! })).status, 204);
     const gone = await failure(c.sshKey.getSshKey({ ssh_key_id: k2.id! }));
@@ -148,7 +156,12 @@ describe('lab DigitalOcean API', { skip }, () => {
 
   test('pagination: per_page, links.pages, meta.total, following next', async () => {
     for (let i = 0; i < 3; i++) {
-      const pub = (await execFileP('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -C p${i} -f ${lab.work}/page${i} && cat ${lab.work}/page${i}.pub`])).stdout.trim();
+      const pub = (
+        await execFileP('sh', [
+          '-c',
+          `ssh-keygen -q -t ed25519 -N '' -C p${i} -f ${lab.work}/page${i} && cat ${lab.work}/page${i}.pub`,
+        ])
+      ).stdout.trim();
       await c.sshKey.createSshKey({ name: `page-${i}`, public_key: pub });
     }
     const first = (await c.sshKey.listSshKeys({ per_page: 2 })).data;
@@ -157,7 +170,11 @@ describe('lab DigitalOcean API', { skip }, () => {
     assert.ok(first.links?.pages?.next && first.links.pages.last);
     assert.equal(first.links.pages.prev, undefined);
     const next = await raw(new URL(first.links.pages.next).pathname + new URL(first.links.pages.next).search);
-    const second = (await next.json()) as { ssh_keys: unknown[]; links: { pages: Record<string, string> }; meta: { total: number } };
+    const second = (await next.json()) as {
+      ssh_keys: unknown[];
+      links: { pages: Record<string, string> };
+      meta: { total: number };
+    };
     assert.equal(second.ssh_keys.length, 2);
     assert.ok(second.links.pages.first && second.links.pages.prev);
     assert.equal(second.links.pages.next, undefined);
@@ -192,7 +209,8 @@ describe('lab DigitalOcean API', { skip }, () => {
       assert.equal(d.status, 'new');
       assert.equal(d.locked, true);
       assert.deepEqual(d.networks.v4, []);
-      const links = (res.data as unknown as { links: { actions: Array<{ id: number; rel: string; href: string }> } }).links;
+      const links = (res.data as unknown as { links: { actions: Array<{ id: number; rel: string; href: string }> } })
+        .links;
       assert.equal(links.actions[0]?.rel, 'create');
       assert.equal((await c.action.getAction({ action_id: links.actions[0]!.id })).data.action.status, 'in-progress');
 
@@ -200,7 +218,14 @@ describe('lab DigitalOcean API', { skip }, () => {
       assert.equal(pending.status, 422);
       assertError(pending.data, 'unprocessable_entity', /pending event/);
 
-      const resB = await c.droplet.createDroplet({ name: 'contract-b', region: 'nyc3', size: 's-1vcpu-1gb', image: 'debian-12-x64', ssh_keys: [md5FromSshKeygen], tags: ['contract-test'] });
+      const resB = await c.droplet.createDroplet({
+        name: 'contract-b',
+        region: 'nyc3',
+        size: 's-1vcpu-1gb',
+        image: 'debian-12-x64',
+        ssh_keys: [md5FromSshKeygen],
+        tags: ['contract-test'],
+      });
       a = await waitStatus(d.id, 'active');
       b = await waitStatus(resB.data.droplet.id, 'active');
       assert.equal(a.networks.v4[0]?.type, 'public');
@@ -225,7 +250,10 @@ describe('lab DigitalOcean API', { skip }, () => {
         assertError(f.data, 'unprocessable_entity', msg);
       }
       deliberatelyBad.push({ method: 'POST', path: /^\/v2\/droplets$/ });
-      const noSize = await raw('/v2/droplets', { method: 'POST', body: JSON.stringify({ name: 'x', image: 'debian-12-x64' }) });
+      const noSize = await raw('/v2/droplets', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'x', image: 'debian-12-x64' }),
+      });
       assert.equal(noSize.status, 422);
     });
 
@@ -233,13 +261,40 @@ describe('lab DigitalOcean API', { skip }, () => {
       const tagged = (await c.droplet.listDroplets({ tag_name: 'contract-test' })).data;
       assert.deepEqual(tagged.droplets.map((d) => d.id).sort(), [a.id, b.id].sort());
       assert.equal(tagged.meta?.total, 2);
-      assert.deepEqual((await c.droplet.listDroplets({ tag_name: 'contract-a' })).data.droplets.map((d) => d.id), [a.id]);
+      assert.deepEqual(
+        (await c.droplet.listDroplets({ tag_name: 'contract-a' })).data.droplets.map((d) => d.id),
+        [a.id],
+      );
       await c.tag.createTag({ name: 'contract-b' });
-      assert.equal((await c.tag.tagResources({ tag_name: 'contract-b', resources: [{ resource_id: String(b.id), resource_type: 'droplet' }] })).status, 204);
-      assert.deepEqual((await c.droplet.listDroplets({ tag_name: 'contract-b' })).data.droplets.map((d) => d.id), [b.id]);
-      assert.equal((await failure(c.tag.tagResources({ tag_name: 'no-such-tag', resources: [{ resource_id: String(b.id), resource_type: 'droplet' }] }))).status, 404);
+      assert.equal(
+        (
+          await c.tag.tagResources({
+            tag_name: 'contract-b',
+            resources: [{ resource_id: String(b.id), resource_type: 'droplet' }],
+          })
+        ).status,
+        204,
+      );
+      assert.deepEqual(
+        (await c.droplet.listDroplets({ tag_name: 'contract-b' })).data.droplets.map((d) => d.id),
+        [b.id],
+      );
+      assert.equal(
+        (
+          await failure(
+            c.tag.tagResources({
+              tag_name: 'no-such-tag',
+              resources: [{ resource_id: String(b.id), resource_type: 'droplet' }],
+            }),
+          )
+        ).status,
+        404,
+      );
       const byName = (await (await raw('/v2/droplets?name=contract-b')).json()) as { droplets: Droplet[] };
-      assert.deepEqual(byName.droplets.map((d) => d.id), [b.id]);
+      assert.deepEqual(
+        byName.droplets.map((d) => d.id),
+        [b.id],
+      );
       const page = (await c.droplet.listDroplets({ per_page: 1, page: 2 })).data;
       assert.equal(page.droplets.length, 1);
       assert.equal(page.meta?.total, 2);
@@ -254,15 +309,29 @@ describe('lab DigitalOcean API', { skip }, () => {
       const busy = await failure(c.droplet.powerOffDroplet({ droplet_id: a.id }));
       assert.equal(busy.status, 422);
       assertError(busy.data, 'unprocessable_entity', /pending event/);
-      assert.equal((await waitAction(async () => (await c.droplet.getDropletAction({ droplet_id: a.id, action_id: sh.id })).data.action as Action)).status, 'completed');
+      assert.equal(
+        (
+          await waitAction(
+            async () =>
+              (await c.droplet.getDropletAction({ droplet_id: a.id, action_id: sh.id })).data.action as Action,
+          )
+        ).status,
+        'completed',
+      );
       assert.equal((await getDroplet(a.id)).status, 'off');
 
       const on = (await c.droplet.powerOnDroplet({ droplet_id: a.id })).data.action as Action;
-      assert.equal((await waitAction(async () => (await c.action.getAction({ action_id: on.id })).data.action as Action)).status, 'completed');
+      assert.equal(
+        (await waitAction(async () => (await c.action.getAction({ action_id: on.id })).data.action as Action)).status,
+        'completed',
+      );
       assert.equal((await getDroplet(a.id)).status, 'active');
 
       const off = (await c.droplet.powerOffDroplet({ droplet_id: a.id })).data.action as Action;
-      assert.equal((await waitAction(async () => (await c.action.getAction({ action_id: off.id })).data.action as Action)).status, 'completed');
+      assert.equal(
+        (await waitAction(async () => (await c.action.getAction({ action_id: off.id })).data.action as Action)).status,
+        'completed',
+      );
       assert.equal((await getDroplet(a.id)).status, 'off');
 
       const listed = (await c.droplet.listDropletActions({ droplet_id: a.id })).data.actions.map((x) => x.type);
@@ -271,14 +340,21 @@ describe('lab DigitalOcean API', { skip }, () => {
     });
 
     test('a system that powers itself off goes off', async () => {
-      const conn = await connectSsh({ host: b.networks.v4[0]!.ip_address, username: 'root', privateKey, readyTimeoutMs: 60_000 });
+      const conn = await connectSsh({
+        host: b.networks.v4[0]!.ip_address,
+        username: 'root',
+        privateKey,
+        readyTimeoutMs: 60_000,
+      });
       try {
         await exec(conn, 'systemctl poweroff').catch(() => undefined); // the connection may drop first
       } finally {
         conn.end();
       }
       await waitStatus(b.id, 'off');
-      const reasons = (await lab.audit()).filter((e) => e.type === 'droplet.off' && e.dropletId === b.id).map((e) => e.reason);
+      const reasons = (await lab.audit())
+        .filter((e) => e.type === 'droplet.off' && e.dropletId === b.id)
+        .map((e) => e.reason);
       assert.equal(reasons.length, 1);
       assert.match(String(reasons[0]), /by itself/);
     });
@@ -286,7 +362,10 @@ describe('lab DigitalOcean API', { skip }, () => {
     test('snapshot: an image in /v2/snapshots, /v2/images/{id}, /v2/droplets/{id}/snapshots; tag it; transfer', async () => {
       const act = (await c.droplet.snapshotDroplet({ droplet_id: a.id, name: 'contract-snap' })).data.action as Action;
       assert.equal(act.type, 'snapshot');
-      assert.equal((await waitAction(async () => (await c.action.getAction({ action_id: act.id })).data.action as Action)).status, 'completed');
+      assert.equal(
+        (await waitAction(async () => (await c.action.getAction({ action_id: act.id })).data.action as Action)).status,
+        'completed',
+      );
 
       const mine = (await c.droplet.listDropletSnapshots({ droplet_id: a.id })).data.snapshots;
       assert.equal(mine.length, 1);
@@ -303,16 +382,37 @@ describe('lab DigitalOcean API', { skip }, () => {
       assert.deepEqual((await getDroplet(a.id)).snapshot_ids, [snapshotId]);
 
       await c.tag.createTag({ name: 'contract-image' });
-      assert.equal((await c.tag.tagResources({ tag_name: 'contract-image', resources: [{ resource_id: String(snapshotId), resource_type: 'image' }] })).status, 204);
+      assert.equal(
+        (
+          await c.tag.tagResources({
+            tag_name: 'contract-image',
+            resources: [{ resource_id: String(snapshotId), resource_type: 'image' }],
+          })
+        ).status,
+        204,
+      );
       assert.deepEqual((await c.image.getImage({ image_id: snapshotId })).data.image.tags, ['contract-image']);
       assert.equal((await c.tag.getTag({ tag_name: 'contract-image' })).data.tag.resources.count, 1);
 
       // Not in ams3 yet: creating there fails; transfer adds the region after a delay.
-      assert.equal((await failure(c.droplet.createDroplet({ name: 'x', region: 'ams3', size: 's-1vcpu-1gb', image: snapshotId }))).status, 422);
-      assert.equal((await failure(c.droplet.createDroplet({ name: 'x', region: 'nyc3', size: 's-1vcpu-512mb-10gb', image: snapshotId + 1 }))).status, 422);
+      assert.equal(
+        (await failure(c.droplet.createDroplet({ name: 'x', region: 'ams3', size: 's-1vcpu-1gb', image: snapshotId })))
+          .status,
+        422,
+      );
+      assert.equal(
+        (
+          await failure(
+            c.droplet.createDroplet({ name: 'x', region: 'nyc3', size: 's-1vcpu-512mb-10gb', image: snapshotId + 1 }),
+          )
+        ).status,
+        422,
+      );
       const tr = (await c.image.transferImage({ image_id: snapshotId, region: 'ams3' })).data.action as Action;
       assert.equal(tr.status, 'in-progress');
-      const done = await waitAction(async () => (await c.image.getImageAction({ image_id: snapshotId, action_id: tr.id })).data.action as Action);
+      const done = await waitAction(
+        async () => (await c.image.getImageAction({ image_id: snapshotId, action_id: tr.id })).data.action as Action,
+      );
       assert.equal(done.status, 'completed');
       assert.deepEqual((await c.image.getImage({ image_id: snapshotId })).data.image.regions, ['nyc3', 'ams3']);
     });
@@ -320,7 +420,10 @@ describe('lab DigitalOcean API', { skip }, () => {
     test('fault: the next snapshot action ends errored, the droplet unlocks, no image appears', async () => {
       lab.server.faults.add({ kind: 'errored-action', actionType: 'snapshot', times: 1 });
       const act = (await c.droplet.snapshotDroplet({ droplet_id: a.id, name: 'doomed' })).data.action as Action;
-      assert.equal((await waitAction(async () => (await c.action.getAction({ action_id: act.id })).data.action as Action)).status, 'errored');
+      assert.equal(
+        (await waitAction(async () => (await c.action.getAction({ action_id: act.id })).data.action as Action)).status,
+        'errored',
+      );
       await waitStatus(a.id, 'off');
       assert.equal((await c.droplet.listDropletSnapshots({ droplet_id: a.id })).data.snapshots.length, 1);
     });
@@ -331,7 +434,10 @@ describe('lab DigitalOcean API', { skip }, () => {
       assert.equal(f.status, 422);
       assertError(f.data, 'unprocessable_entity', /pending event/);
       const on = (await c.droplet.powerOnDroplet({ droplet_id: b.id })).data.action as Action;
-      assert.equal((await waitAction(async () => (await c.action.getAction({ action_id: on.id })).data.action as Action)).status, 'completed');
+      assert.equal(
+        (await waitAction(async () => (await c.action.getAction({ action_id: on.id })).data.action as Action)).status,
+        'completed',
+      );
     });
 
     test('delete: by id (204, then 404), by tag; snapshot delete; nothing left on the machine', async () => {
@@ -401,7 +507,11 @@ describe('lab DigitalOcean API', { skip }, () => {
         await fetch(`${lab.server.origin}/_lab/faults`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ replace: true, seed: 7, rules: [{ kind: 'server-error', path: '^/v2/regions$', probability: 0.5 }] }),
+          body: JSON.stringify({
+            replace: true,
+            seed: 7,
+            rules: [{ kind: 'server-error', path: '^/v2/regions$', probability: 0.5 }],
+          }),
         });
         const statuses: number[] = [];
         for (let i = 0; i < 16; i++) statuses.push((await raw('/v2/regions')).status);
@@ -415,7 +525,12 @@ describe('lab DigitalOcean API', { skip }, () => {
     });
 
     test('the hourly budget per token runs out: 429 with retry-after', async () => {
-      const small = await createLabServer({ runtime: createNspawnRuntime(), tokens: ['t'], rateLimitPerHour: 3, stateDir: join(lab.work, 'small') });
+      const small = await createLabServer({
+        runtime: createNspawnRuntime(),
+        tokens: ['t'],
+        rateLimitPerHour: 3,
+        stateDir: join(lab.work, 'small'),
+      });
       try {
         const get = () => fetch(`${small.endpoint}/regions`, { headers: { authorization: 'Bearer t' } });
         const remaining: string[] = [];
@@ -444,7 +559,10 @@ describe('lab DigitalOcean API', { skip }, () => {
         responseHeaders: { 'content-type': 'application/json' },
         responseBody: { droplet: { id: 123, status: 'running' } },
       });
-      const errors = found.filter((v) => v.direction === 'response').flatMap((v) => v.errors).join('\n');
+      const errors = found
+        .filter((v) => v.direction === 'response')
+        .flatMap((v) => v.errors)
+        .join('\n');
       assert.match(errors, /required property 'name'/);
       assert.match(errors, /must be equal to one of the allowed values/);
       assert.match(errors, /ratelimit-limit is missing/);
@@ -461,14 +579,19 @@ describe('lab DigitalOcean API', { skip }, () => {
         responseHeaders: { 'ratelimit-limit': '1', 'ratelimit-remaining': '1', 'ratelimit-reset': '1' },
         responseBody: { id: 'unprocessable_entity', message: 'x' },
       });
-      assert.deepEqual(found.map((v) => v.direction), ['request']);
+      assert.deepEqual(
+        found.map((v) => v.direction),
+        ['request'],
+      );
     });
 
-    test('every exchange of this test matched DigitalOcean\'s OpenAPI document', async () => {
+    test("every exchange of this test matched DigitalOcean's OpenAPI document", async () => {
       const violations = await lab.server.contractViolations();
       const responses = violations.filter((v) => v.direction === 'response');
       assert.deepEqual(responses, [], JSON.stringify(responses, null, 2));
-      const unexpected = violations.filter((v) => v.direction === 'request' && !deliberatelyBad.some((b) => b.method === v.method && b.path.test(v.path)));
+      const unexpected = violations.filter(
+        (v) => v.direction === 'request' && !deliberatelyBad.some((b) => b.method === v.method && b.path.test(v.path)),
+      );
       assert.deepEqual(unexpected, [], JSON.stringify(unexpected, null, 2));
       const state = await lab.server.state();
       const viaHttp = (await (await fetch(`${lab.server.origin}/_lab/state`)).json()) as typeof state;
@@ -476,7 +599,9 @@ describe('lab DigitalOcean API', { skip }, () => {
       assert.ok('violations' in viaHttp.contract && viaHttp.contract.violations === violations.length);
       assert.equal(state.contract.enabled, true);
       assert.ok('checked' in state.contract && state.contract.checked > 50);
-      console.log(`contract: ${state.contract.checked} exchanges checked; flagged on purpose: ${violations.map((v) => `${v.method} ${v.path}: ${v.errors[0]}`).join(' | ')}`);
+      console.log(
+        `contract: ${state.contract.checked} exchanges checked; flagged on purpose: ${violations.map((v) => `${v.method} ${v.path}: ${v.errors[0]}`).join(' | ')}`,
+      );
     });
 
     test('the audit log holds no token', async () => {

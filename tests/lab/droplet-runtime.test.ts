@@ -25,7 +25,18 @@ import type { DropletBootSpec, RunningDroplet } from '../../lab/droplets/runtime
 const execFileP = promisify(execFile);
 const skip = process.getuid?.() !== 0 ? 'needs root (droplets are namespaces)' : false;
 const PREFIX = `t-rt${process.pid}-`;
-const SSH_OPTS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
+const SSH_OPTS = [
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'LogLevel=ERROR',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'ConnectTimeout=10',
+];
 
 let work = '';
 let keyPath = '';
@@ -62,13 +73,17 @@ after(async () => {
     await sweepLeftovers(PREFIX);
   } finally {
     console.log(`droplet runtime timings: ${JSON.stringify(timings)}`);
-    if (existsSync('test-artifacts')) await writeFile('test-artifacts/droplet-runtime-timings.json', `${JSON.stringify(timings, null, 2)}\n`);
+    if (existsSync('test-artifacts'))
+      await writeFile('test-artifacts/droplet-runtime-timings.json', `${JSON.stringify(timings, null, 2)}\n`);
     await rm(work, { recursive: true, force: true });
   }
 });
 
 async function ssh(ip: string, command: string, timeoutMs = 180_000): Promise<string> {
-  const { stdout } = await execFileP('ssh', [...SSH_OPTS, '-i', keyPath, `root@${ip}`, command], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+  const { stdout } = await execFileP('ssh', [...SSH_OPTS, '-i', keyPath, `root@${ip}`, command], {
+    timeout: timeoutMs,
+    maxBuffer: 16 << 20,
+  });
   return stdout;
 }
 
@@ -104,86 +119,119 @@ function spec(name: string, over: Partial<DropletBootSpec> = {}): DropletBootSpe
   };
 }
 
-test('a droplet boots, runs cloud-init, installs from the mirror, power-cycles, and restores from a snapshot as a new instance', { skip }, async () => {
-  const droplets: RunningDroplet[] = [];
-  try {
-    let t = Date.now();
-    const a = await runtime.create(spec('a', { userData: PER_INSTANCE_USER_DATA }));
-    droplets.push(a);
-    timings.createReturnedMs = Date.now() - t;
-    assert.match(a.ipv4, /^169\.254\.\d+\.\d+$/);
-    await a.booted;
-    timings.createToSshMs = Date.now() - t;
-    await cloudInitDone(a.ipv4);
-    timings.createToCloudInitDoneMs = Date.now() - t;
-    await assertRunning(a.ipv4);
-    assert.equal((await ssh(a.ipv4, 'cat /root/per-instance.log')).trim(), `i-${PREFIX}a`);
-    assert.equal((await ssh(a.ipv4, 'cat /root/runcmd.log')).trim(), 'ran');
-    assert.equal((await ssh(a.ipv4, 'hostname')).trim(), 'a');
-    assert.match(await ssh(a.ipv4, 'cat /root/.ssh/authorized_keys'), new RegExp(publicKey.split(' ')[1]!.replace(/[+/]/g, '\\$&')));
-    assert.equal((await ssh(a.ipv4, 'ip route show default')).trim(), '', 'no default route inside a droplet');
+test(
+  'a droplet boots, runs cloud-init, installs from the mirror, power-cycles, and restores from a snapshot as a new instance',
+  { skip },
+  async () => {
+    const droplets: RunningDroplet[] = [];
+    try {
+      let t = Date.now();
+      const a = await runtime.create(spec('a', { userData: PER_INSTANCE_USER_DATA }));
+      droplets.push(a);
+      timings.createReturnedMs = Date.now() - t;
+      assert.match(a.ipv4, /^169\.254\.\d+\.\d+$/);
+      await a.booted;
+      timings.createToSshMs = Date.now() - t;
+      await cloudInitDone(a.ipv4);
+      timings.createToCloudInitDoneMs = Date.now() - t;
+      await assertRunning(a.ipv4);
+      assert.equal((await ssh(a.ipv4, 'cat /root/per-instance.log')).trim(), `i-${PREFIX}a`);
+      assert.equal((await ssh(a.ipv4, 'cat /root/runcmd.log')).trim(), 'ran');
+      assert.equal((await ssh(a.ipv4, 'hostname')).trim(), 'a');
+      assert.match(
+        await ssh(a.ipv4, 'cat /root/.ssh/authorized_keys'),
+        new RegExp(publicKey.split(' ')[1]!.replace(/[+/]/g, '\\$&')),
+      );
+      assert.equal((await ssh(a.ipv4, 'ip route show default')).trim(), '', 'no default route inside a droplet');
 
-    t = Date.now();
-    const apt = await ssh(a.ipv4, 'export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && apt-get install -y -q cowsay >/dev/null && /usr/games/cowsay moo');
-    timings.aptUpdateAndInstallCowsayMs = Date.now() - t;
-    assert.match(apt, /< moo >/);
-    // Make the tree ~400 MB with data whose checksum the restored droplet must show.
-    const blobSum = (await ssh(a.ipv4, 'head -c 64M /dev/urandom > /root/blob && sha256sum /root/blob | cut -d" " -f1')).trim();
-    timings.treeMiB = Number((await ssh(a.ipv4, 'du -sm --exclude=/proc --exclude=/sys --exclude=/dev --exclude=/run / 2>/dev/null | cut -f1')).trim());
-    const keyA = await hostKey(a.ipv4);
+      t = Date.now();
+      const apt = await ssh(
+        a.ipv4,
+        'export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && apt-get install -y -q cowsay >/dev/null && /usr/games/cowsay moo',
+      );
+      timings.aptUpdateAndInstallCowsayMs = Date.now() - t;
+      assert.match(apt, /< moo >/);
+      // Make the tree ~400 MB with data whose checksum the restored droplet must show.
+      const blobSum = (
+        await ssh(a.ipv4, 'head -c 64M /dev/urandom > /root/blob && sha256sum /root/blob | cut -d" " -f1')
+      ).trim();
+      timings.treeMiB = Number(
+        (
+          await ssh(
+            a.ipv4,
+            'du -sm --exclude=/proc --exclude=/sys --exclude=/dev --exclude=/run / 2>/dev/null | cut -f1',
+          )
+        ).trim(),
+      );
+      const keyA = await hostKey(a.ipv4);
 
-    // Hard power off, then on again: same instance, so per-instance scripts and host keys stay.
-    await a.powerOff();
-    assert.equal((await a.exited).reason, 'killed');
-    t = Date.now();
-    await a.powerOn();
-    await a.booted;
-    timings.powerOnToSshMs = Date.now() - t;
-    await cloudInitDone(a.ipv4);
-    assert.equal((await ssh(a.ipv4, 'cat /root/per-instance.log')).trim(), `i-${PREFIX}a`, 'per-instance scripts ran again on power on');
-    assert.equal(await hostKey(a.ipv4), keyA);
-    await assert.rejects(a.snapshot(join(work, 'running.tar.zst')), /running/);
+      // Hard power off, then on again: same instance, so per-instance scripts and host keys stay.
+      await a.powerOff();
+      assert.equal((await a.exited).reason, 'killed');
+      t = Date.now();
+      await a.powerOn();
+      await a.booted;
+      timings.powerOnToSshMs = Date.now() - t;
+      await cloudInitDone(a.ipv4);
+      assert.equal(
+        (await ssh(a.ipv4, 'cat /root/per-instance.log')).trim(),
+        `i-${PREFIX}a`,
+        'per-instance scripts ran again on power on',
+      );
+      assert.equal(await hostKey(a.ipv4), keyA);
+      await assert.rejects(a.snapshot(join(work, 'running.tar.zst')), /running/);
 
-    // Poweroff from inside is the droplet going off.
-    t = Date.now();
-    await ssh(a.ipv4, 'shutdown -h now').catch(() => undefined); // the connection may drop
-    const exit = await a.exited;
-    timings.shutdownInsideToExitMs = Date.now() - t;
-    assert.deepEqual(exit, { reason: 'poweroff', code: 0 });
+      // Poweroff from inside is the droplet going off.
+      t = Date.now();
+      await ssh(a.ipv4, 'shutdown -h now').catch(() => undefined); // the connection may drop
+      const exit = await a.exited;
+      timings.shutdownInsideToExitMs = Date.now() - t;
+      assert.deepEqual(exit, { reason: 'poweroff', code: 0 });
 
-    const archive = join(work, 'snapshots', 'a.tar.zst');
-    t = Date.now();
-    const { sizeBytes } = await a.snapshot(archive);
-    timings.snapshotMs = Date.now() - t;
-    timings.snapshotMiB = Math.round(sizeBytes / 2 ** 20);
-    assert.equal((await stat(archive)).size, sizeBytes);
+      const archive = join(work, 'snapshots', 'a.tar.zst');
+      t = Date.now();
+      const { sizeBytes } = await a.snapshot(archive);
+      timings.snapshotMs = Date.now() - t;
+      timings.snapshotMiB = Math.round(sizeBytes / 2 ** 20);
+      assert.equal((await stat(archive)).size, sizeBytes);
 
-    // A new droplet from the snapshot: a new instance, so new host keys and per-instance scripts again.
-    t = Date.now();
-    const b = await runtime.create(spec('b', { image: { kind: 'snapshot', archivePath: archive } }));
-    droplets.push(b);
-    timings.restoreCreateReturnedMs = Date.now() - t;
-    await b.booted;
-    timings.restoreToSshMs = Date.now() - t;
-    await cloudInitDone(b.ipv4);
-    timings.restoreToCloudInitDoneMs = Date.now() - t;
-    await assertRunning(b.ipv4);
-    assert.notEqual(await hostKey(b.ipv4), keyA, 'host keys were regenerated');
-    assert.deepEqual((await ssh(b.ipv4, 'cat /root/per-instance.log')).trim().split('\n'), [`i-${PREFIX}a`, `i-${PREFIX}b`]);
-    assert.equal((await ssh(b.ipv4, 'sha256sum /root/blob | cut -d" " -f1')).trim(), blobSum);
-    assert.match(await ssh(b.ipv4, '/usr/games/cowsay restored'), /< restored >/);
+      // A new droplet from the snapshot: a new instance, so new host keys and per-instance scripts again.
+      t = Date.now();
+      const b = await runtime.create(spec('b', { image: { kind: 'snapshot', archivePath: archive } }));
+      droplets.push(b);
+      timings.restoreCreateReturnedMs = Date.now() - t;
+      await b.booted;
+      timings.restoreToSshMs = Date.now() - t;
+      await cloudInitDone(b.ipv4);
+      timings.restoreToCloudInitDoneMs = Date.now() - t;
+      await assertRunning(b.ipv4);
+      assert.notEqual(await hostKey(b.ipv4), keyA, 'host keys were regenerated');
+      assert.deepEqual((await ssh(b.ipv4, 'cat /root/per-instance.log')).trim().split('\n'), [
+        `i-${PREFIX}a`,
+        `i-${PREFIX}b`,
+      ]);
+      assert.equal((await ssh(b.ipv4, 'sha256sum /root/blob | cut -d" " -f1')).trim(), blobSum);
+      assert.match(await ssh(b.ipv4, '/usr/games/cowsay restored'), /< restored >/);
 
-    t = Date.now();
-    for (const d of droplets) await d.destroy();
-    timings.destroyBothMs = Date.now() - t;
-    const left = await findLeftovers(PREFIX);
-    assert.ok(isEmpty(left), `left behind: ${JSON.stringify(left)}`);
-    for (const d of droplets) assert.ok(!existsSync(join(process.env.IMAGE_FORGE_LAB_DIR!, 'droplets', d.machineName)), 'disk directory removed');
-    assert.ok(!(await readFile('/proc/self/mountinfo', 'utf8')).includes(process.env.IMAGE_FORGE_LAB_DIR!), 'nothing mounted under the state dir');
-  } finally {
-    for (const d of droplets) await d.destroy().catch(() => undefined);
-  }
-});
+      t = Date.now();
+      for (const d of droplets) await d.destroy();
+      timings.destroyBothMs = Date.now() - t;
+      const left = await findLeftovers(PREFIX);
+      assert.ok(isEmpty(left), `left behind: ${JSON.stringify(left)}`);
+      for (const d of droplets)
+        assert.ok(
+          !existsSync(join(process.env.IMAGE_FORGE_LAB_DIR!, 'droplets', d.machineName)),
+          'disk directory removed',
+        );
+      assert.ok(
+        !(await readFile('/proc/self/mountinfo', 'utf8')).includes(process.env.IMAGE_FORGE_LAB_DIR!),
+        'nothing mounted under the state dir',
+      );
+    } finally {
+      for (const d of droplets) await d.destroy().catch(() => undefined);
+    }
+  },
+);
 
 test('user-data host keys are what sshd presents, and the disk is bounded', { skip }, async () => {
   const hostKeyPath = join(work, 'host_ed25519');
@@ -237,7 +285,9 @@ test('debian-13-x64 boots too when its base image is built', { skip }, async (t)
     return;
   }
   const start = Date.now();
-  const d = await runtime.create(spec('trixie', { image: { kind: 'distribution', slug: 'debian-13-x64' }, userData: PER_INSTANCE_USER_DATA }));
+  const d = await runtime.create(
+    spec('trixie', { image: { kind: 'distribution', slug: 'debian-13-x64' }, userData: PER_INSTANCE_USER_DATA }),
+  );
   try {
     await d.booted;
     timings.trixieCreateToSshMs = Date.now() - start;
@@ -250,7 +300,9 @@ test('debian-13-x64 boots too when its base image is built', { skip }, async (t)
 });
 
 test('a failed create leaves nothing behind', { skip }, async () => {
-  await assert.rejects(runtime.create(spec('bad', { image: { kind: 'snapshot', archivePath: join(work, 'missing.tar.zst') } })));
+  await assert.rejects(
+    runtime.create(spec('bad', { image: { kind: 'snapshot', archivePath: join(work, 'missing.tar.zst') } })),
+  );
   await assert.rejects(runtime.create(spec('bad', { hostname: 'bad host\n1.2.3.4 evil' })), /invalid hostname/);
   assert.ok(isEmpty(await findLeftovers(PREFIX)));
 });

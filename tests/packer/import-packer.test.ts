@@ -55,13 +55,21 @@ async function failure(name: string, opts: Partial<ImportOptions> = {}): Promise
 }
 
 function runBash(script: string, env: Record<string, string> = {}): { code: number | null; out: string } {
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+  const r = spawnSync('bash', ['-c', script], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+  });
   return { code: r.status, out: r.stdout };
 }
 
 test('builder: image, region, size, tags, snapshot name, tags and regions', async () => {
   const { spec, loaded, result } = await convert('builder');
-  assert.deepEqual(spec.droplet, { image: 'ubuntu-24-04-x64', region: 'sfo3', size: 's-2vcpu-2gb', tags: ['acme', 'build', 'acme:builder'] });
+  assert.deepEqual(spec.droplet, {
+    image: 'ubuntu-24-04-x64',
+    region: 'sfo3',
+    size: 's-2vcpu-2gb',
+    tags: ['acme', 'build', 'acme:builder'],
+  });
   assert.deepEqual(spec.snapshot, { name: 'acme-app-v1.2', tags: ['acme-app'], regions: ['nyc3', 'ams3'] });
   assert.equal(spec.name, 'acme-app-v1-2', 'the name comes from the snapshot name');
   assert.equal(spec.vendor, 'acme');
@@ -117,7 +125,12 @@ test('shell: inline (one step, set -e), script, scripts and environment_vars', a
     { run: 'export MODE=first\nset -e\necho $MODE' },
     { run: "export MODE='second value'\nset -e\necho $MODE" },
   ]);
-  assert.deepEqual(spec.env, { APP_PORT: '8080', GREETING: 'hello world', EMPTY: '', DEBIAN_FRONTEND: 'noninteractive' });
+  assert.deepEqual(spec.env, {
+    APP_PORT: '8080',
+    GREETING: 'hello world',
+    EMPTY: '',
+    DEBIAN_FRONTEND: 'noninteractive',
+  });
   assert.deepEqual(loaded.plan.env.APP_PORT, { value: '8080' });
   assert.ok(result.notes.some((n) => /env MODE: set to different values/.test(n)));
   assert.ok(result.notes.some((n) => /applies to every step/.test(n)));
@@ -147,7 +160,10 @@ test('shell: inline runs as one script with "sh -e" semantics; valid_exit_codes 
   assert.equal(runBash(inline(['echo ok', 'exit 1'], { valid_exit_codes: [0, 1] })).code, 0);
   assert.equal(runBash(inline(['exit 3'], { valid_exit_codes: [0, 1] })).code, 3);
   assert.equal(runBash(inline(['true'], { valid_exit_codes: [2] })).code, 1, '0 is a failure when it is not listed');
-  assert.equal(runBash(inline(['read -r line || echo "stdin is empty"'], { valid_exit_codes: [0, 2] }), {}).out, 'stdin is empty\n');
+  assert.equal(
+    runBash(inline(['read -r line || echo "stdin is empty"'], { valid_exit_codes: [0, 2] }), {}).out,
+    'stdin is empty\n',
+  );
 });
 
 test('variables: defaults, --var, {{env}}, {{timestamp}} in the snapshot name, undeclared → ""', async () => {
@@ -158,13 +174,20 @@ test('variables: defaults, --var, {{env}}, {{timestamp}} in the snapshot name, u
   assert.equal(spec.snapshot, undefined, 'a snapshot name with {{timestamp}} is left to the tool');
   assert.deepEqual(spec.steps, [{ run: 'set -e\necho installing 2.0.0-stable\necho built by digitalocean for ACME' }]);
   assert.deepEqual(spec.env, { VERSION: '2.0.0', DATA_DIR: '/srv/data', UNDECLARED: '' });
-  assert.ok(result.notes.some((n) => /contains \{\{timestamp\}\}: dropped, the tool names each snapshot <name>-<UTC timestamp>/.test(n)));
+  assert.ok(
+    result.notes.some((n) =>
+      /contains \{\{timestamp\}\}: dropped, the tool names each snapshot <name>-<UTC timestamp>/.test(n),
+    ),
+  );
   assert.ok(result.notes.some((n) => /"not_declared" is not declared/.test(n)));
 });
 
 test('variables: a missing environment variable is a problem naming it (or --var fixes it)', async () => {
   const msg = await failure('variables', { env: { FORGE_TEST_DATA: '/d' } });
-  assert.match(msg, /template\.json:\d+:\d+: builders\[0\]\.region: variables\.region: .*FORGE_TEST_REGION is not set.*--var region=VALUE/);
+  assert.match(
+    msg,
+    /template\.json:\d+:\d+: builders\[0\]\.region: variables\.region: .*FORGE_TEST_REGION is not set.*--var region=VALUE/,
+  );
   assert.equal(msg.split('\n').filter((l) => l.startsWith('  ')).length, 1, 'one problem');
   const { spec } = await convert('variables', { env: { FORGE_TEST_DATA: '/d' }, vars: { region: 'lon1' } });
   assert.equal(spec.droplet.region, 'lon1');
@@ -172,7 +195,11 @@ test('variables: a missing environment variable is a problem naming it (or --var
 
 test('sensitive variables: worker-side env entries, $NAME references, never their values', async () => {
   const { spec, text, loaded, result } = await convert('sensitive');
-  assert.deepEqual(spec.env, { LICENSE_KEY: { fromWorker: 'LICENSE_KEY' }, DB_PASSWORD: { fromWorker: 'DB_PASSWORD' }, DB_USER: 'app' });
+  assert.deepEqual(spec.env, {
+    LICENSE_KEY: { fromWorker: 'LICENSE_KEY' },
+    DB_PASSWORD: { fromWorker: 'DB_PASSWORD' },
+    DB_USER: 'app',
+  });
   assert.deepEqual(spec.steps, [
     { run: 'set -e\n/usr/local/bin/activate --key="${LICENSE_KEY}"\necho "pw=${DB_PASSWORD}" > /root/.pw' },
     { script: 'scripts/db.sh' },
@@ -181,7 +208,9 @@ test('sensitive variables: worker-side env entries, $NAME references, never thei
   assert.deepEqual(loaded.plan.env.DB_PASSWORD, { fromWorker: 'DB_PASSWORD' });
   assert.ok(result.notes.some((n) => /"do_token": no provisioner uses it/.test(n)));
   // The reference expands to the worker's value, spaces and quotes intact.
-  const run = (spec.steps[0] as { run: string }).run.replace('/usr/local/bin/activate', 'echo').replace(' > /root/.pw', '');
+  const run = (spec.steps[0] as { run: string }).run
+    .replace('/usr/local/bin/activate', 'echo')
+    .replace(' > /root/.pw', '');
   assert.equal(runBash(run, { LICENSE_KEY: "a b'c", DB_PASSWORD: 'p w' }).out, "--key=a b'c\npw=p w\n");
 });
 
@@ -204,7 +233,10 @@ test('order: uploads and commands stay interleaved as in the template', async ()
     { upload: { src: 'files/', dest: '/opt/order/' } },
     { run: 'set -e\nls /opt/order' },
   ]);
-  assert.deepEqual(loaded.plan.steps.map((s) => s.kind), ['upload', 'script', 'upload', 'script', 'upload', 'script']);
+  assert.deepEqual(
+    loaded.plan.steps.map((s) => s.kind),
+    ['upload', 'script', 'upload', 'script', 'upload', 'script'],
+  );
 });
 
 test('built-in steps: cloud-init waits, cleanup, image check and leading apt installs are recognised, with notes', async () => {
@@ -230,10 +262,18 @@ test('built-in steps: cloud-init waits, cleanup, image check and leading apt ins
 test('unconvertible: one message naming each problem with line:column and JSON path; nothing written', async () => {
   const msg = await failure('unconvertible');
   const lines = msg.split('\n');
-  assert.match(lines[0]!, /^cannot convert template\.json: 4 things have no equivalent in a build spec \(nothing written\):$/);
+  assert.match(
+    lines[0]!,
+    /^cannot convert template\.json: 4 things have no equivalent in a build spec \(nothing written\):$/,
+  );
   assert.deepEqual(
     lines.slice(1, 5).map((l) => /^ {2}(template\.json:\d+:\d+: [^:]+):/.exec(l)?.[1]),
-    ['template.json:4:5: builders[1]', 'template.json:8:5: provisioners[1]', 'template.json:13:5: provisioners[3]', 'template.json:14:35: provisioners[4].inline[0]'],
+    [
+      'template.json:4:5: builders[1]',
+      'template.json:8:5: provisioners[1]',
+      'template.json:13:5: provisioners[3]',
+      'template.json:14:35: provisioners[4].inline[0]',
+    ],
   );
   assert.match(msg, /builder type "amazon-ebs" cannot be converted/);
   assert.match(msg, /provisioner type "ansible" cannot be converted/);
@@ -244,14 +284,21 @@ test('unconvertible: one message naming each problem with line:column and JSON p
 
 test('--partial: the rest is written, with a comment at each gap, and validates', async () => {
   const { text, spec, result, loaded } = await convert('unconvertible', { partial: true });
-  assert.deepEqual(spec.steps, [{ run: 'set -e\necho first' }, { script: 'scripts/app.sh' }, { run: 'set -e\necho last' }]);
+  assert.deepEqual(spec.steps, [
+    { run: 'set -e\necho first' },
+    { script: 'scripts/app.sh' },
+    { run: 'set -e\necho last' },
+  ]);
   assert.equal(result.gaps.length, 4);
   assert.equal(loaded.plan.steps.length, 3);
   const lines = text.split('\n');
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
   assert.ok(at(/^# NOT CONVERTED: template\.json:4:5: builders\[1\]/) < at(/^name:/), 'builder gaps head the file');
   const ansible = at(/^ {2}# NOT CONVERTED: template\.json:8:5: provisioners\[1\]: provisioner type "ansible"/);
-  assert.ok(at(/echo first/) < ansible && ansible < at(/script: scripts\/app\.sh/), 'the gap sits where the provisioner was');
+  assert.ok(
+    at(/echo first/) < ansible && ansible < at(/script: scripts\/app\.sh/),
+    'the gap sits where the provisioner was',
+  );
   const split = at(/# NOT CONVERTED: .*provisioners\[4\]\.inline\[0\]/);
   assert.ok(at(/script: scripts\/app\.sh/) < split && split < at(/echo last/));
   assert.ok(result.notes.some((n) => /provisioners\[5\] skipped: its "only" \(amazon-ebs\)/.test(n)));
@@ -259,25 +306,37 @@ test('--partial: the rest is written, with a comment at each gap, and validates'
 
 test('--partial: a gap after the last step is a trailing comment', async () => {
   const c = convertTemplate(
-    { builders: [{ type: 'digitalocean', image: 'x' }], provisioners: [{ type: 'shell', inline: ['true'] }, { type: 'ansible-local' }] },
+    {
+      builders: [{ type: 'digitalocean', image: 'x' }],
+      provisioners: [{ type: 'shell', inline: ['true'] }, { type: 'ansible-local' }],
+    },
     { templateFile: '/t/template.json', root: '/t', outDir: '/t' },
   );
   assert.equal(c.problems.length, 1);
   assert.equal(c.problems[0]!.step, 1);
   const yaml = renderSpec(c.spec, { gaps: c.problems.map((p) => ({ problem: p, where: 'provisioners[1]' })) });
-  assert.match(yaml, /- run: \|-\n\s+set -e\n\s+true\n\s*# NOT CONVERTED: provisioners\[1\]: provisioner type "ansible-local"/);
+  assert.match(
+    yaml,
+    /- run: \|-\n\s+set -e\n\s+true\n\s*# NOT CONVERTED: provisioners\[1\]: provisioner type "ansible-local"/,
+  );
   assert.deepEqual((parse(yaml) as SpecObject).steps, [{ run: 'set -e\ntrue' }]);
 });
 
 test('paths: a source outside the output folder is a problem telling where to put --out', async () => {
   const dir = await fixture('order');
   await fs.mkdir(path.join(dir, 'specs'));
-  await assert.rejects(importPacker({ template: 'template.json', cwd: dir, out: 'specs/build.yaml', vendor: 'acme', env: {} }), (err: unknown) => {
-    assert.ok(err instanceof UserError);
-    assert.match(err.message, /provisioners\[0\]\.source: files\/first\.conf lies outside the output spec's folder/);
-    assert.match(err.message, /write --out into a folder that contains the template's files \(e\.g\. --out .*build\.yaml\)/);
-    return true;
-  });
+  await assert.rejects(
+    importPacker({ template: 'template.json', cwd: dir, out: 'specs/build.yaml', vendor: 'acme', env: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof UserError);
+      assert.match(err.message, /provisioners\[0\]\.source: files\/first\.conf lies outside the output spec's folder/);
+      assert.match(
+        err.message,
+        /write --out into a folder that contains the template's files \(e\.g\. --out .*build\.yaml\)/,
+      );
+      return true;
+    },
+  );
   assert.equal(existsSync(path.join(dir, 'specs', 'build.yaml')), false);
 });
 
@@ -285,7 +344,14 @@ test('paths: --root is where Packer ran, and paths are written relative to the s
   const dir = await fixture('order');
   await fs.mkdir(path.join(dir, 'templates'));
   await fs.rename(path.join(dir, 'template.json'), path.join(dir, 'templates', 'order.json'));
-  const r = await importPacker({ template: 'templates/order.json', cwd: dir, root: '.', out: 'build.yaml', vendor: 'acme', env: {} });
+  const r = await importPacker({
+    template: 'templates/order.json',
+    cwd: dir,
+    root: '.',
+    out: 'build.yaml',
+    vendor: 'acme',
+    env: {},
+  });
   const spec = parse(await fs.readFile(r.out, 'utf8')) as SpecObject;
   assert.deepEqual(spec.steps[0], { upload: { src: 'files/first.conf', dest: '/etc/first.conf' } });
   assert.equal(spec.name, 'order');
@@ -294,20 +360,27 @@ test('paths: --root is where Packer ran, and paths are written relative to the s
 
 test('an existing --out is refused unless --force', async () => {
   const { dir } = await convert('order');
-  await assert.rejects(importPacker({ template: 'template.json', cwd: dir, vendor: 'acme', env: {} }), /build\.yaml already exists: pass --force/);
+  await assert.rejects(
+    importPacker({ template: 'template.json', cwd: dir, vendor: 'acme', env: {} }),
+    /build\.yaml already exists: pass --force/,
+  );
   await importPacker({ template: 'template.json', cwd: dir, vendor: 'acme', env: {}, force: true });
 });
 
 test('a template that is not JSON names the line and column', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'packer-bad-'));
   await fs.writeFile(path.join(dir, 'template.json'), '{\n  "builders": [\n    { "type": "digitalocean", }\n  ]\n}\n');
-  await assert.rejects(importPacker({ template: 'template.json', cwd: dir, env: {} }), /template\.json:3:\d+: .*not a Packer JSON template/);
+  await assert.rejects(
+    importPacker({ template: 'template.json', cwd: dir, env: {} }),
+    /template\.json:3:\d+: .*not a Packer JSON template/,
+  );
 });
 
 test('the CLI: client import-packer writes, prints notes and refuses to overwrite; problems exit non-zero', async () => {
   assert.ok(existsSync(CLIENT), `${CLIENT} is built by tsc`);
   const dir = await fixture('builtins');
-  const run = (...args: string[]) => spawnSync(NODE, [CLIENT, 'import-packer', ...args], { cwd: dir, encoding: 'utf8' });
+  const run = (...args: string[]) =>
+    spawnSync(NODE, [CLIENT, 'import-packer', ...args], { cwd: dir, encoding: 'utf8' });
   const ok = run('template.json', '--vendor', 'acme');
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^note: .*waits for cloud-init/m);
@@ -319,11 +392,18 @@ test('the CLI: client import-packer writes, prints notes and refuses to overwrit
   assert.match(again.stderr, /already exists: pass --force/);
 
   const bad = await fixture('unconvertible');
-  const fail = spawnSync(NODE, [CLIENT, 'import-packer', 'template.json', '--out', 'out.yaml'], { cwd: bad, encoding: 'utf8' });
+  const fail = spawnSync(NODE, [CLIENT, 'import-packer', 'template.json', '--out', 'out.yaml'], {
+    cwd: bad,
+    encoding: 'utf8',
+  });
   assert.equal(fail.status, 1);
   assert.match(fail.stderr, /^client: cannot convert template\.json: 4 things/);
   assert.equal(existsSync(path.join(bad, 'out.yaml')), false);
-  const partial = spawnSync(NODE, [CLIENT, 'import-packer', 'template.json', '--out', 'out.yaml', '--partial', '--var', 'x=1'], { cwd: bad, encoding: 'utf8' });
+  const partial = spawnSync(
+    NODE,
+    [CLIENT, 'import-packer', 'template.json', '--out', 'out.yaml', '--partial', '--var', 'x=1'],
+    { cwd: bad, encoding: 'utf8' },
+  );
   assert.equal(partial.status, 0, partial.stderr);
   assert.match(partial.stdout, /wrote out\.yaml \(3 steps, 4 gaps marked NOT CONVERTED\)/);
 });
@@ -345,7 +425,9 @@ test('template functions: user, env, literals, trimming, pipelines and errors', 
   const text = (s: string) => {
     const r = evaluate(s, CTX);
     assert.deepEqual(r.problems, []);
-    return r.segments.map((x) => (x.kind === 'text' ? x.text : `<${x.kind === 'secret' ? x.variable : x.fn}>`)).join('');
+    return r.segments
+      .map((x) => (x.kind === 'text' ? x.text : `<${x.kind === 'secret' ? x.variable : x.fn}>`))
+      .join('');
   };
   assert.equal(text('{{user `b`}} {{ user "a" }}'), 'A-b A');
   assert.equal(text('{{env `HOME_X`}}|{{pwd}}|{{template_dir}}|{{build_name}}'), '/home/x|/work|/work/t|do');
@@ -364,9 +446,16 @@ test('template functions: user, env, literals, trimming, pipelines and errors', 
 
 test('secret references: quoting contexts', () => {
   const secret = (before: string, after = '') =>
-    placeSecrets([{ kind: 'text', text: before }, { kind: 'secret', variable: 'db-pass' }, { kind: 'text', text: after }]);
+    placeSecrets([
+      { kind: 'text', text: before },
+      { kind: 'secret', variable: 'db-pass' },
+      { kind: 'text', text: after },
+    ]);
   assert.deepEqual(secret('echo ', ' done'), { text: 'echo "${DB_PASS}" done', secrets: ['db-pass'] });
-  assert.deepEqual(secret('echo "$(printf \'%s\' x) ', '"'), { text: 'echo "$(printf \'%s\' x) ${DB_PASS}"', secrets: ['db-pass'] });
+  assert.deepEqual(secret("echo \"$(printf '%s' x) ", '"'), {
+    text: 'echo "$(printf \'%s\' x) ${DB_PASS}"',
+    secrets: ['db-pass'],
+  });
   assert.deepEqual(secret('echo "it\'s ', '"'), { text: 'echo "it\'s ${DB_PASS}"', secrets: ['db-pass'] });
   assert.match((secret("echo 'x ", "'") as { error: string }).error, /single quotes/);
   assert.match((secret('true # note ') as { error: string }).error, /a comment/);

@@ -27,7 +27,16 @@ test('an imported Packer template builds in the lab', async () => {
   const dir = path.join(stack.dir, 'packer');
   await fs.cp(path.join(REPO, 'tests/packer/roundtrip'), dir, { recursive: true });
   const out = path.join(dir, 'build.yaml');
-  const imp = await stack.client(['import-packer', path.join(dir, 'template.json'), '--root', dir, '--out', out, '--vendor', 'acme']);
+  const imp = await stack.client([
+    'import-packer',
+    path.join(dir, 'template.json'),
+    '--root',
+    dir,
+    '--out',
+    out,
+    '--vendor',
+    'acme',
+  ]);
   assert.equal(imp.code, 0, imp.stderr);
   const said = imp.stdout + imp.stderr;
   assert.match(said, /cloud-init/i, 'the cloud-init wait is recognised');

@@ -10,7 +10,10 @@ import type { Router } from '../router';
 import { parseBody } from '../validate';
 import { keyView } from '../views';
 
-const createKey = z.object({ name: z.string().min(1, 'Name is required'), public_key: z.string().min(1, 'Public key is required') });
+const createKey = z.object({
+  name: z.string().min(1, 'Name is required'),
+  public_key: z.string().min(1, 'Public key is required'),
+});
 
 /** DigitalOcean's fingerprint: MD5 of the public key blob as colon-separated hex. */
 export function md5Fingerprint(publicKeyBlob: Buffer): string {

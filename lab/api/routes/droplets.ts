@@ -13,16 +13,22 @@ import { dropletSnapshotView, dropletView } from '../views';
 import { TAG_NAME_RE } from './tags';
 
 /** Hostname rules (labels of at most 63 characters): the name becomes the droplet's hostname. */
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const USER_DATA_MAX = 64 * 1024;
 
 const createDroplet = z.object({
-  name: z.string({ error: 'Name is required' }).regex(HOSTNAME_RE, 'Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)'),
+  name: z
+    .string({ error: 'Name is required' })
+    .regex(HOSTNAME_RE, 'Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)'),
   region: z.string().optional(),
   size: z.string({ error: 'Size is required' }),
   image: z.union([z.string(), z.number().int()], { error: 'Image is required' }),
   ssh_keys: z.array(z.union([z.string(), z.number().int()])).optional(),
-  tags: z.array(z.string().regex(TAG_NAME_RE, 'Tag names may contain letters, numbers, colons, dashes and underscores')).nullable().optional(),
+  tags: z
+    .array(z.string().regex(TAG_NAME_RE, 'Tag names may contain letters, numbers, colons, dashes and underscores'))
+    .nullable()
+    .optional(),
   user_data: z.string().max(USER_DATA_MAX, 'user_data is limited to 64 KiB').optional(),
   monitoring: z.boolean().optional(),
   with_droplet_agent: z.boolean().optional(),
@@ -55,7 +61,10 @@ export function registerDroplets(router: Router, ctx: LabContext): void {
     const image = await findImage(ctx, body.image);
     if (!image) throw unprocessable('You specified an invalid image for Droplet creation.');
     if (!image.regions.includes(regionSlug)) throw unprocessable(`The image is not available in region ${regionSlug}.`);
-    if (size.disk < image.minDiskSize) throw unprocessable(`The size ${size.slug} is too small for this image: it needs a disk of at least ${image.minDiskSize} GB.`);
+    if (size.disk < image.minDiskSize)
+      throw unprocessable(
+        `The size ${size.slug} is too small for this image: it needs a disk of at least ${image.minDiskSize} GB.`,
+      );
     const keys = (body.ssh_keys ?? []).map((k) => {
       const key = state.findKey(k);
       if (!key) throw unprocessable(`You specified an invalid SSH key for Droplet creation: ${String(k)}`);
@@ -89,7 +98,11 @@ export function registerDroplets(router: Router, ctx: LabContext): void {
     };
     state.addDroplet(d);
     for (const t of body.tags ?? []) state.tag(state.ensureTag(t), 'droplet', id, `/v2/droplets/${id}`);
-    const action = machines.boot(d, image, keys.map((k) => k.publicKey));
+    const action = machines.boot(
+      d,
+      image,
+      keys.map((k) => k.publicKey),
+    );
     return json(202, {
       droplet: await view(d),
       links: { actions: [{ id: action.id, rel: 'create', href: `${req.origin}/v2/actions/${action.id}` }] },

@@ -50,7 +50,8 @@ export function registerImages(router: Router, ctx: LabContext): void {
     const img = snapshot(req.params.id);
     const body = parseBody(imageAction, req.body);
     if (body.type !== 'transfer') throw unprocessable(`The lab does not support the ${body.type} image action.`);
-    if (!body.region || !findRegion(body.region)) throw unprocessable('You specified an invalid region for the transfer.');
+    if (!body.region || !findRegion(body.region))
+      throw unprocessable('You specified an invalid region for the transfer.');
     const errored = faults.erroredAction('transfer', req.method, req.path) !== undefined;
     return json(201, { action: actionView(machines.transfer(img, body.region, { errored })) });
   });

@@ -10,26 +10,51 @@ import { faultRuleSchema } from '../faults';
 import { json, noContent } from '../http';
 import type { Router } from '../router';
 import type { LabState } from '../state';
-import { MODIFIED_BY, mergeReview, newVendorApp, observeVendorApp, vendorAppChange, vendorAppInput, vendorAppLabView } from '../vendor';
+import {
+  MODIFIED_BY,
+  mergeReview,
+  newVendorApp,
+  observeVendorApp,
+  vendorAppChange,
+  vendorAppInput,
+  vendorAppLabView,
+} from '../vendor';
 
 const imageChange = z.strictObject({ team: z.string().min(1) });
 
-const faultsBody = z.union([faultRuleSchema, z.object({ rules: z.array(faultRuleSchema).default([]), seed: z.number().int().optional(), replace: z.boolean().optional() })]);
+const faultsBody = z.union([
+  faultRuleSchema,
+  z.object({
+    rules: z.array(faultRuleSchema).default([]),
+    seed: z.number().int().optional(),
+    replace: z.boolean().optional(),
+  }),
+]);
 
 export async function labSummary(ctx: LabContext, contract: ContractChecker | undefined) {
   const { state, machines } = ctx;
   const droplets = [...state.droplets.values()];
   const actions = [...state.actions.values()];
-  const count = <T>(xs: T[], key: (x: T) => string) => xs.reduce<Record<string, number>>((m, x) => ((m[key(x)] = (m[key(x)] ?? 0) + 1), m), {});
+  const count = <T>(xs: T[], key: (x: T) => string) =>
+    xs.reduce<Record<string, number>>((m, x) => ((m[key(x)] = (m[key(x)] ?? 0) + 1), m), {});
   return {
     droplets: {
       total: droplets.length,
       byStatus: count(droplets, (d) => d.status),
-      list: droplets.map((d) => ({ id: d.id, name: d.name, status: d.status, locked: d.locked, machineName: d.machineName, ipv4: d.ipv4 ?? null })),
+      list: droplets.map((d) => ({
+        id: d.id,
+        name: d.name,
+        status: d.status,
+        locked: d.locked,
+        machineName: d.machineName,
+        ipv4: d.ipv4 ?? null,
+      })),
     },
     snapshots: state.images.size,
     /** Where each snapshot's archive is, so tests can look inside an image. */
-    archives: [...state.images.values()].flatMap((i) => (i.source.kind === 'snapshot' ? [{ id: i.id, name: i.name, archivePath: i.source.archivePath }] : [])),
+    archives: [...state.images.values()].flatMap((i) =>
+      i.source.kind === 'snapshot' ? [{ id: i.id, name: i.name, archivePath: i.source.archivePath }] : [],
+    ),
     keys: state.keys.size,
     tags: state.tags.size,
     actions: count(actions, (a) => a.status),
@@ -40,9 +65,17 @@ export async function labSummary(ctx: LabContext, contract: ContractChecker | un
     faults: ctx.faults.list(),
     vendorApps: [...state.vendorApps.values()].map((a) => {
       observeVendorApp(state, a);
-      return { id: a.id, name: a.name, status: a.status.value, imageId: a.customData.imageId, reviewing: a.running !== undefined };
+      return {
+        id: a.id,
+        name: a.name,
+        status: a.status.value,
+        imageId: a.customData.imageId,
+        reviewing: a.running !== undefined,
+      };
     }),
-    contract: contract ? { enabled: true, ...(await contract.stats()), list: await contract.violations() } : { enabled: false },
+    contract: contract
+      ? { enabled: true, ...(await contract.stats()), list: await contract.violations() }
+      : { enabled: false },
   };
 }
 
@@ -54,7 +87,10 @@ export function registerLabControl(router: Router, ctx: LabContext, contract: Co
   /** Body: one rule, or {rules: [...], seed?, replace?}. */
   router.post('/_lab/faults', (req) => {
     const r = faultsBody.safeParse(req.body ?? {});
-    if (!r.success) throw badRequest(`invalid fault rules: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    if (!r.success)
+      throw badRequest(
+        `invalid fault rules: ${r.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+      );
     const body = r.data;
     const rules = 'kind' in body ? [body] : body.rules;
     if (!('kind' in body)) {
@@ -82,7 +118,9 @@ export function registerLabControl(router: Router, ctx: LabContext, contract: Co
     return observeVendorApp(state, a);
   };
 
-  router.get('/_lab/vendor-apps', () => json(200, { apps: [...state.vendorApps.values()].map((a) => vendorAppLabView(observeVendorApp(state, a))) }));
+  router.get('/_lab/vendor-apps', () =>
+    json(200, { apps: [...state.vendorApps.values()].map((a) => vendorAppLabView(observeVendorApp(state, a))) }),
+  );
 
   /** Body: {id?, name, status?, reason?, review?: {pendingMs?, inReviewMs?, outcome?, reason?}, customData?}. */
   router.post('/_lab/vendor-apps', (req) => {
@@ -115,7 +153,12 @@ export function registerLabControl(router: Router, ctx: LabContext, contract: Co
     if (change.review) a.review = mergeReview(a.review, change.review);
     if (change.status !== undefined || change.reason !== undefined) {
       a.running = undefined;
-      state.setVendorStatus(a, change.status ?? a.status.value, { at: Date.now(), modifiedBy: MODIFIED_BY.lab, reason: change.reason ?? '', cause: 'lab' });
+      state.setVendorStatus(a, change.status ?? a.status.value, {
+        at: Date.now(),
+        modifiedBy: MODIFIED_BY.lab,
+        reason: change.reason ?? '',
+        cause: 'lab',
+      });
     }
     return json(200, vendorAppLabView(a));
   });

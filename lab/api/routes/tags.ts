@@ -11,11 +11,18 @@ import { tagView } from '../views';
 export const TAG_NAME_RE = /^[a-zA-Z0-9_:-]{1,255}$/;
 
 const createTag = z.object({
-  name: z.string({ error: 'name is required' }).regex(TAG_NAME_RE, 'Tag names may contain letters, numbers, colons, dashes and underscores'),
+  name: z
+    .string({ error: 'name is required' })
+    .regex(TAG_NAME_RE, 'Tag names may contain letters, numbers, colons, dashes and underscores'),
 });
 const resources = z.object({
   resources: z
-    .array(z.object({ resource_id: z.union([z.string(), z.number()]), resource_type: z.enum(['droplet', 'image', 'volume', 'volume_snapshot']) }))
+    .array(
+      z.object({
+        resource_id: z.union([z.string(), z.number()]),
+        resource_type: z.enum(['droplet', 'image', 'volume', 'volume_snapshot']),
+      }),
+    )
     .min(1, 'resources must not be empty'),
 });
 
@@ -51,8 +58,10 @@ export function registerTags(router: Router, ctx: LabContext): void {
     // Check all first: a request either tags everything or nothing.
     const targets = body.resources.map((r) => {
       const id = numericId(String(r.resource_id));
-      if (r.resource_type === 'droplet' && id !== undefined && state.droplets.has(id)) return { kind: 'droplet' as const, id };
-      if (r.resource_type === 'image' && id !== undefined && state.images.has(id)) return { kind: 'image' as const, id };
+      if (r.resource_type === 'droplet' && id !== undefined && state.droplets.has(id))
+        return { kind: 'droplet' as const, id };
+      if (r.resource_type === 'image' && id !== undefined && state.images.has(id))
+        return { kind: 'image' as const, id };
       throw unprocessable(`${r.resource_type} ${String(r.resource_id)} not found`);
     });
     for (const x of targets) state.tag(t, x.kind, x.id, `/v2/${x.kind}s/${x.id}`);

@@ -26,7 +26,11 @@ export interface VendorApiOptions {
   listRead: boolean;
 }
 
-export const DEFAULT_VENDOR_API_OPTIONS: VendorApiOptions = { singleAppGet: false, deprecatedStatus: 410, listRead: true };
+export const DEFAULT_VENDOR_API_OPTIONS: VendorApiOptions = {
+  singleAppGet: false,
+  deprecatedStatus: 410,
+  listRead: true,
+};
 
 /** The error messages of the Vendor API (DigitalOcean documents the causes, not the wording: inferred). */
 export const VENDOR_MESSAGES = {

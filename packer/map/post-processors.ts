@@ -1,0 +1,117 @@
+/**
+ * Post-processors: "manifest" is what every build records anyway; a "shell-local" that submits
+ * the snapshot to the Vendor API (DigitalOcean's mp-submit.sh pattern: read the manifest, PATCH
+ * /api/v1/vendor-portal/apps/<id>) becomes the spec's `marketplace:` section.
+ */
+import * as path from 'node:path';
+import { formatPath } from '../positions';
+import type { JsonPath } from '../positions';
+import type { BlockModel, SpecObject } from '../model';
+import { isStringLike } from '../model';
+import { MapState, splitAssignment } from './state';
+
+const APP_ID = /^[A-Za-z0-9-]+$/;
+const PACKAGE = /^[a-z0-9][a-z0-9+.-]*$/;
+
+export function mapPostProcessors(st: MapState, list: BlockModel[], spec: SpecObject): void {
+  for (const pp of list) {
+    if (pp.type === 'manifest')
+      st.notes.push(`${formatPath(pp.at)} (manifest) dropped: every build records its own manifest`);
+    else if (pp.type === 'shell-local') shellLocal(st, pp, spec);
+    else
+      st.problem(
+        pp.at,
+        `post-processor type "${pp.type}" cannot be converted: the tool's build ends with the snapshot`,
+      );
+  }
+}
+
+function shellLocal(st: MapState, pp: BlockModel, spec: SpecObject): void {
+  const at = pp.at;
+  const p = st.resolveObject(pp.raw, at);
+  if (!p) return;
+  const env = new Map<string, string>();
+  if (Array.isArray(p.environment_vars)) {
+    p.environment_vars.forEach((e, j) => {
+      const kv = splitAssignment(e);
+      if (kv) env.set(kv.key, scriptText(st, kv.value, [...at, 'environment_vars', j]) ?? '');
+    });
+  }
+  const parts: string[] = [];
+  if (Array.isArray(p.inline)) p.inline.forEach((l, j) => parts.push(scriptText(st, l, [...at, 'inline', j]) ?? ''));
+  const files = [p.script, ...(Array.isArray(p.scripts) ? p.scripts : [])].filter(isStringLike);
+  for (const f of files) {
+    const rel = st.evalText(f, at, 'script');
+    if (rel === undefined) continue;
+    const text = st.opts.readFile?.(path.resolve(st.opts.root, rel));
+    if (text === undefined) st.problem([...at, 'script'], `cannot read ${rel} to see what it does`);
+    else parts.push(text);
+  }
+  const text = parts.join('\n');
+  if (!/vendor-portal\/apps\//.test(text) || !/PATCH/i.test(text)) {
+    st.problem(
+      at,
+      'post-processor type "shell-local" runs on the machine running Packer after the build, which the tool does not do: run it yourself after the build',
+    );
+    return;
+  }
+  // Script-level assignments (APP_ID="…") count as much as environment_vars.
+  for (const m of text.matchAll(
+    /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=("([^"$`\\]*)"|'([^']*)'|([^\s;$`"']*))\s*$/gm,
+  )) {
+    if (!env.has(m[1]!)) env.set(m[1]!, m[3] ?? m[4] ?? m[5] ?? '');
+  }
+  const expand = (s: string): string =>
+    s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (all, n: string) => env.get(n) ?? all);
+  const rawId = /vendor-portal\/apps\/([^\s"'/?\\]+)/.exec(text)?.[1] ?? '';
+  const appId = expand(rawId);
+  if (!APP_ID.test(appId)) {
+    st.problem(
+      at,
+      `this shell-local publishes to the Vendor API, but its app id (${rawId}) is not known at import time: set it in environment_vars or the script`,
+    );
+    return;
+  }
+  const field = (name: string): string | undefined => {
+    const m = new RegExp(`\\\\?"${name}\\\\?"\\s*:\\s*\\\\?"([^"\\\\]*)\\\\?"`).exec(text);
+    return m ? expand(m[1]!) : undefined;
+  };
+  const version = field('version');
+  if (version === undefined || version.includes('$')) {
+    st.problem(
+      at,
+      `this shell-local publishes to app ${appId}, but the version it sends is not known at import time: the spec's marketplace.version needs it`,
+    );
+    return;
+  }
+  const reason = field('reasonForUpdate');
+  const software = [...text.matchAll(/\\?"name\\?"\s*:\s*\\?"([^"\\]*)\\?"/g)]
+    .map((m) => expand(m[1]!))
+    .filter((n) => PACKAGE.test(n));
+  spec.marketplace = {
+    appId,
+    version,
+    ...(reason && !reason.includes('$') ? { reasonForUpdate: reason } : {}),
+    ...(software.length > 0 ? { software } : {}),
+  };
+  const sent = [
+    'imageId',
+    'version',
+    ...(spec.marketplace.reasonForUpdate ? ['reasonForUpdate'] : []),
+    ...(software.length ? ['softwareIncluded'] : []),
+  ];
+  st.notes.push(
+    `${formatPath(at)} (shell-local) submits the snapshot to the Vendor API (app ${appId}; it sent ${sent.join(', ')}): ` +
+      'mapped to marketplace:, published by `client start-build --publish` after a person approves the tested image; ' +
+      'the worker reads the Vendor token from DIGITALOCEAN_VENDOR_TOKEN and the image id from the build, not from manifest.json',
+  );
+  if (software.length > 0)
+    st.notes.push(`marketplace.software: ${software.join(', ')}, listed with the versions installed on the image`);
+}
+
+/** A script line as text; secrets become a reference to the worker-side variable (never the value). */
+function scriptText(st: MapState, v: unknown, at: JsonPath): string | undefined {
+  const segs = st.eval(v, at, 'a command');
+  if (!segs) return undefined;
+  return segs.map((s) => (s.kind === 'text' ? s.text : s.kind === 'secret' ? `$SECRET_${s.variable}` : s.raw)).join('');
+}

@@ -1,0 +1,207 @@
+/**
+ * `client import-packer` on HCL2 configurations: a folder of *.pkr.hcl files with variable files,
+ * locals and functions (tests/packer/fixtures/hcl2/app), several sources (a matrix), every
+ * DigitalOcean builder option, and a shell-local post-processor that publishes (mp-submit.sh).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { importPacker } from '../../client/commands/import-packer';
+import type { ImportOptions } from '../../client/commands/import-packer';
+import { UserError } from '../../contract/user-error';
+import { loadSpec } from '../../spec/load';
+import type { SpecObject } from '../../packer/convert';
+
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'tests', 'packer', 'fixtures', 'hcl2');
+
+async function copy(name: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `hcl2-${name}-`));
+  await fs.cp(path.join(FIXTURES, name), dir, { recursive: true });
+  return dir;
+}
+
+async function convert(dir: string, opts: Partial<ImportOptions> = {}) {
+  const result = await importPacker({ template: '.', cwd: dir, vendor: 'acme', env: {}, ...opts });
+  const text = await fs.readFile(result.out, 'utf8');
+  const loaded = await loadSpec(result.out);
+  return { result, text, spec: parse(text) as SpecObject, loaded };
+}
+
+async function withFiles(files: Record<string, string>): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hcl2-inline-'));
+  for (const [f, t] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+    await fs.writeFile(path.join(dir, f), t);
+  }
+  return dir;
+}
+
+const PLUGIN =
+  'packer {\n  required_plugins {\n    digitalocean = {\n      source = "github.com/digitalocean/digitalocean"\n    }\n  }\n}\n';
+
+test('HCL2 folder: files, var files, locals, functions, provisioners in order; secrets stay on the worker', async () => {
+  const dir = await copy('app');
+  const { spec, text, loaded, result } = await convert(dir, {
+    settings: [{ kind: 'var-file', file: 'prod.pkrvars.hcl' }],
+  });
+  assert.equal(spec.name, 'myapp-1-4-2', 'local.image_family from the auto var file, lower() and replace()');
+  assert.deepEqual(spec.droplet, {
+    image: 'ubuntu-22-04-x64',
+    region: 'sfo3',
+    size: 's-1vcpu-1gb',
+    tags: ['myapp', 'build'],
+  });
+  assert.deepEqual(spec.steps, [
+    { upload: { src: 'files/nginx/', dest: '/etc/nginx/' } },
+    { script: 'scripts/01-app.sh' },
+    { run: "set -e\necho 1.4.2 > /etc/motd.d/version\necho 'NGINX UFW' > /root/packages" },
+  ]);
+  assert.deepEqual(spec.env, {
+    APP_VERSION: '1.4.2',
+    LICENSE_KEY: { fromWorker: 'LICENSE_KEY' },
+    DEBIAN_FRONTEND: 'noninteractive',
+  });
+  assert.deepEqual(spec.timeouts, { state: '10m' });
+  assert.deepEqual(spec.api, { retryMax: 5, retryWaitMin: 1 });
+  assert.doesNotMatch(text, /LICENSE-DEFAULT-123/);
+  assert.equal(loaded.plan.timeouts?.stateMs, 600_000);
+  const notes = result.notes.join('\n');
+  assert.match(notes, /build\.provisioner\[0\] waits for cloud-init/);
+  assert.match(notes, /build\.provisioner\[4\] skipped: its "only" \(amazon-ebs\.other\)/);
+  assert.match(notes, /contains formatdate\("YYYYMMDDhhmm", timestamp\(\)\): dropped/);
+  assert.match(notes, /dropped pause_before, max_retries/);
+});
+
+test('HCL2 variables: Packer precedence default < PKR_VAR_ < *.auto.pkrvars < -var-file and -var in order', async () => {
+  const dir = await copy('app');
+  const region = async (opts: Partial<ImportOptions>) =>
+    (await convert(dir, { force: true, ...opts })).spec.droplet.region;
+  assert.equal(await region({}), 'nyc3');
+  assert.equal(await region({ env: { PKR_VAR_region: 'ams3' } }), 'ams3');
+  const both: ImportOptions['settings'] = [
+    { kind: 'var', name: 'region', value: 'lon1' },
+    { kind: 'var-file', file: 'prod.pkrvars.hcl' },
+  ];
+  assert.equal(await region({ env: { PKR_VAR_region: 'ams3' }, settings: both }), 'sfo3', 'the later -var-file wins');
+  assert.equal(await region({ settings: [both[1]!, both[0]!] }), 'lon1', 'the later -var wins');
+  const list = await convert(dir, {
+    force: true,
+    settings: [{ kind: 'var', name: 'images', value: '["debian-12-x64"]' }],
+  });
+  assert.equal(list.spec.droplet.image, 'debian-12-x64', 'a list variable from -var is parsed as HCL');
+  await assert.rejects(
+    convert(dir, { force: true, settings: [{ kind: 'var', name: 'app_version', value: 'latest' }] }),
+    /variables\.pkr\.hcl:\d+:\d+: .*"app_version" is not valid: Use x\.y\.z\./,
+  );
+});
+
+test('HCL2 errors name the file, line and construct; --partial writes the rest', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo \${vault("x", "y")}"]\n  }\n  provisioner "ansible" {\n    playbook_file = "x.yml"\n  }\n  provisioner "shell" {\n    inline = ["echo ok"]\n  }\n}\n`,
+  });
+  await assert.rejects(convert(dir), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.match(
+      err.message,
+      /main\.pkr\.hcl:14:5: build\.provisioner\[0\]\.inline: the function vault\(\) cannot be converted/,
+    );
+    assert.match(
+      err.message,
+      /main\.pkr\.hcl:16:3: build\.provisioner\[1\]: provisioner type "ansible" cannot be converted/,
+    );
+    return true;
+  });
+  const { spec, text } = await convert(dir, { partial: true });
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho ok' }]);
+  assert.match(text, /# NOT CONVERTED: main\.pkr\.hcl:14:5/);
+});
+
+test('HCL2 several sources with build overrides → a matrix; builder options mapped or refused', async () => {
+  const src = (name: string, image: string) =>
+    `source "digitalocean" "${name}" {\n  image = "${image}"\n  region = "nyc3"\n  size = "s-1vcpu-1gb"\n  private_networking = true\n  vpc_uuid = "5a4981aa-9653-4bd1-bef5-d6bff52042e4"\n  connect_with_private_ip = true\n  ipv6 = true\n  user_data_file = "cloud.yaml"\n  snapshot_regions = ["ams3"]\n  wait_snapshot_transfer = false\n  transfer_timeout = "1h"\n  ssh_bastion_host = "bastion.example.com"\n  ssh_bastion_username = "jump"\n  ssh_bastion_private_key_file = "~/.ssh/bastion"\n  ssh_private_key_file = "~/.ssh/secret_key"\n  ssh_key_id = 1234\n}\n`;
+  const dir = await withFiles({
+    'plugins.pkr.hcl': PLUGIN,
+    'sources.pkr.hcl': src('u22', 'ubuntu-22-04-x64') + src('u24', 'ubuntu-24-04-x64'),
+    'build.pkr.hcl':
+      'build {\n  sources = ["source.digitalocean.u22", "source.digitalocean.u24"]\n  provisioner "shell" {\n    inline = ["echo hi"]\n  }\n}\n',
+    'cloud.yaml': '#cloud-config\n',
+  });
+  const { spec, text, loaded } = await convert(dir);
+  assert.deepEqual(spec.matrix, { image: ['ubuntu-22-04-x64', 'ubuntu-24-04-x64'] });
+  assert.deepEqual(spec.droplet, {
+    image: 'ubuntu-22-04-x64',
+    region: 'nyc3',
+    size: 's-1vcpu-1gb',
+    privateNetworking: true,
+    vpcUuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
+    connectWithPrivateIp: true,
+    ipv6: true,
+    userDataFile: 'cloud.yaml',
+  });
+  assert.deepEqual(spec.ssh, {
+    bastion: { host: 'bastion.example.com', user: 'jump', privateKey: { fromWorker: 'SSH_BASTION_KEY' } },
+  });
+  assert.deepEqual(spec.snapshot, { regions: ['ams3'], waitForTransfer: false });
+  assert.deepEqual(spec.timeouts, { transfer: '1h' });
+  assert.doesNotMatch(text, /secret_key|\.ssh\/bastion/, 'key paths are never written');
+  assert.deepEqual(loaded.plan.droplet.userData, { path: 'cloud.yaml' });
+
+  await fs.writeFile(
+    path.join(dir, 'sources.pkr.hcl'),
+    src('u22', 'ubuntu-22-04-x64').replace('ipv6 = true', 'droplet_agent = true\n  http_retry_wait_max = "x"'),
+  );
+  await fs.writeFile(path.join(dir, 'build.pkr.hcl'), 'build {\n  sources = ["source.digitalocean.u22"]\n}\n');
+  await assert.rejects(convert(dir, { force: true }), (err: unknown) => {
+    assert.match(
+      String(err),
+      /sources\.pkr\.hcl:8:3: source\.digitalocean\.u22\.droplet_agent: droplet_agent true cannot be converted/,
+    );
+    assert.match(String(err), /http_retry_wait_max must be a number of seconds/);
+    return true;
+  });
+});
+
+test('HCL2 shell-local running mp-submit.sh → marketplace:, with a note', async () => {
+  const dir = await withFiles({
+    'template.pkr.hcl': `${PLUGIN}variable "app_id" {\n  default = "5f8a0c1d2e3b4a5c6d7e8f90"\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  post-processor "manifest" {\n    output = "manifest.json"\n  }\n  post-processor "shell-local" {\n    environment_vars = ["APP_ID=\${var.app_id}", "VERSION=2.1.0"]\n    script = "mp-submit.sh"\n  }\n}\n`,
+    'mp-submit.sh': [
+      '#!/bin/bash',
+      "IMAGE_ID=$(jq -r '.builds[-1].artifact_id' manifest.json | cut -d: -f2)",
+      'curl -fsS -X PATCH "https://api.digitalocean.com/api/v1/vendor-portal/apps/${APP_ID}" \\',
+      '  -H "Authorization: Bearer ${DIGITALOCEAN_TOKEN}" -H "Content-Type: application/json" \\',
+      '  -d "{\\"imageId\\": ${IMAGE_ID}, \\"version\\": \\"${VERSION}\\", \\"reasonForUpdate\\": \\"Security updates\\"}"',
+      '',
+    ].join('\n'),
+  });
+  const { spec, loaded, result } = await convert(dir);
+  assert.deepEqual(spec.marketplace, {
+    appId: '5f8a0c1d2e3b4a5c6d7e8f90',
+    version: '2.1.0',
+    reasonForUpdate: 'Security updates',
+  });
+  assert.equal(loaded.plan.marketplace?.appId, '5f8a0c1d2e3b4a5c6d7e8f90');
+  assert.ok(result.notes.some((n) => /submits the snapshot to the Vendor API .*client start-build --publish/.test(n)));
+});
+
+test('legacy JSON: http_retry_* and vpc_uuid now map instead of being refused', async () => {
+  const dir = await withFiles({
+    'template.json': JSON.stringify({
+      builders: [
+        {
+          type: 'digitalocean',
+          image: 'debian-12-x64',
+          http_retry_max: 3,
+          private_networking: true,
+          vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
+        },
+      ],
+      provisioners: [{ type: 'shell', inline: ['true'] }],
+    }),
+  });
+  const { spec } = await convert(dir, { template: 'template.json' });
+  assert.deepEqual(spec.api, { retryMax: 3 });
+  assert.equal(spec.droplet.vpcUuid, '5a4981aa-9653-4bd1-bef5-d6bff52042e4');
+});
