@@ -1,4 +1,5 @@
 /** The build workflow's input and result (the manifest), and a matrix build's. No secrets in any of them. */
+import type { DropletCost } from './cost';
 import type { BuildPlan } from './plan';
 import type { InventoryResult, PruneResult, ValidationResult, VerifyResult } from './steps';
 import type { PublishOutcome } from './publish';
@@ -68,6 +69,8 @@ export interface BuildManifest {
   publish?: PublishOutcome;
   retention?: PruneResult;
   steps: StepRecord[];
+  /** Droplet-minutes the build paid for (build droplet, test droplet), from its step times. */
+  cost?: DropletCost;
   /** Undo steps that failed at the end (each a leak to look at: `client janitor`). */
   undoFailures?: string[];
   error?: string;

@@ -9,6 +9,7 @@ import { LONG, PERSISTENT, QUICK, call } from './calls';
 import { StepRunner } from './steps/runner';
 import { ApprovalDesk, publishToMarketplace } from './publish';
 import { Undo } from './undo';
+import { dropletCost } from '../contract/cost';
 import { familyTag, firstBootName } from '../contract/names';
 import type { BuildInput, BuildManifest } from '../contract/build';
 import type { DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
@@ -88,6 +89,7 @@ export async function runBuild(
       .join('; ');
   }
   steps.end(manifest.status);
+  manifest.cost = dropletCost(steps.records, Date.now());
   if (outcome === undefined && undoFailures.length === 0) return manifest;
   if (steps.abortReason !== undefined)
     throw ApplicationFailure.nonRetryable(`build aborted: ${steps.abortReason}`, 'BuildAborted');

@@ -60,11 +60,12 @@ export function registerLabCommands(program: Command): void {
     )
     .option('--token <t>', 'API token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
     .option('--boot-timeout <seconds>', 'how long to wait for the droplet to become active', secondsArg, 300)
+    .option('--no-wait-first-boot', 'run the command at once, without waiting for cloud-init to finish first boot')
     .action(
       async (
         image: string,
         command: string[],
-        o: { size: string; region: string; api?: string; token?: string; bootTimeout: number },
+        o: { size: string; region: string; api?: string; token?: string; bootTimeout: number; waitFirstBoot: boolean },
       ) => {
         process.exitCode = await labRun({
           image,
@@ -72,6 +73,7 @@ export function registerLabCommands(program: Command): void {
           size: o.size,
           region: o.region,
           bootTimeoutMs: o.bootTimeout * 1000,
+          waitFirstBoot: o.waitFirstBoot,
           ...(o.api ? { api: o.api } : {}),
           ...(o.token ? { token: o.token } : {}),
         });

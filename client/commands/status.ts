@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { storeFromEnv } from '../../context/store-config';
 import { stepLogKey } from '../../contract/names';
 import { stateQuery } from '../../contract/operator';
+import { dropletCost } from '../../contract/cost';
 import type { BuildState } from '../../contract/operator';
 import type { BuildManifest, MatrixResult } from '../../contract/build';
 import { openBuild } from '../build-handle';
@@ -55,6 +56,7 @@ export function registerStatusCommands(program: Command): void {
             snapshot: result?.snapshot ?? null,
             verify: result?.verify ?? null,
             publish: result?.publish ?? null,
+            cost: result?.cost ?? dropletCost(state.steps, Date.now()),
             ...(matrix ? { variants: matrix.variants } : {}),
           },
           null,
@@ -67,6 +69,10 @@ export function registerStatusCommands(program: Command): void {
       `${buildId}: ${state.status}${state.snapshotId ? `, snapshot ${state.snapshotId}` : ''}${state.dropletId ? `, droplet ${state.dropletId}` : ''}`,
     );
     printSteps(state);
+    const cost = result?.cost ?? dropletCost(state.steps, Date.now());
+    console.log(
+      `paid for: ${cost.buildDropletMinutes} droplet-minutes of the build droplet, ${cost.testDropletMinutes} of the test droplet`,
+    );
     if (state.approval)
       console.log(
         `waiting for approval to publish image ${state.approval.imageId} to app ${state.approval.appId}: client approve ${buildId}, or client reject ${buildId} --reason …`,

@@ -25,6 +25,8 @@ export interface RunOptions {
   api?: string;
   token?: string;
   bootTimeoutMs: number;
+  /** Wait for first boot (cloud-init) to finish before the command, as verify does (default true). */
+  waitFirstBoot?: boolean;
 }
 
 interface DropletInfo {
@@ -97,6 +99,18 @@ export async function labRun(opts: RunOptions): Promise<number> {
       readyTimeoutMs: 60_000,
       signal: abort.signal,
     });
+    if (opts.waitFirstBoot !== false) {
+      // First boot holds the dpkg lock and runs per-instance scripts: a command before it ends sees a half-made droplet.
+      let status = '';
+      await exec(conn, 'cloud-init status --wait >/dev/null 2>&1; cloud-init status', {
+        onStdout: (c) => (status += c.toString()),
+      });
+      if (!/status: (done|disabled)/.test(status)) {
+        process.stderr.write(
+          `client: first boot did not finish cleanly (${status.trim() || 'no cloud-init status'})\n`,
+        );
+      }
+    }
     const r = await exec(conn, opts.command.join(' '), {
       stdin: process.stdin,
       onStdout: (c) => process.stdout.write(c),

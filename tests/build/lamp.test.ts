@@ -47,6 +47,12 @@ after(async () => {
 test('the manifest names the snapshot, its regions, the OS and package versions', () => {
   assert.deepEqual([...(manifest.snapshot?.regions ?? [])].sort(), ['nyc3', 'sfo3']);
   assert.equal(manifest.os?.id, 'debian');
+  // What the build paid for: the build droplet lived through every step up to its destroy.
+  const untilDestroy = manifest.steps.slice(0, manifest.steps.findIndex((x) => x.name === 'destroy') + 1);
+  const sequential = untilDestroy.filter((x) => !x.name.startsWith('transfer-'));
+  const stepMinutes = sequential.reduce((n, x) => n + (x.seconds ?? 0), 0) / 60;
+  assert.ok(manifest.cost && manifest.cost.buildDropletMinutes >= stepMinutes * 0.9, JSON.stringify(manifest.cost));
+  assert.ok(manifest.cost.testDropletMinutes > 0, 'the verify droplet is counted');
   assert.equal(manifest.os?.versionId, '12');
   assert.match(manifest.packages?.nginx ?? '', /^\d/);
   assert.match(manifest.packages?.['mariadb-server'] ?? '', /^\d/);
