@@ -26,13 +26,19 @@ async function tlsConfig(s: TemporalSettings): Promise<TLSConfig | undefined> {
 
 function unreachable(s: TemporalSettings, err: unknown): UserError {
   const msg = err instanceof Error ? err.message : String(err);
+  if (/certificate|UnknownIssuer|handshake|tls|ssl|x509/i.test(msg)) {
+    return new UserError(
+      `TLS with Temporal at ${s.address} failed (${firstLine(msg)}): check TEMPORAL_TLS_CA (the CA of the server's ` +
+        'certificate) and TEMPORAL_TLS_SERVER_NAME (the name in it)',
+    );
+  }
   if (/unauthenticated|permission|401|403/i.test(msg)) {
     return new UserError(
       `Temporal at ${s.address} refused the connection (${firstLine(msg)}): check TEMPORAL_API_KEY or the TLS client certificate`,
     );
   }
   return new UserError(
-    `cannot reach Temporal at ${s.address} (${firstLine(msg)}): start it (\`npm run temporal\`, or use --local) or set TEMPORAL_ADDRESS`,
+    `cannot reach Temporal at ${s.address} (${firstLine(msg)}): start it (\`client local start\`, or build with --local) or set TEMPORAL_ADDRESS`,
   );
 }
 

@@ -194,14 +194,12 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
     notes,
   };
   if (builds.length === 0) problems.push({ path: [], message: 'the configuration has no build block' });
-  builds
-    .slice(1)
-    .forEach((_b, i) =>
-      problems.push({
-        path: ['build', i + 1],
-        message: 'a second build block: a spec describes one build; import each build separately',
-      }),
-    );
+  builds.slice(1).forEach((_b, i) =>
+    problems.push({
+      path: ['build', i + 1],
+      message: 'a second build block: a spec describes one build; import each build separately',
+    }),
+  );
   const build = builds[0];
   if (!build) return { model, locate: locator(where, dir) };
   register(['build'], build.file, [build.scan].filter((b) => !!b) as ScannedBlock[]);
