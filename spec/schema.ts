@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-const name = z
+export const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63), e.g. "lamp"');
 
@@ -15,13 +15,13 @@ export const relativePath = z
   .refine((p) => !p.startsWith('/'), 'must be relative to the spec\'s folder, not absolute')
   .refine((p) => !p.split('/').includes('..'), 'must stay inside the spec\'s folder (no "..")');
 
-const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
+export const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
 
-const fileMode = z
+export const fileMode = z
   .string()
   .regex(/^0?[0-7]{3}$/, 'must be an octal mode in quotes, e.g. "0644" or "0755"');
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
+export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
 
 export const fileEntry = z.strictObject({
   src: relativePath.describe('file or folder in the spec\'s folder; a trailing slash copies a folder\'s contents'),

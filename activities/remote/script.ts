@@ -11,13 +11,15 @@ import { shq } from './shell-quote';
 import type { CommandResult, DropletRef, RunScriptInput } from '../../contract/steps';
 import type { ScriptStep } from '../../contract/plan';
 import { FailureType } from '../../contract/failures';
+import { checkEnv } from '../runtime/check-input';
 
 export const WORK_DIR = '/run/image-forge';
 
 export function resolveEnv(
   env: RunScriptInput['env'],
-  workerEnv: ActivityDeps['workerEnv'],
+  deps: Pick<ActivityDeps, 'workerEnv' | 'workerSecrets'>,
 ): { vars: Record<string, string>; secrets: string[] } {
+  checkEnv(env, deps.workerSecrets);
   const vars: Record<string, string> = {};
   const secrets: string[] = [];
   for (const [name, source] of Object.entries(env)) {
@@ -25,7 +27,7 @@ export function resolveEnv(
       vars[name] = source.value;
       continue;
     }
-    const v = workerEnv[source.fromWorker];
+    const v = deps.workerEnv[source.fromWorker];
     if (v === undefined) {
       throw ApplicationFailure.create({
         message: `env ${name} reads ${source.fromWorker} from the worker's environment, but the worker has no ${source.fromWorker}: set it where the worker runs, restart the worker, then retry this step`,
@@ -52,7 +54,7 @@ export async function runScriptOn(
   env: RunScriptInput['env'],
   opts: { allowFailure?: boolean } = {},
 ): Promise<CommandResult> {
-  const { vars, secrets } = resolveEnv(env, deps.workerEnv);
+  const { vars, secrets } = resolveEnv(env, deps);
   const body = script.path
     ? await readContextFile(deps, contextDigest, script.path)
     : Buffer.from(`#!/bin/bash\n${script.run ?? ''}\n`);
