@@ -29,8 +29,12 @@ export const fileEntry = z.strictObject({
   mode: fileMode.optional().describe('octal mode for the file (folders keep theirs)'),
 });
 
+const duration = z.string().regex(/^\d+(s|m|h)$/, 'must be a duration like "90s", "45m" or "2h"');
+const scriptTimeout = duration.describe('end the script and fail its step after this long (default 60m, at most 115m)');
+
 const runEntry = z.strictObject({
   run: z.string().min(1).describe('a shell command run as root with bash'),
+  timeout: scriptTimeout.optional(),
   name: z.string().min(1).optional().describe('a short label shown for the step'),
 });
 
@@ -39,7 +43,7 @@ const scriptEntry = z.union([relativePath, runEntry], {
 });
 
 /** The general, ordered form: uploads and commands interleaved as written. */
-const stepEntry = z.union([z.strictObject({ upload: fileEntry }), z.strictObject({ script: relativePath }), runEntry], {
+const stepEntry = z.union([z.strictObject({ upload: fileEntry }), z.strictObject({ script: relativePath, timeout: scriptTimeout.optional() }), runEntry], {
   error: 'must be { upload: {src, dest} }, { script: path } or { run: "command" }',
 });
 

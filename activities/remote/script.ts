@@ -11,7 +11,9 @@ import { shq } from './shell-quote';
 import type { CommandResult, DropletRef, RunScriptInput } from '../../contract/steps';
 import type { ScriptStep } from '../../contract/plan';
 import { FailureType } from '../../contract/failures';
-import { checkEnv } from '../runtime/check-input';
+import { checkEnv, checked, scriptLimit } from '../runtime/check-input';
+import { scriptFailed } from '../runtime/failures';
+import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 
 export const WORK_DIR = '/run/image-forge';
 
@@ -59,6 +61,8 @@ export async function runScriptOn(
     ? await readContextFile(deps, contextDigest, script.path)
     : Buffer.from(`#!/bin/bash\n${script.run ?? ''}\n`);
   const file = `${WORK_DIR}/scripts/${step}`;
+  const limitMs = checked(scriptLimit, script.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS, 'script.timeoutMs');
+  const secs = Math.max(1, Math.round(limitMs / 1000));
   const envFile = `${WORK_DIR}/env`;
   // Scripts also learn which build and step they run in (logs, idempotency markers).
   const all = { ...vars, IMAGE_FORGE_BUILD_ID: ref.buildId, IMAGE_FORGE_STEP: step };
@@ -75,14 +79,23 @@ export async function runScriptOn(
   });
   const run = [
     `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
-    `cd /root && set -a && . ${envFile} && set +a && ${shq(file)} < /dev/null`,
+    // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
+    `cd /root && set -a && . ${envFile} && set +a && timeout --kill-after=10s ${secs}s ${shq(file)} < /dev/null`,
     'rc=$?',
     `echo "$(date +%s.%N) ${step} exit $rc" >> ${WORK_DIR}/commands.log`,
     'exit $rc',
   ].join('\n');
-  return runOnDroplet(deps, ref, step, script.label, 'bash -s', {
-    stdin: run,
-    secrets,
-    ...(opts.allowFailure ? { allowFailure: true } : {}),
-  });
+  const r = await runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, allowFailure: true });
+  if (r.exitCode === 124 || r.exitCode === 137) {
+    const limit = formatDuration(limitMs);
+    if (opts.allowFailure) return { ...r, tail: [...r.tail, `timed out after ${limit}`] };
+    throw ApplicationFailure.create({
+      message: `script ${script.label} timed out after ${limit} (its timeout; set \`timeout:\` on it in the spec to allow longer)`,
+      type: FailureType.ScriptFailed,
+      nonRetryable: true,
+      details: [{ exitCode: r.exitCode, tail: r.tail }],
+    });
+  }
+  if (r.exitCode !== 0 && !opts.allowFailure) throw scriptFailed(script.label, r.exitCode, r.tail);
+  return r;
 }

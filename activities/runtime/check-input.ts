@@ -14,6 +14,7 @@ import { envName, fileMode, name as specName } from '../../spec/schema';
 import { FailureType } from '../../contract/failures';
 import { refusedWorkerVariable } from '../../contract/worker-secrets';
 import type { BuildInput } from '../../contract/build';
+import { MAX_SCRIPT_TIMEOUT_MS } from '../../contract/plan';
 import type { EnvSource } from '../../contract/plan';
 
 export const LIMITS = {
@@ -61,6 +62,7 @@ const destPath = z
   .max(LIMITS.pathChars)
   .refine((p) => isNormalAbsolute(p), 'must be a normalised absolute path on the droplet (no "..", "//" or ".")');
 const label = z.string().max(300);
+export const scriptLimit = z.number().int().positive().max(MAX_SCRIPT_TIMEOUT_MS, 'must be at most 115 minutes');
 const scriptStep = z.object({
   kind: z.literal('script'),
   path: contextPath.optional(),
