@@ -6,9 +6,11 @@
 import type { ActivityDeps } from './runtime/deps';
 import { VendorApiError } from '../platform/vendor-api';
 import type { PublishAttempt, PublishInput } from '../contract/publish';
+import { check, checked } from './runtime/check-input';
 
 export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
+    checked(check.appId, input.appId, 'appId');
     try {
       const status = await deps.vendor.update(input.appId, {
         imageId: input.imageId,

@@ -137,7 +137,18 @@ export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): 
   throw specFailure(`refused input: ${where}: ${issue.message}`);
 }
 
-export const check = { dropletSpec, doRegion, doTag, snapshotName, appId, buildId, digest, destPath };
+export const check = {
+  dropletSpec,
+  doRegion,
+  doTag,
+  tags: z.array(doTag).max(LIMITS.tags),
+  snapshotName,
+  appId,
+  buildId,
+  digest,
+  destPath,
+  name: specName,
+};
 
 function isNormalRelative(p: string): boolean {
   if (p.includes('\0') || p.startsWith('/')) return false;
