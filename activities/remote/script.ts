@@ -3,6 +3,7 @@
  * are resolved here on the worker — `fromWorker` secrets never enter the workflow — and handed
  * over in a file on the droplet's /run (a tmpfs: never in the snapshot).
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../runtime/deps';
 import { readContextFile } from '../runtime/context-files';
@@ -77,15 +78,24 @@ export async function runScriptOn(
     stdin: body,
     secrets,
   });
+  const pidFile = shq(`${WORK_DIR}/pids/${step}`);
   const run = [
     `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
+    `mkdir -p ${WORK_DIR}/pids`,
     // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
-    `cd /root && set -a && . ${envFile} && set +a && timeout --kill-after=10s ${secs}s ${shq(file)} < /dev/null`,
+    // `timeout` leads the script's process group: its pid is what an abort signals (endOnCancel).
+    `cd /root && set -a && . ${envFile} && set +a`,
+    `timeout --kill-after=10s ${secs}s ${shq(file)} < /dev/null &`,
+    `echo $! > ${pidFile}`,
+    'wait $!',
     'rc=$?',
+    `rm -f ${pidFile}`,
     `echo "$(date +%s.%N) ${step} exit $rc" >> ${WORK_DIR}/commands.log`,
     'exit $rc',
   ].join('\n');
-  const r = await runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, allowFailure: true });
+  const r = await endOnCancel(deps, ref, pidFile, () =>
+    runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, allowFailure: true }),
+  );
   if (r.exitCode === 124 || r.exitCode === 137) {
     const limit = formatDuration(limitMs);
     if (opts.allowFailure) return { ...r, tail: [...r.tail, `timed out after ${limit}`] };
@@ -98,4 +108,29 @@ export async function runScriptOn(
   }
   if (r.exitCode !== 0 && !opts.allowFailure) throw scriptFailed(script.label, r.exitCode, r.tail);
   return r;
+}
+
+/**
+ * Runs `fn` (a script on the droplet); should the activity be cancelled meanwhile (`client abort`,
+ * a cancelled build), the script's process group is sent TERM over a new channel — closing an SSH
+ * channel does not end a process without a terminal.
+ */
+async function endOnCancel<T>(deps: ActivityDeps, ref: DropletRef, pidFile: string, fn: () => Promise<T>): Promise<T> {
+  let signal: AbortSignal | undefined;
+  try {
+    signal = Context.current().cancellationSignal;
+  } catch {
+    signal = undefined; // not in an activity
+  }
+  const end = () => {
+    deps.shells
+      .run(ref, `pid=$(cat ${pidFile} 2>/dev/null) && kill -TERM "$pid" 2>/dev/null; true`)
+      .catch(() => undefined);
+  };
+  signal?.addEventListener('abort', end, { once: true });
+  try {
+    return await fn();
+  } finally {
+    signal?.removeEventListener('abort', end);
+  }
 }
