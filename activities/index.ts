@@ -2,6 +2,7 @@
 import type { BuildActivities } from '../contract/activities';
 import type { ActivityDeps } from './runtime/deps';
 import { activity } from './runtime/failures';
+import { checkInput } from './check-input';
 import { cleanup } from './cleanup';
 import { install } from './install';
 import { installFirstBoot } from './install-first-boot';
@@ -21,6 +22,7 @@ import { lastPublished, recordPublished } from './published-record';
 
 export function createActivities(deps: ActivityDeps): BuildActivities {
   return {
+    checkInput: activity(checkInput(deps)),
     provision: activity(provision(deps)),
     install: activity(install(deps)),
     upload: activity(upload(deps)),

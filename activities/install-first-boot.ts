@@ -9,9 +9,11 @@ import { PER_INSTANCE_DIR, firstBootName, firstLoginHook, firstLoginPath } from 
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import type { FirstBootInput, UploadResult } from '../contract/steps';
+import { check, checked } from './runtime/check-input';
 
 export function installFirstBoot(deps: ActivityDeps) {
   return async (input: FirstBootInput): Promise<UploadResult> => {
+    checked(check.name, input.vendor, 'vendor');
     let files = 0;
     let bytes = 0;
     const put = async (target: string, body: Buffer) => {

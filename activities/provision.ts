@@ -13,9 +13,13 @@ import { destroyTagged } from './droplets/destroy-tagged';
 import { cloudConfig } from './image/cloud-config';
 import { runOnDroplet } from './remote/run-on-droplet';
 import type { ProvisionInput, ProvisionResult } from '../contract/steps';
+import { check, checked } from './runtime/check-input';
 
 export function provision(deps: ActivityDeps) {
   return async (input: ProvisionInput): Promise<ProvisionResult> => {
+    checked(check.buildId, input.buildId, 'buildId');
+    checked(check.name, input.name, 'name');
+    checked(check.dropletSpec, input.droplet, 'droplet');
     const t0 = Date.now();
     const tag = buildTag(input.buildId);
     const hostKey = deriveHostKey(deps.hostKeySecret, input.buildId);

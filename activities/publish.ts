@@ -10,9 +10,12 @@ import { rememberPublished } from './records/published';
 import { VendorApiError } from '../platform/vendor-api';
 import { isUnderReview } from '../contract/publish';
 import type { PublishAttempt, PublishInput, VendorUpdateBody } from '../contract/publish';
+import { check, checked } from './runtime/check-input';
 
 export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
+    checked(check.appId, input.appId, 'appId');
+    if (input.family !== undefined) checked(check.name, input.family, 'family');
     const body = input.body ?? legacyBody(input);
     // Remembered before sending: an image that may be in review must never be pruned.
     if (input.family) await rememberPublished(deps, input.family, input.imageId);

@@ -12,6 +12,7 @@ import type { ActivityDeps } from './runtime/deps';
 import { postDropletAction, waitAction } from './droplets/actions';
 import { getAction } from './droplets/actions';
 import type { SnapshotInput, SnapshotResult } from '../contract/steps';
+import { check, checked } from './runtime/check-input';
 
 interface SnapshotInfo {
   id: number | string;
@@ -22,6 +23,8 @@ interface SnapshotInfo {
 
 export function snapshot(deps: ActivityDeps) {
   return async (input: SnapshotInput): Promise<SnapshotResult> => {
+    checked(check.snapshotName, input.name, 'name');
+    checked(check.tags, input.tags, 'tags');
     const id = input.droplet.dropletId;
     let snap = await findByName(deps, id, input.name);
     if (!snap) {

@@ -4,9 +4,11 @@ import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { waitAction } from './droplets/actions';
 import type { TransferInput } from '../contract/steps';
+import { check, checked } from './runtime/check-input';
 
 export function transfer(deps: ActivityDeps) {
   return async (input: TransferInput): Promise<string[]> => {
+    checked(check.doRegion, input.region, 'region');
     const image = async () =>
       (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;
     const before = await image();

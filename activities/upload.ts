@@ -12,6 +12,8 @@ import { pack } from 'tar-stream';
 import type { Pack } from 'tar-stream';
 import { PassThrough } from 'node:stream';
 import type { ActivityDeps } from './runtime/deps';
+import { checkContextPath, checkDestPath, checked } from './runtime/check-input';
+import { fileMode as modeFormat } from '../spec/schema';
 import { contextRoot } from './runtime/context-files';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
@@ -34,7 +36,9 @@ export async function planUpload(
   dest: string,
   mode?: string,
 ): Promise<{ base: string; entries: Entry[] }> {
-  const abs = path.join(root, src);
+  checkDestPath(dest);
+  if (mode !== undefined) checked(modeFormat, mode, 'mode');
+  const abs = await checkContextPath(root, src, 'src');
   const st = await fs.stat(abs);
   const fileMode = mode !== undefined ? parseInt(mode, 8) : undefined;
   if (st.isFile()) {

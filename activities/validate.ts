@@ -10,17 +10,10 @@ import { FailureType } from '../contract/failures';
 export function validate(deps: ActivityDeps) {
   return async (input: StepContext): Promise<ValidationResult> => {
     const keyBlob = deps.login.publicKey.split(/\s+/)[1] ?? '';
-    const r = await runOnDroplet(
-      deps,
-      input.droplet,
-      input.step,
-      'image check',
-      `BUILDER_KEY=${shq(keyBlob)} bash -s`,
-      {
-        stdin: IMAGE_CHECK_SCRIPT,
-        capture: true,
-      },
-    );
+    const r = await runOnDroplet(deps, input.droplet, input.step, 'image check', `LOGIN_KEY=${shq(keyBlob)} bash -s`, {
+      stdin: IMAGE_CHECK_SCRIPT,
+      capture: true,
+    });
     const report = parseImageCheck(r.output);
     if (report.passed === 0) throw new Error('the image check printed no results');
     if (report.failures.length > 0) {

@@ -5,12 +5,14 @@
  * root. The test droplet is destroyed whatever happens. A leftover from a crashed attempt is
  * destroyed first, so every attempt tests a droplet that booted from the image just now.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { BUILDER_TAG, buildTag, verifyTag } from '../contract/tags';
 import { destroyTagged } from './droplets/destroy-tagged';
-import { deriveHostKey } from '../platform/host-key';
+import { deriveHostKey, ed25519FromSeed } from '../platform/host-key';
+import { SshAuthenticationError, connectSsh } from '../platform/ssh';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
 import { PER_INSTANCE_DIR } from './image/first-boot';
 import { cloudConfig } from './image/cloud-config';
@@ -37,6 +39,19 @@ export function verify(deps: ActivityDeps) {
     const size = await smallestSizeFor(deps, input.imageId, input.region, notes);
     const t0 = Date.now();
     const hostKeyId = `${input.buildId}/verify`;
+    // A one-time login key, registered for this droplet only: the builder's key must not open a
+    // droplet made from the image, and verify proves it.
+    const keyName = `image-forge-verify-${buildTag(input.buildId)}`;
+    await deleteKeysNamed(deps, keyName);
+    const oneTime = ed25519FromSeed(randomBytes(32));
+    const blob = Buffer.from(oneTime.publicOpenSsh.split(/\s+/)[1] ?? '', 'base64');
+    const fingerprint = createHash('md5')
+      .update(blob)
+      .digest('hex')
+      .replace(/(..)(?!$)/g, '$1:');
+    await deps.api.call('register one-time SSH key', (c) =>
+      c.sshKey.createSshKey({ name: keyName, public_key: oneTime.publicOpenSsh }),
+    );
     const created = await findOrCreate(deps, {
       lookupTag: tag,
       name: `verify-${input.imageId}`,
@@ -46,13 +61,17 @@ export function verify(deps: ActivityDeps) {
       // The build tag too: the build's final clean-up and the janitor find it like the build droplet.
       tags: [BUILDER_TAG, buildTag(input.buildId), tag],
       userData: cloudConfig(deriveHostKey(deps.hostKeySecret, hostKeyId)),
+      sshKeys: [fingerprint],
     });
     beat({ verifyDropletId: created.id });
+    let loginRef: DropletRef | undefined;
     try {
       const active = await waitActive(deps, created.id);
       const ipv4 = active.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
       if (!ipv4) throw new Error(`test droplet ${created.id} is active but has no public IPv4`);
       const ref: DropletRef = { buildId: input.buildId, dropletId: created.id, ipv4, hostKeyId };
+      deps.shells.useKey(ref, Buffer.from(oneTime.privateOpenSsh));
+      loginRef = ref;
       const failures: string[] = [];
 
       await runOnDroplet(
@@ -92,18 +111,20 @@ export function verify(deps: ActivityDeps) {
           );
       }
 
-      const keyBlob = deps.login.publicKey.split(/\s+/)[1] ?? '';
+      // Only the one-time key may be there: any other, the builder's included, fails the check.
       const check = await runOnDroplet(
         deps,
         ref,
         input.step,
         'image check',
-        `IMAGE_CHECK_AFTER_BOOT=1 BUILDER_KEY=${shq(keyBlob)} bash -s`,
+        `IMAGE_CHECK_AFTER_BOOT=1 LOGIN_KEY=${shq(blob.toString('base64'))} bash -s`,
         { stdin: IMAGE_CHECK_SCRIPT, capture: true },
       );
       const validation = parseImageCheck(check.output);
       if (validation.passed === 0) failures.push('the image check printed no results');
       for (const f of validation.failures) failures.push(`image check: ${f}`);
+      if (await builderKeyOpens(deps, ref))
+        failures.push("the builder's login key opens a droplet made from the image (the seal did not remove it)");
 
       const tests: VerifyResult['tests'] = [];
       for (const t of input.tests) {
@@ -123,9 +144,36 @@ export function verify(deps: ActivityDeps) {
       }
       return { dropletId: created.id, size, bootSeconds, firstBoot, validation, tests, notes };
     } finally {
+      if (loginRef) deps.shells.releaseKey(loginRef);
       await destroyTagged(deps, tag);
+      await deleteKeysNamed(deps, keyName);
     }
   };
+}
+
+/** Whether the worker's own key logs in to the droplet (it must not, on one made from the image). */
+async function builderKeyOpens(deps: ActivityDeps, ref: DropletRef): Promise<boolean> {
+  try {
+    const c = await connectSsh({
+      host: ref.ipv4,
+      username: 'root',
+      privateKey: deps.login.privateKey,
+      hostKeySha256: deriveHostKey(deps.hostKeySecret, ref.hostKeyId ?? ref.buildId).fingerprint,
+      readyTimeoutMs: 3000,
+    });
+    c.end();
+    return true;
+  } catch (err) {
+    if (err instanceof SshAuthenticationError) return false;
+    throw err;
+  }
+}
+
+/** Deletes this build's one-time verify keys (an earlier attempt's too). */
+async function deleteKeysNamed(deps: ActivityDeps, name: string): Promise<void> {
+  const keys = (await deps.api.call('list SSH keys', (c) => c.sshKey.listSshKeys({ per_page: 200 }))).data.ssh_keys;
+  for (const k of keys.filter((k) => k.name === name))
+    await deps.api.call('delete one-time SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: k.id }));
 }
 
 /** Errors cloud-init recorded for this boot (result.json), one a line; nothing when clean. */

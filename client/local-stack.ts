@@ -14,6 +14,7 @@ import { DEFAULT_TASK_QUEUE } from '../platform/temporal-settings';
 import type { TemporalSettings } from '../platform/temporal-settings';
 import { connectClient } from '../platform/temporal-connection';
 import { UserError } from '../contract/user-error';
+import { WORKER_SECRETS_VAR, parseWorkerSecrets } from '../contract/worker-secrets';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -37,6 +38,14 @@ export interface LocalStack {
 }
 
 export async function ensureLocalStack(log: (msg: string) => void): Promise<LocalStack> {
+  // The worker's allow-list comes from this shell (IMAGE_FORGE_WORKER_SECRETS=ACME_LICENSE_KEY);
+  // a refused name stops here, before anything is started.
+  let workerSecrets: string[];
+  try {
+    workerSecrets = parseWorkerSecrets(process.env[WORKER_SECRETS_VAR]);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   const dir = localDir();
   await fs.mkdir(dir, { recursive: true });
   const temporal: TemporalSettings = { address: LOCAL.temporalAddress, namespace: 'default', tls: false };
@@ -107,6 +116,7 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
       DIGITALOCEAN_TOKEN: LOCAL.labToken,
       DIGITALOCEAN_API_URL: labUrl,
       IMAGE_FORGE_SSH_KEY: key,
+      [WORKER_SECRETS_VAR]: workerSecrets.join(','),
     });
     await waitFor(
       () => workerPolling(temporal),

@@ -4,7 +4,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
+import { pipeline } from 'node:stream/promises';
+import { Parser, x } from 'tar';
+import type { ReadEntry } from 'tar';
 import { contextKey, digestOf } from './pack';
 import type { BlobStore } from './store';
 
@@ -12,7 +14,12 @@ export class ContextError extends Error {
   override name = 'ContextError';
 }
 
-export async function fetchContext(store: BlobStore, digest: string, cacheDir: string): Promise<string> {
+export async function fetchContext(
+  store: BlobStore,
+  digest: string,
+  cacheDir: string,
+  limits = CONTEXT_LIMITS,
+): Promise<string> {
   const target = path.join(cacheDir, digest);
   if (
     await fs.stat(path.join(target, '.complete')).then(
@@ -26,6 +33,8 @@ export async function fetchContext(store: BlobStore, digest: string, cacheDir: s
     throw new ContextError(
       `build context ${digest} is not in the ${store.description}: start the build again from the client`,
     );
+  if (bytes.length > limits.bytes)
+    throw new ContextError(`build context ${digest} is ${bytes.length} bytes, more than the limit of ${limits.bytes}`);
   const actual = digestOf(bytes);
   if (actual !== digest) {
     throw new ContextError(
@@ -34,7 +43,10 @@ export async function fetchContext(store: BlobStore, digest: string, cacheDir: s
   }
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
   await fs.mkdir(tmp, { recursive: true });
-  await extractTar(bytes, tmp);
+  await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw err;
+  });
   await fs.writeFile(path.join(tmp, '.complete'), digest);
   await fs.rename(tmp, target).catch(async (e: NodeJS.ErrnoException) => {
     // Another activity extracted the same digest meanwhile: theirs is identical.
@@ -44,31 +56,68 @@ export async function fetchContext(store: BlobStore, digest: string, cacheDir: s
   return target;
 }
 
-async function extractTar(bytes: Buffer, into: string): Promise<void> {
-  const ex = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('finish', resolve);
-    ex.on('error', reject);
+/** What one build context may hold once unpacked. */
+export const CONTEXT_LIMITS = { bytes: 2 * 1024 ** 3, entries: 100_000 };
+
+const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+/** Why a tar entry may not be unpacked, or undefined. Names are relative to the context's root. */
+function refusal(e: ReadEntry): string | undefined {
+  const name = e.path;
+  if (!ALLOWED.has(e.type)) return `${name} is a ${e.type} entry (only files, folders and links inside it)`;
+  if (name.includes('\0') || path.posix.isAbsolute(name) || /^[A-Za-z]:/.test(name))
+    return `${name} is an absolute name`;
+  if (name.split('/').includes('..')) return `${name} climbs out with ".."`;
+  if ((e.mode ?? 0) & 0o6000) return `${name} has the setuid or setgid bit`;
+  if (e.type === 'SymbolicLink' || e.type === 'Link') {
+    const link = e.linkpath ?? '';
+    if (path.posix.isAbsolute(link)) return `${name} links to the absolute path ${link}`;
+    // A symbolic link is resolved from its folder; a hard link names a member from the root.
+    const target = path.posix.normalize(e.type === 'Link' ? link : path.posix.join(path.posix.dirname(name), link));
+    if (target === '..' || target.startsWith('../') || link.includes('\0'))
+      return `${name} links to ${link}, outside the build context`;
+  }
+  return undefined;
+}
+
+/** Checks every entry (type, name, link target, mode bits, total size) before anything is written. */
+async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<void> {
+  const problems: string[] = [];
+  let total = 0;
+  let entries = 0;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (e: ReadEntry) => {
+      entries++;
+      total += e.size ?? 0;
+      const why = refusal(e);
+      if (why) problems.push(why);
+      e.resume();
+    },
   });
-  ex.on('entry', (header, stream, next) => {
-    const dest = path.join(into, header.name);
-    if (!dest.startsWith(into + path.sep)) {
-      stream.resume();
-      next(new ContextError(`build context has an entry outside its root: ${header.name}`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-    stream.on('end', () => {
-      const write =
-        header.type === 'directory'
-          ? fs.mkdir(dest, { recursive: true, mode: header.mode ?? 0o755 })
-          : fs
-              .mkdir(path.dirname(dest), { recursive: true })
-              .then(() => fs.writeFile(dest, Buffer.concat(chunks), { mode: header.mode ?? 0o644 }));
-      write.then(() => next(), next);
-    });
+  await new Promise<void>((resolve, reject) => {
+    parser.on('end', () => resolve());
+    parser.on('error', (err: Error) =>
+      reject(new ContextError(`build context is not a valid tar archive: ${err.message}`)),
+    );
+    parser.end(bytes);
   });
-  Readable.from([bytes]).pipe(ex);
-  await done;
+  if (problems.length > 0) throw new ContextError(`build context refused: ${problems.slice(0, 3).join('; ')}`);
+  if (total > limits.bytes)
+    throw new ContextError(
+      `build context refused: it unpacks to ${total} bytes, more than the limit of ${limits.bytes}`,
+    );
+  if (entries > limits.entries)
+    throw new ContextError(`build context refused: ${entries} entries, more than the limit of ${limits.entries}`);
+}
+
+async function extractTar(bytes: Buffer, into: string, limits: typeof CONTEXT_LIMITS): Promise<void> {
+  await scanTar(bytes, limits);
+  // node-tar refuses again what the scan refused (strict), and never writes through a symlink.
+  await pipeline(
+    Readable.from([bytes]),
+    x({ cwd: into, strict: true, preservePaths: false, preserveOwner: false, maxDepth: 64 }),
+  ).catch((err: unknown) => {
+    throw new ContextError(`build context could not be unpacked: ${err instanceof Error ? err.message : String(err)}`);
+  });
 }

@@ -24,9 +24,12 @@ import type {
   VerifyInput,
   VerifyResult,
 } from './steps';
+import type { BuildInput } from './build';
 import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './publish';
 
 export interface BuildActivities {
+  /** The whole input checked on the worker before anything is created. */
+  checkInput(input: BuildInput): Promise<{ checked: true }>;
   provision(input: ProvisionInput): Promise<ProvisionResult>;
   /** The undo of provision: every droplet with the build's tag. */
   destroy(input: { buildId: string }): Promise<{ destroyed: number[] }>;

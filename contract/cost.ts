@@ -4,15 +4,22 @@
  * keeps it), and the test droplet for the time of verify (its last attempt). Pure, so the workflow
  * puts it in the manifest and `client status` shows it for a running build too.
  */
-import type { StepRecord } from './build';
+
+/** What of a step record the cost reads (a TimedStep has it). */
+export interface TimedStep {
+  name: string;
+  state: string;
+  startedAt?: string;
+  seconds?: number;
+}
 
 export interface DropletCost {
   buildDropletMinutes: number;
   testDropletMinutes: number;
 }
 
-export function dropletCost(steps: StepRecord[], nowMs: number): DropletCost {
-  const at = (r: StepRecord | undefined) => (r?.startedAt ? Date.parse(r.startedAt) : undefined);
+export function dropletCost(steps: TimedStep[], nowMs: number): DropletCost {
+  const at = (r: TimedStep | undefined) => (r?.startedAt ? Date.parse(r.startedAt) : undefined);
   const provision = steps.find((r) => r.name === 'provision');
   const destroy = steps.filter((r) => r.name === 'destroy' && r.state === 'succeeded').at(-1);
   const start = at(provision);

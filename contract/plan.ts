@@ -16,6 +16,27 @@ export interface ScriptStep {
   path?: string;
   run?: string;
   label: string;
+  /** Ends the script (and fails its step) after this long; DEFAULT_SCRIPT_TIMEOUT_MS when absent. */
+  timeoutMs?: number;
+}
+
+/** A script runs at most this long unless its spec entry says `timeout:` (the step's own limit is 2 h). */
+export const DEFAULT_SCRIPT_TIMEOUT_MS = 60 * 60_000;
+export const MAX_SCRIPT_TIMEOUT_MS = 115 * 60_000;
+
+/** "90s", "45m", "2h", "1h30m", "500ms" (Packer's durations) → milliseconds. */
+export function durationMs(text: string): number {
+  if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(text)) throw new Error(`not a duration: ${text}`);
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]!]!;
+  return Math.round(ms);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3600_000 === 0) return `${ms / 3600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 1000)}s`;
 }
 
 export type ProvisionStep = UploadStep | ScriptStep;

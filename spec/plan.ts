@@ -1,6 +1,9 @@
 /** Turns a validated spec into the plan the workflow runs (and its matrix variants, its context paths). */
 import type { BuildSpec } from './schema';
+import { durationMs } from '../contract/plan';
 import type { BuildPlan, DropletPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
+
+const timeout = (s: { timeout?: string | undefined }) => (s.timeout ? { timeoutMs: durationMs(s.timeout) } : {});
 
 /** Every combination of the spec's matrix, or none when the spec has no matrix. */
 export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
@@ -25,14 +28,14 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
   if (spec.steps) {
     for (const s of spec.steps) {
       if ('upload' in s) steps.push({ kind: 'upload', ...s.upload });
-      else if ('script' in s) steps.push({ kind: 'script', path: s.script, label: s.script });
-      else steps.push({ kind: 'script', run: s.run, label: s.name ?? shorten(s.run) });
+      else if ('script' in s) steps.push({ kind: 'script', path: s.script, label: s.script, ...timeout(s) });
+      else steps.push({ kind: 'script', run: s.run, label: s.name ?? shorten(s.run), ...timeout(s) });
     }
   } else {
     for (const f of spec.files) steps.push({ kind: 'upload', ...f });
     for (const s of spec.scripts) {
       if (typeof s === 'string') steps.push({ kind: 'script', path: s, label: s });
-      else steps.push({ kind: 'script', run: s.run, label: s.name ?? shorten(s.run) });
+      else steps.push({ kind: 'script', run: s.run, label: s.name ?? shorten(s.run), ...timeout(s) });
     }
   }
   const env: Record<string, EnvSource> = {};
@@ -54,7 +57,7 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     ...(spec.firstLogin !== undefined ? { firstLogin: spec.firstLogin } : {}),
     env,
     snapshot: spec.snapshot,
-    tests: spec.tests.map((t) => (typeof t === 'string' ? { kind: 'script' as const, path: t, label: t } : { kind: 'script' as const, run: t.run, label: t.name ?? shorten(t.run) })),
+    tests: spec.tests.map((t) => (typeof t === 'string' ? { kind: 'script' as const, path: t, label: t } : { kind: 'script' as const, run: t.run, label: t.name ?? shorten(t.run), ...timeout(t) })),
     ...(spec.marketplace ? { marketplace: spec.marketplace } : {}),
   };
 }
@@ -82,13 +85,6 @@ function dropletPlan(d: BuildSpec['droplet']): DropletPlan {
   };
 }
 
-/** "1h30m" → 5400000. */
-export function durationMs(d: string): number {
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  let ms = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]!]!;
-  return Math.round(ms);
-}
 
 function shorten(cmd: string): string {
   const one = cmd.replace(/\s+/g, ' ').trim();

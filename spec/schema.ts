@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-const name = z
+export const name = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63), e.g. "lamp"');
 
@@ -15,16 +15,16 @@ export const relativePath = z
   .refine((p) => !p.startsWith('/'), 'must be relative to the spec\'s folder, not absolute')
   .refine((p) => !p.split('/').includes('..'), 'must stay inside the spec\'s folder (no "..")');
 
-const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
+export const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
 
-const fileMode = z
+export const fileMode = z
   .string()
   .regex(/^0?[0-7]{3}$/, 'must be an octal mode in quotes, e.g. "0644" or "0755"');
 
 /** A duration as Packer writes them: "6m", "1h30m", "90s". */
 const duration = z.string().regex(/^(\d+(\.\d+)?(h|m|s|ms))+$/, 'must be a duration such as "10m" or "1h30m"');
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
+export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
 
 export const fileEntry = z.strictObject({
   src: relativePath.describe('file or folder in the spec\'s folder; a trailing slash copies a folder\'s contents'),
@@ -32,8 +32,11 @@ export const fileEntry = z.strictObject({
   mode: fileMode.optional().describe('octal mode for the file (folders keep theirs)'),
 });
 
+const scriptTimeout = duration.describe('end the script and fail its step after this long (default 60m, at most 115m)');
+
 const runEntry = z.strictObject({
   run: z.string().min(1).describe('a shell command run as root with bash'),
+  timeout: scriptTimeout.optional(),
   name: z.string().min(1).optional().describe('a short label shown for the step'),
 });
 
@@ -42,7 +45,7 @@ const scriptEntry = z.union([relativePath, runEntry], {
 });
 
 /** The general, ordered form: uploads and commands interleaved as written. */
-const stepEntry = z.union([z.strictObject({ upload: fileEntry }), z.strictObject({ script: relativePath }), runEntry], {
+const stepEntry = z.union([z.strictObject({ upload: fileEntry }), z.strictObject({ script: relativePath, timeout: scriptTimeout.optional() }), runEntry], {
   error: 'must be { upload: {src, dest} }, { script: path } or { run: "command" }',
 });
 

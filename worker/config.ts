@@ -4,6 +4,7 @@
  * DigitalOcean's (DIGITALOCEAN_TOKEN).
  */
 import { UserError } from '../contract/user-error';
+import { parseWorkerSecrets } from '../contract/worker-secrets';
 import { VENDOR_API } from '../platform/vendor-api';
 import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../platform/temporal-settings';
 import type { TemporalSettings } from '../platform/temporal-settings';
@@ -24,6 +25,8 @@ export interface WorkerSettings {
   vendorApiUrl?: string;
   /** A token of the team that owns the listing, when not DIGITALOCEAN_TOKEN's. Secret. */
   vendorToken?: string;
+  /** Variables of the worker's environment a spec's `fromWorker` may read (IMAGE_FORGE_WORKER_SECRETS). */
+  workerSecrets?: string[];
 }
 
 export function workerSettingsFrom(env: Record<string, string | undefined>): WorkerSettings {
@@ -45,6 +48,11 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
     maxConcurrentActivities: positive(env.IMAGE_FORGE_MAX_ACTIVITIES, 'IMAGE_FORGE_MAX_ACTIVITIES', 40),
     maxConcurrentWorkflows: positive(env.IMAGE_FORGE_MAX_WORKFLOW_TASKS, 'IMAGE_FORGE_MAX_WORKFLOW_TASKS', 40),
   };
+  try {
+    s.workerSecrets = parseWorkerSecrets(env.IMAGE_FORGE_WORKER_SECRETS);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   if (env.DIGITALOCEAN_API_URL) s.apiUrl = env.DIGITALOCEAN_API_URL;
   if (env.IMAGE_FORGE_API_TIMEOUT_MS)
     s.apiTimeoutMs = positive(env.IMAGE_FORGE_API_TIMEOUT_MS, 'IMAGE_FORGE_API_TIMEOUT_MS', 30_000);

@@ -13,6 +13,7 @@ import type { ActivityDeps } from '../activities/runtime/deps';
 import { DoApi } from '../platform/digitalocean';
 import { checkStore, storeFromEnv } from '../context/store-config';
 import { UserError } from '../contract/user-error';
+import { parseWorkerSecrets } from '../contract/worker-secrets';
 import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
 import { VendorApi } from '../platform/vendor-api';
@@ -23,6 +24,13 @@ export async function createBuildWorker(
   connection: NativeConnection,
   extra: { timing?: ActivityDeps['timing']; workerOptions?: Partial<WorkerOptions> } = {},
 ): Promise<{ worker: Worker; deps: ActivityDeps }> {
+  // Checked again here for callers that build settings by hand: a credential is never handed out.
+  let workerSecrets: string[];
+  try {
+    workerSecrets = parseWorkerSecrets((settings.workerSecrets ?? []).join(','));
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   const login = await readLoginKey(settings.sshKeyPath);
   const api = new DoApi({
     token: settings.token,
@@ -44,7 +52,9 @@ export async function createBuildWorker(
     store,
     contextCacheDir: path.join(cache, 'worker-contexts'),
     vendor: new VendorApi(vendorApiUrl(settings), settings.vendorToken ?? settings.token, settings.apiTimeoutMs),
-    workerEnv: process.env,
+    // Only what the operator allowed: nothing else of the worker's environment is within a build's reach.
+    workerEnv: Object.fromEntries(workerSecrets.map((n) => [n, process.env[n]])),
+    workerSecrets,
     ...(extra.timing ? { timing: extra.timing } : {}),
   });
   const worker = await Worker.create({

@@ -24,6 +24,8 @@ export function behaviourChanges(guarded = true) {
     inventoryAfterCleanup: () => (guarded ? wf.patched('inventory-after-cleanup') : true),
     /** Destroy the build droplet once the image exists; verify, retain, publish. */
     release: () => (guarded ? wf.patched('verify-retain-publish') : true),
+    /** The worker checks the whole input (paths, names, allowed secrets) before anything is created. */
+    checkInput: () => (guarded ? wf.patched('check-input-first') : true),
   };
 }
 
@@ -62,6 +64,20 @@ export async function runBuild(
     steps: steps.records,
   };
   const release = changes.release();
+
+  // A workflow input may come from anyone who can reach the task queue: the worker checks it
+  // before a droplet exists, and a refusal ends the build (there is nothing to clean up).
+  if (changes.checkInput()) {
+    try {
+      await steps.runFinal('check-input', 'check the build input on the worker', (s) =>
+        call(QUICK, 'checkInput', s, input),
+      );
+    } catch (err) {
+      manifest.error = err instanceof Error ? err.message : String(err);
+      steps.end('failed');
+      throw err;
+    }
+  }
 
   // provision's undo. Registered before provision runs: a provision that fails half-way may
   // still have created the droplet, and the undo finds it by this build's tag, not by its id.

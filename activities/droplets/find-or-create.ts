@@ -16,6 +16,8 @@ export interface NewDroplet {
   image: string | number;
   tags: string[];
   userData: string;
+  /** Keys DigitalOcean puts in root's authorized_keys (default: the worker's login key). */
+  sshKeys?: (string | number)[];
 }
 
 export interface DropletInfo {
@@ -41,7 +43,7 @@ export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<D
             region: d.region,
             size: d.size,
             image: d.image,
-            ssh_keys: [deps.login.md5Fingerprint],
+            ssh_keys: d.sshKeys ?? [deps.login.md5Fingerprint],
             tags: d.tags,
             user_data: d.userData,
             monitoring: false,

@@ -1,9 +1,9 @@
 /**
  * The project's image validator: the rules of DigitalOcean's Marketplace image check
  * (marketplace-image-rules.md), in check.sh beside this file, run as root on a droplet.
- * Each check prints one line "PASS|WARN|FAIL: <rule>: <detail>". BUILDER_KEY names the builder's
- * own login key, which the shutdown step removes last, so it does not count against
- * authorized_keys.
+ * Each check prints one line "PASS|WARN|FAIL: <rule>: <detail>". LOGIN_KEY names the key the
+ * check logged in with, the only one that does not count against authorized_keys: the builder's
+ * at validate (the seal removes it next), verify's one-time key on a droplet made from the image.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

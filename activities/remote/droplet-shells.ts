@@ -23,6 +23,8 @@ export interface RunResult {
 
 export class DropletShells {
   private readonly conns = new Map<string, Promise<Client>>();
+  /** Droplets logged in to with another key than the worker's (verify's one-time key). */
+  private readonly keys = new Map<string, Buffer>();
 
   constructor(
     private readonly privateKey: Buffer,
@@ -44,6 +46,18 @@ export class DropletShells {
       this.forget(ref);
       throw err;
     }
+  }
+
+  /** Logs in to this droplet with `privateKey` instead of the worker's key (until forgotten). */
+  useKey(ref: Pick<DropletRef, 'dropletId' | 'ipv4'>, privateKey: Buffer): void {
+    this.forget(ref);
+    this.keys.set(key(ref), privateKey);
+  }
+
+  /** Back to the worker's key for this droplet; its connection is closed. */
+  releaseKey(ref: Pick<DropletRef, 'dropletId' | 'ipv4'>): void {
+    this.forget(ref);
+    this.keys.delete(key(ref));
   }
 
   /** Closes and forgets the connection to a droplet (after shutdown, or before destroy). */
@@ -74,7 +88,7 @@ export class DropletShells {
     const c: Promise<Client> = connectSsh({
       host: ref.ipv4,
       username: 'root',
-      privateKey: this.privateKey,
+      privateKey: this.keys.get(k) ?? this.privateKey,
       hostKeySha256: pinned,
       readyTimeoutMs: timeoutMs,
     });

@@ -3,6 +3,7 @@
  * are resolved here on the worker — `fromWorker` secrets never enter the workflow — and handed
  * over in a file on the droplet's /run (a tmpfs: never in the snapshot).
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../runtime/deps';
 import { readContextFile } from '../runtime/context-files';
@@ -11,13 +12,17 @@ import { shq } from './shell-quote';
 import type { CommandResult, DropletRef, RunScriptInput } from '../../contract/steps';
 import type { ScriptStep } from '../../contract/plan';
 import { FailureType } from '../../contract/failures';
+import { checkEnv, checked, scriptLimit } from '../runtime/check-input';
+import { scriptFailed } from '../runtime/failures';
+import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 
 export const WORK_DIR = '/run/image-forge';
 
 export function resolveEnv(
   env: RunScriptInput['env'],
-  workerEnv: ActivityDeps['workerEnv'],
+  deps: Pick<ActivityDeps, 'workerEnv' | 'workerSecrets'>,
 ): { vars: Record<string, string>; secrets: string[] } {
+  checkEnv(env, deps.workerSecrets);
   const vars: Record<string, string> = {};
   const secrets: string[] = [];
   for (const [name, source] of Object.entries(env)) {
@@ -25,7 +30,7 @@ export function resolveEnv(
       vars[name] = source.value;
       continue;
     }
-    const v = workerEnv[source.fromWorker];
+    const v = deps.workerEnv[source.fromWorker];
     if (v === undefined) {
       throw ApplicationFailure.create({
         message: `env ${name} reads ${source.fromWorker} from the worker's environment, but the worker has no ${source.fromWorker}: set it where the worker runs, restart the worker, then retry this step`,
@@ -52,11 +57,13 @@ export async function runScriptOn(
   env: RunScriptInput['env'],
   opts: { allowFailure?: boolean } = {},
 ): Promise<CommandResult> {
-  const { vars, secrets } = resolveEnv(env, deps.workerEnv);
+  const { vars, secrets } = resolveEnv(env, deps);
   const body = script.path
     ? await readContextFile(deps, contextDigest, script.path)
     : Buffer.from(`#!/bin/bash\n${script.run ?? ''}\n`);
   const file = `${WORK_DIR}/scripts/${step}`;
+  const limitMs = checked(scriptLimit, script.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS, 'script.timeoutMs');
+  const secs = Math.max(1, Math.round(limitMs / 1000));
   const envFile = `${WORK_DIR}/env`;
   // Scripts also learn which build and step they run in (logs, idempotency markers).
   const all = { ...vars, IMAGE_FORGE_BUILD_ID: ref.buildId, IMAGE_FORGE_STEP: step };
@@ -71,16 +78,59 @@ export async function runScriptOn(
     stdin: body,
     secrets,
   });
+  const pidFile = shq(`${WORK_DIR}/pids/${step}`);
   const run = [
     `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
-    `cd /root && set -a && . ${envFile} && set +a && ${shq(file)} < /dev/null`,
+    `mkdir -p ${WORK_DIR}/pids`,
+    // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
+    // `timeout` leads the script's process group: its pid is what an abort signals (endOnCancel).
+    `cd /root && set -a && . ${envFile} && set +a`,
+    `timeout --kill-after=10s ${secs}s ${shq(file)} < /dev/null &`,
+    `echo $! > ${pidFile}`,
+    'wait $!',
     'rc=$?',
+    `rm -f ${pidFile}`,
     `echo "$(date +%s.%N) ${step} exit $rc" >> ${WORK_DIR}/commands.log`,
     'exit $rc',
   ].join('\n');
-  return runOnDroplet(deps, ref, step, script.label, 'bash -s', {
-    stdin: run,
-    secrets,
-    ...(opts.allowFailure ? { allowFailure: true } : {}),
-  });
+  const r = await endOnCancel(deps, ref, pidFile, () =>
+    runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, allowFailure: true }),
+  );
+  if (r.exitCode === 124 || r.exitCode === 137) {
+    const limit = formatDuration(limitMs);
+    if (opts.allowFailure) return { ...r, tail: [...r.tail, `timed out after ${limit}`] };
+    throw ApplicationFailure.create({
+      message: `script ${script.label} timed out after ${limit} (its timeout; set \`timeout:\` on it in the spec to allow longer)`,
+      type: FailureType.ScriptFailed,
+      nonRetryable: true,
+      details: [{ exitCode: r.exitCode, tail: r.tail }],
+    });
+  }
+  if (r.exitCode !== 0 && !opts.allowFailure) throw scriptFailed(script.label, r.exitCode, r.tail);
+  return r;
+}
+
+/**
+ * Runs `fn` (a script on the droplet); should the activity be cancelled meanwhile (`client abort`,
+ * a cancelled build), the script's process group is sent TERM over a new channel — closing an SSH
+ * channel does not end a process without a terminal.
+ */
+async function endOnCancel<T>(deps: ActivityDeps, ref: DropletRef, pidFile: string, fn: () => Promise<T>): Promise<T> {
+  let signal: AbortSignal | undefined;
+  try {
+    signal = Context.current().cancellationSignal;
+  } catch {
+    signal = undefined; // not in an activity
+  }
+  const end = () => {
+    deps.shells
+      .run(ref, `pid=$(cat ${pidFile} 2>/dev/null) && kill -TERM "$pid" 2>/dev/null; true`)
+      .catch(() => undefined);
+  };
+  signal?.addEventListener('abort', end, { once: true });
+  try {
+    return await fn();
+  } finally {
+    signal?.removeEventListener('abort', end);
+  }
 }

@@ -1,8 +1,8 @@
 /** Reads files of a build context (fetched and verified by digest, cached per worker). */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { fetchContext } from '../../context/unpack';
 import type { ActivityDeps } from './deps';
+import { checkContextPath } from './check-input';
 
 export async function contextRoot(deps: ActivityDeps, digest: string): Promise<string> {
   return fetchContext(deps.store, digest, deps.contextCacheDir);
@@ -10,5 +10,5 @@ export async function contextRoot(deps: ActivityDeps, digest: string): Promise<s
 
 export async function readContextFile(deps: ActivityDeps, digest: string, rel: string): Promise<Buffer> {
   const root = await contextRoot(deps, digest);
-  return fs.readFile(path.join(root, rel));
+  return fs.readFile(await checkContextPath(root, rel));
 }

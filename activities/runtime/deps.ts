@@ -27,6 +27,8 @@ export interface ActivityDeps {
   vendor: VendorApi;
   /** The worker's environment, for spec `env` entries `{ fromWorker: NAME }`. */
   workerEnv: Record<string, string | undefined>;
+  /** The names of workerEnv a spec may read (IMAGE_FORGE_WORKER_SECRETS); every other name is refused. */
+  workerSecrets: readonly string[];
   /** Timings that tests shorten. */
   timing?: { pollMs?: number; shutdownGraceMs?: number };
 }

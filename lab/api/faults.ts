@@ -8,7 +8,7 @@ import type { LabResponse } from './http';
 import { ApiError, PENDING_EVENT, serverError, tooManyRequests, unprocessable } from './errors';
 
 export const faultRuleSchema = z.object({
-  kind: z.enum(['rate-limit', 'server-error', 'delay', 'pending-event', 'errored-action']),
+  kind: z.enum(['rate-limit', 'server-error', 'delay', 'pending-event', 'errored-action', 'refused']),
   /** HTTP method to match (any when absent). */
   method: z.string().optional(),
   /** Regular expression the path (without query) must match, e.g. "^/v2/droplets/\\d+/actions$". */
@@ -146,6 +146,9 @@ function errorFor(rule: FaultRule): ApiError {
       return tooManyRequests(rule.retryAfterSeconds ?? 1);
     case 'pending-event':
       return unprocessable(PENDING_EVENT);
+    case 'refused':
+      // A 422 that is not a pending event: final, no retry helps (e.g. an image in use).
+      return unprocessable('The lab refuses this request (fault injection).');
     default:
       return serverError(rule.status ?? 500);
   }

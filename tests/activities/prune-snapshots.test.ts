@@ -63,6 +63,7 @@ before(async () => {
     contextCacheDir: join(work, 'cache'),
     vendor: new VendorApi(`${lab.origin}/api/v1/vendor-portal`, TOKEN, 5000),
     workerEnv: {},
+    workerSecrets: [],
   });
 });
 after(async () => {

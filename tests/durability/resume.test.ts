@@ -77,6 +77,7 @@ function buildDroplets(audit: Record<string, unknown>[]): number {
 
 // The step order of new builds (inventory follows cleanup since the 'inventory-after-cleanup' patch).
 const ORDER = [
+  'check-input',
   'provision',
   '01-script',
   '02-script',

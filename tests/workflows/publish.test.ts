@@ -62,6 +62,7 @@ async function stackWith(opts: { listRead: boolean }): Promise<{ lab: LabServer;
     contextCacheDir: join(work, `cache-${n}`),
     vendor: new VendorApi(`${lab.origin}/api/v1/vendor-portal`, TOKEN, 5000),
     workerEnv: {},
+    workerSecrets: [],
   });
   const queue = `${QUEUE}-${n}`;
   const worker = await Worker.create({

@@ -60,6 +60,31 @@ export class StepRunner {
     return { accepted: this.records.filter((r) => r.name === name).at(-1)?.error ?? 'failed' };
   }
 
+  /**
+   * Runs a check whose failure ends the build at once (no operator to ask: nothing exists yet to
+   * retry against). Throws a non-retryable failure with the activity's own message and type.
+   */
+  async runFinal<T>(name: string, summary: string, fn: (summary: string) => Promise<T>): Promise<T> {
+    const rec: StepRecord = { name, summary, state: 'running', attempts: 1, startedAt: new Date().toISOString() };
+    this.records.push(rec);
+    this.progress.publish();
+    const t0 = Date.now();
+    try {
+      const value = await fn(summary);
+      rec.state = 'succeeded';
+      return value;
+    } catch (err) {
+      rec.state = 'failed';
+      rec.error = describeFailure(err).error ?? 'failed';
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'BuildRefused';
+      throw ApplicationFailure.nonRetryable(`${name}: ${rec.error}`, type);
+    } finally {
+      rec.seconds = (Date.now() - t0) / 1000;
+      this.progress.publish();
+    }
+  }
+
   /** A wait that is part of the recipe (a person's approval, a review), shown as its own row. */
   async waitFor<T>(name: string, summary: string, status: BuildStatusValue, fn: () => Promise<T>): Promise<T> {
     const rec: StepRecord = { name, summary, state: 'waiting', attempts: 1, startedAt: new Date().toISOString() };

@@ -1,0 +1,17 @@
+/**
+ * checkInput: the build's first step, before anything is created. The whole workflow input is
+ * checked on the worker (activities/runtime/check-input.ts): shapes and DigitalOcean formats,
+ * every `fromWorker` against the operator's allow-list, and every context path inside the
+ * unpacked build context. Quick, no side effects.
+ */
+import type { ActivityDeps } from './runtime/deps';
+import { contextRoot } from './runtime/context-files';
+import { checkBuildInput } from './runtime/check-input';
+import type { BuildInput } from '../contract/build';
+
+export function checkInput(deps: ActivityDeps) {
+  return async (input: BuildInput): Promise<{ checked: true }> => {
+    await checkBuildInput(input, deps.workerSecrets, (digest) => contextRoot(deps, digest));
+    return { checked: true };
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The shutdown step's decisions (issue #19 §3), with a fake DigitalOcean and fake SSH: a droplet
+ * is powered off through the API only after a seal that succeeded — in this attempt, or in an
+ * earlier one recorded in the heartbeat details. Never for a seal that failed or never ran.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { shutdown } from '../../activities/shutdown';
+import type { ActivityDeps } from '../../activities/runtime/deps';
+import { LocalDirStore } from '../../context/store';
+
+interface Fake {
+  status: string;
+  posted: string[];
+  commands: string[];
+}
+
+function deps(fake: Fake, ssh: (command: string) => Promise<number>): ActivityDeps {
+  const client = {
+    droplet: {
+      getDroplet: async () => ({ data: { droplet: { id: 7, status: fake.status, locked: false } } }),
+      shutdownDroplet: async () => {
+        fake.posted.push('shutdown');
+        fake.status = 'off';
+        return { data: { action: { id: 1, status: 'completed', type: 'shutdown' } } };
+      },
+      powerOffDroplet: async () => {
+        fake.posted.push('power_off');
+        fake.status = 'off';
+        return { data: { action: { id: 2, status: 'completed', type: 'power_off' } } };
+      },
+    },
+    action: { getAction: async () => ({ data: { action: { id: 1, status: 'completed', type: 'shutdown' } } }) },
+  };
+  return {
+    api: { call: async (_what: string, fn: (c: typeof client) => unknown) => fn(client) },
+    store: new LocalDirStore('/tmp/forge-shutdown-decisions'),
+    shells: {
+      run: async (_ref: unknown, command: string) => {
+        fake.commands.push(command);
+        return { exitCode: await ssh(command), seconds: 0 };
+      },
+      forget: () => undefined,
+    },
+    timing: { pollMs: 10, shutdownGraceMs: 50 },
+  } as unknown as ActivityDeps;
+}
+
+const ref = { buildId: 'b', dropletId: 7, ipv4: '10.0.0.7' };
+
+test('a seal that exits non-zero fails the step; nothing is powered off through the API', async () => {
+  const fake: Fake = { status: 'active', posted: [], commands: [] };
+  const run = new MockActivityEnvironment().run(shutdown(deps(fake, async (c) => (c === 'bash -s' ? 1 : 0))), ref);
+  await assert.rejects(run, /seal the image.*exited with code 1/);
+  assert.deepEqual(fake.posted, []);
+});
+
+test('an SSH error after the seal started fails the step; nothing is powered off', async () => {
+  const fake: Fake = { status: 'active', posted: [], commands: [] };
+  const ssh = async (c: string) => {
+    if (c === 'bash -s') throw new Error('connection lost');
+    return 0;
+  };
+  await assert.rejects(new MockActivityEnvironment().run(shutdown(deps(fake, ssh)), ref), /connection lost/);
+  assert.deepEqual(fake.posted, []);
+});
+
+test('an unreachable droplet never sealed is not powered off; one an earlier attempt sealed is', async () => {
+  const unreachable = async () => {
+    throw new Error('could not connect');
+  };
+  const fresh: Fake = { status: 'active', posted: [], commands: [] };
+  await assert.rejects(new MockActivityEnvironment().run(shutdown(deps(fresh, unreachable)), ref), /could not connect/);
+  assert.deepEqual(fresh.posted, []);
+  const retried: Fake = { status: 'active', posted: [], commands: [] };
+  const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { sealed: true } });
+  const r = (await env.run(shutdown(deps(retried, unreachable)), ref)) as { how: string };
+  assert.ok(['graceful', 'power_off'].includes(r.how));
+  assert.deepEqual(retried.posted, ['shutdown']);
+});
+
+test('a droplet already off: done if an earlier attempt sealed it, refused otherwise', async () => {
+  const off: Fake = { status: 'off', posted: [], commands: [] };
+  await assert.rejects(
+    new MockActivityEnvironment().run(shutdown(deps(off, async () => 0)), ref),
+    /is off but was never sealed/,
+  );
+  const sealed = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { sealing: true } });
+  assert.deepEqual(await sealed.run(shutdown(deps(off, async () => 0)), ref), { how: 'already-off' });
+  assert.deepEqual(off.posted, []);
+  assert.deepEqual(off.commands, [], 'no SSH to a droplet that is off');
+});
+
+test('a seal that succeeds: the droplet powers off by itself, graceful', async () => {
+  const fake: Fake = { status: 'active', posted: [], commands: [] };
+  const ssh = async (c: string) => {
+    if (c === 'bash -s') setTimeout(() => (fake.status = 'off'), 5);
+    return 0;
+  };
+  assert.deepEqual(await new MockActivityEnvironment().run(shutdown(deps(fake, ssh)), ref), { how: 'graceful' });
+  assert.deepEqual(fake.posted, []);
+});
