@@ -24,6 +24,7 @@ import type {
   VerifyInput,
   VerifyResult,
 } from './steps';
+import type { SbomInput, SbomSummary } from './sbom';
 import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './publish';
 
 export interface BuildActivities {
@@ -35,6 +36,8 @@ export interface BuildActivities {
   runScript(input: RunScriptInput): Promise<CommandResult>;
   installFirstBoot(input: FirstBootInput): Promise<UploadResult>;
   inventory(input: StepContext): Promise<InventoryResult>;
+  /** The image's bill of materials, into the build store. */
+  sbom(input: SbomInput): Promise<SbomSummary>;
   cleanup(input: StepContext): Promise<CommandResult>;
   validate(input: StepContext): Promise<ValidationResult>;
   shutdown(input: DropletRef): Promise<ShutdownResult>;

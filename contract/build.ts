@@ -2,6 +2,7 @@
 import type { BuildPlan } from './plan';
 import type { InventoryResult, PruneResult, ValidationResult, VerifyResult } from './steps';
 import type { PublishOutcome } from './publish';
+import type { SbomSummary } from './sbom';
 
 export type BuildMode = 'image' | 'base';
 
@@ -60,6 +61,8 @@ export interface BuildManifest {
   droplet?: { id: number; ipv4: string; ssh: string };
   os?: InventoryResult['os'];
   packages?: Record<string, string>;
+  /** The bill of materials in the build store (`client sbom`): counts and keys. */
+  sbom?: SbomSummary;
   validation?: ValidationResult;
   /** The image tested on a droplet made from it; `accepted` when an operator accepted a failed test. */
   verify?: { state: 'verified' | 'accepted' | 'skipped'; result?: VerifyResult; error?: string };

@@ -3,6 +3,7 @@
  * completion) all come from these zod definitions.
  */
 import { z } from 'zod';
+import { STOCK_REASON_FOR_UPDATE } from '../contract/sbom';
 
 const name = z
   .string()
@@ -83,7 +84,7 @@ export const buildSpecSchema = z
       .strictObject({
         appId: z.string().min(1).describe('the app id from the Vendor Portal URL'),
         version: z.string().min(1).describe('the app version shown in the listing'),
-        reasonForUpdate: z.string().min(1).default('Rebuilt with the latest security updates'),
+        reasonForUpdate: z.string().min(1).default(STOCK_REASON_FOR_UPDATE),
         software: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx')).default([]).describe('packages to list with their installed versions'),
       })
       .optional()

@@ -23,6 +23,8 @@ export function behaviourChanges(guarded = true) {
     inventoryAfterCleanup: () => (guarded ? wf.patched('inventory-after-cleanup') : true),
     /** Destroy the build droplet once the image exists; verify, retain, publish. */
     release: () => (guarded ? wf.patched('verify-retain-publish') : true),
+    /** Record the image's bill of materials (the sbom step) right after the inventory. */
+    sbom: () => (guarded ? wf.patched('sbom') : true),
   };
 }
 
@@ -155,6 +157,22 @@ export async function runBuild(
       );
       manifest.os = inventory.os;
       manifest.packages = inventory.packages;
+      if (changes.sbom()) {
+        manifest.sbom = await steps.run('sbom', 'record the bill of materials (CycloneDX, SPDX)', (d, s) =>
+          call(QUICK, 'sbom', s, {
+            ...at('sbom'),
+            contextDigest: d,
+            name: plan.name,
+            buildId: input.buildId,
+            snapshotName: input.snapshotName,
+            vendor: plan.vendor,
+            uploads: plan.steps.filter((p) => p.kind === 'upload'),
+            firstBoot: plan.firstBoot,
+            ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}),
+          }),
+        );
+        steps.progress.sbom = manifest.sbom;
+      }
     };
     const clean = () =>
       steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) =>

@@ -10,7 +10,8 @@ import { approveUpdate, rejectUpdate } from '../contract/operator';
 import type { ApprovalRequest, OperatorReply } from '../contract/operator';
 import { QUICK, call } from './calls';
 import type { StepRunner } from './steps/runner';
-import type { AppStatus, PublishOutcome } from '../contract/publish';
+import type { AppStatus, PublishOutcome, PublishedRecord } from '../contract/publish';
+import { reasonForUpdate } from '../contract/sbom';
 import type { BuildInput, PublishTiming } from '../contract/build';
 
 const HOUR = 60 * 60 * 1000;
@@ -83,8 +84,9 @@ export async function publishToMarketplace(
   const t = timing(input.publishTiming);
   const family = input.plan.name;
 
+  let last: PublishedRecord | null = null;
   if (input.scheduled) {
-    const last = await steps.run('compare', 'compare packages with the last published image', (_d, s) =>
+    last = await steps.run('compare', 'compare packages with the last published image', (_d, s) =>
       call(QUICK, 'lastPublished', s, { family }),
     );
     if (last && samePackages(last.packages, req.packages)) {
@@ -109,7 +111,8 @@ export async function publishToMarketplace(
     appId: mp.appId,
     imageId,
     version: mp.version,
-    reasonForUpdate: mp.reasonForUpdate,
+    // The spec's own reason wins; a scheduled rebuild otherwise says which packages changed.
+    reasonForUpdate: reasonForUpdate(mp.reasonForUpdate, last?.packages, req.packages),
     osVersion: req.os ? req.os.prettyName : '',
     softwareIncluded: mp.software
       .filter((name) => req.packages[name] !== undefined)
