@@ -35,7 +35,11 @@ export function registerSbomCommands(program: Command): void {
     if (flags.output) {
       await fs.writeFile(flags.output, doc);
       console.error(`wrote ${flags.output}: ${summary.packages} packages, ${summary.files} files (${format})`);
-    } else process.stdout.write(doc.toString().endsWith('\n') ? doc : Buffer.concat([doc, Buffer.from('\n')]));
+    } else {
+      // Wait until it is written: main exits right after the action, which would cut a piped document short.
+      const text = doc.toString().endsWith('\n') ? doc : Buffer.concat([doc, Buffer.from('\n')]);
+      await new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+    }
   });
   withConnectionFlags(
     program
