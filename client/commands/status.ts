@@ -55,6 +55,7 @@ export function registerStatusCommands(program: Command): void {
             snapshot: result?.snapshot ?? null,
             verify: result?.verify ?? null,
             publish: result?.publish ?? null,
+            sbom: result?.sbom ?? null,
             ...(matrix ? { variants: matrix.variants } : {}),
           },
           null,
@@ -77,6 +78,10 @@ export function registerStatusCommands(program: Command): void {
       );
     if (result?.verify)
       console.log(`verify: ${result.verify.state}${result.verify.error ? ` (${result.verify.error})` : ''}`);
+    if (result?.sbom)
+      console.log(
+        `sbom: ${result.sbom.packages} packages (${result.sbom.licensed} with a machine-readable licence), ${result.sbom.files} placed files: client sbom ${buildId}`,
+      );
     if (result?.publish)
       console.log(`publish: ${result.publish.state}${result.publish.reason ? ` — ${result.publish.reason}` : ''}`);
     const url = buildUrl(settings, buildId);

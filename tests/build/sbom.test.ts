@@ -65,6 +65,13 @@ test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () 
   assert.match(m.sbom.keys.cyclonedx, new RegExp(`^sbom/${m.snapshot!.name}\\.cdx\\.json$`));
   assert.ok(m.steps.findIndex((s) => s.name === 'sbom') > m.steps.findIndex((s) => s.name === 'inventory'));
 
+  const meta = (await stack.temporal.client.workflow.getHandle('bom-first').query('__temporal_workflow_metadata')) as {
+    currentDetails?: string;
+  };
+  assert.match(meta.currentDetails ?? '', new RegExp(`\\*\\*Bill of materials\\*\\*: ${m.sbom.packages} packages`));
+  const status = await stack.client(['status', 'bom-first']);
+  assert.match(status.stdout, new RegExp(`sbom: ${m.sbom.packages} packages .*client sbom bom-first`));
+
   const printed = await stack.client(['sbom', 'bom-first']);
   assert.equal(printed.code, 0, printed.stderr);
   const errors = await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(printed.stdout);
@@ -81,7 +88,7 @@ test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () 
   assert.equal(logs.code, 0, logs.stderr);
   const onImage = logs.stdout
     .split('\n')
-    .map((l) => /DPKG ii\S* (\S+) (\S+) (\S+)$/.exec(l))
+    .map((l) => /DPKG ii\S*\s+(\S+) (\S+) (\S+)$/.exec(l))
     .filter((x): x is RegExpExecArray => x !== null)
     .map(([, name, version, arch]) => `pkg:deb/debian/${name}@${version}?arch=${arch}&distro=debian-12`)
     .sort();

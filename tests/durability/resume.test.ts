@@ -72,6 +72,7 @@ const ORDER = [
   'first-boot',
   'cleanup',
   'inventory',
+  'sbom',
   'validate',
   'shutdown',
   'snapshot',
