@@ -1,0 +1,162 @@
+/**
+ * The build workflow with its activities stubbed (the real dev server, no lab): the sbom step runs
+ * right after inventory with the plan's uploads and first-boot scripts, the manifest keeps its
+ * summary, and a scheduled rebuild publishes with the package diff as its reasonForUpdate unless
+ * the spec states its own.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { BuildActivities } from '../../contract/activities';
+import type { BuildInput, BuildManifest } from '../../contract/build';
+import { approveUpdate, stateQuery } from '../../contract/operator';
+import type { PublishInput } from '../../contract/publish';
+import { STOCK_REASON_FOR_UPDATE, sbomKeys } from '../../contract/sbom';
+import type { SbomInput } from '../../contract/sbom';
+import { startTemporal } from '../support/temporal';
+
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  env = await startTemporal();
+});
+
+after(async () => {
+  await env?.teardown();
+});
+
+const OLD = { openssl: '3.0.15-1~deb12u1', libssl3: '3.0.15-1~deb12u1', curl: '7.88.1-10+deb12u8' };
+const NEW = { openssl: '3.0.16-1~deb12u1', libssl3: '3.0.16-1~deb12u1', curl: '7.88.1-10+deb12u8' };
+
+function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput[]): BuildActivities {
+  const ref = { buildId: 'x', dropletId: 7, ipv4: '10.0.0.7' };
+  const cmd = { exitCode: 0, tail: [], seconds: 0 };
+  const log =
+    <T>(name: string, value: T) =>
+    async () => {
+      calls.push(name);
+      return value;
+    };
+  return {
+    provision: log('provision', { ...ref, dropletName: 'd', hostKeyFingerprint: 'SHA256:x', bootSeconds: 1 }),
+    destroy: log('destroy', { destroyed: [7] }),
+    install: log('install', cmd),
+    upload: log('upload', { files: 1, bytes: 1, verified: 1 }),
+    runScript: log('runScript', cmd),
+    installFirstBoot: log('installFirstBoot', { files: 1, bytes: 1, verified: 1 }),
+    inventory: log('inventory', { os: { id: 'debian', versionId: '12', prettyName: 'Debian 12' }, packages: NEW }),
+    sbom: async (input: SbomInput) => {
+      calls.push('sbom');
+      sbomInputs.push(input);
+      return { packages: 3, licensed: 2, files: 2, keys: sbomKeys(input.snapshotName) };
+    },
+    cleanup: log('cleanup', cmd),
+    validate: log('validate', { passed: 1, warnings: [], failures: [] }),
+    shutdown: log('shutdown', { seconds: 0 } as never),
+    snapshot: log('snapshot', { id: 42, name: 'web-1', regions: ['nyc3'], sizeGigabytes: 1 }),
+    deleteSnapshot: log('deleteSnapshot', { deleted: true }),
+    transfer: log('transfer', []),
+    verify: log('verify', {} as never),
+    pruneSnapshots: log('pruneSnapshots', { kept: [], deleted: [], protected: [] }),
+    publish: async (input: PublishInput) => {
+      calls.push('publish');
+      published.push(input);
+      return { kind: 'submitted', status: { value: 'approved' } };
+    },
+    reviewStatus: log('reviewStatus', { value: 'approved' }),
+    lastPublished: log('lastPublished', {
+      family: 'web',
+      appId: 'app',
+      imageId: 41,
+      buildId: 'web-before',
+      packages: OLD,
+      review: 'approved',
+      at: '2026-11-04T03:00:00Z',
+    }),
+    recordPublished: log('recordPublished', undefined),
+  };
+}
+
+function input(id: string, reasonForUpdate: string): BuildInput {
+  return {
+    buildId: id,
+    contextDigest: 'sha256-0',
+    mode: 'image',
+    snapshotName: `${id}-snap`,
+    verify: false,
+    publish: true,
+    scheduled: true,
+    plan: {
+      name: 'web',
+      vendor: 'forge',
+      droplet: { image: 'debian-12-x64', region: 'nyc3', size: 's-1vcpu-1gb', tags: [] },
+      apt: { upgrade: false, packages: [] },
+      steps: [
+        { kind: 'upload', src: 'files/index.html', dest: '/srv/www/index.html', mode: '0644' },
+        { kind: 'script', run: 'true', label: 'nothing' },
+      ],
+      firstBoot: ['scripts/onboot.sh'],
+      firstLogin: 'scripts/welcome.sh',
+      env: { SECRET: { value: 'do-not-list' } },
+      snapshot: { regions: [], tags: [] },
+      tests: [],
+      marketplace: { appId: 'app', version: '1.0.1', reasonForUpdate, software: ['openssl'] },
+    },
+  };
+}
+
+async function run(id: string, reason: string) {
+  const calls: string[] = [];
+  const published: PublishInput[] = [];
+  const sbomInputs: SbomInput[] = [];
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: `stub-${id}`,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: stubs(calls, published, sbomInputs),
+  });
+  const manifest = await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start('buildImage', {
+      taskQueue: `stub-${id}`,
+      workflowId: id,
+      args: [input(id, reason)],
+    });
+    for (let i = 0; i < 200; i++) {
+      if ((await handle.query(stateQuery)).approval) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await handle.executeUpdate(approveUpdate, { args: [{ by: 'test' }] });
+    return (await handle.result()) as BuildManifest;
+  });
+  return { calls, published, sbomInputs, manifest };
+}
+
+test('the sbom step follows inventory, and a scheduled rebuild publishes with the package diff as its reason', async () => {
+  const r = await run('stub-stock-reason', STOCK_REASON_FOR_UPDATE);
+  assert.equal(r.manifest.status, 'succeeded');
+  assert.equal(r.calls.indexOf('sbom'), r.calls.indexOf('inventory') + 1, r.calls.join(', '));
+  assert.ok(r.calls.indexOf('sbom') < r.calls.indexOf('shutdown'));
+  assert.deepEqual(r.sbomInputs[0]!.uploads, [
+    { kind: 'upload', src: 'files/index.html', dest: '/srv/www/index.html', mode: '0644' },
+  ]);
+  assert.deepEqual(r.sbomInputs[0]!.firstBoot, ['scripts/onboot.sh']);
+  assert.equal(r.sbomInputs[0]!.firstLogin, 'scripts/welcome.sh');
+  assert.equal(r.sbomInputs[0]!.snapshotName, 'stub-stock-reason-snap');
+  assert.ok(!JSON.stringify(r.sbomInputs[0]).includes('do-not-list'), 'no env value reaches the sbom step');
+  assert.deepEqual(r.manifest.sbom, {
+    packages: 3,
+    licensed: 2,
+    files: 2,
+    keys: sbomKeys('stub-stock-reason-snap'),
+  });
+  assert.equal(
+    r.published[0]!.reasonForUpdate,
+    'Package updates: libssl3 3.0.15-1~deb12u1 → 3.0.16-1~deb12u1, openssl 3.0.15-1~deb12u1 → 3.0.16-1~deb12u1',
+  );
+});
+
+test("a spec's own reasonForUpdate wins over the diff", async () => {
+  const r = await run('stub-own-reason', 'Monthly security rebuild');
+  assert.equal(r.published[0]!.reasonForUpdate, 'Monthly security rebuild');
+});
