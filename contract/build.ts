@@ -54,6 +54,8 @@ export interface BuildManifest {
   mode: BuildMode;
   name: string;
   baseImage: string;
+  /** The image id baseImage (a slug) resolved to for this build. */
+  baseImageId?: number;
   region: string;
   size: string;
   snapshot?: { id: number; name: string; regions: string[]; sizeGigabytes: number };

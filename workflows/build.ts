@@ -109,6 +109,7 @@ export async function runBuild(
         }),
     );
     steps.progress.dropletId = droplet.dropletId;
+    if (droplet.baseImageId !== undefined) manifest.baseImageId = droplet.baseImageId;
     const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };
     const at = (step: string) => ({ droplet: ref, step });
 
@@ -280,6 +281,7 @@ export async function runBuild(
         imageId: snap.id,
         os: manifest.os,
         packages: manifest.packages ?? {},
+        ...(manifest.baseImageId !== undefined ? { baseImageId: manifest.baseImageId } : {}),
       });
     }
   }

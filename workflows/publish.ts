@@ -23,6 +23,7 @@ export interface PublishRequest {
   imageId: number;
   os: { id: string; versionId: string; prettyName: string } | undefined;
   packages: Record<string, string>;
+  baseImageId?: number;
 }
 
 export interface ApprovalDecision {
@@ -89,7 +90,10 @@ export async function publishToMarketplace(
     last = await steps.run('compare', 'compare packages with the last published image', (_d, s) =>
       call(QUICK, 'lastPublished', s, { family }),
     );
-    if (last && samePackages(last.packages, req.packages)) {
+    // A new base image behind the spec's slug is a change too (when both builds know their base image's id).
+    const sameBase =
+      last?.baseImageId === undefined || req.baseImageId === undefined || last.baseImageId === req.baseImageId;
+    if (last && samePackages(last.packages, req.packages) && sameBase) {
       return {
         state: 'unchanged',
         reason: `no package changed since image ${last.imageId} (build ${last.buildId}) was published: not publishing again`,
@@ -177,6 +181,7 @@ export async function publishToMarketplace(
       imageId,
       buildId: input.buildId,
       packages: req.packages,
+      ...(req.baseImageId !== undefined ? { baseImageId: req.baseImageId } : {}),
       review: review.value,
       at: new Date().toISOString(),
     }),

@@ -11,12 +11,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildActivities } from '../../contract/activities';
 import type { BuildInput, BuildManifest } from '../../contract/build';
 import { approveUpdate, stateQuery } from '../../contract/operator';
-import type { PublishInput } from '../../contract/publish';
+import type { PublishInput, PublishedRecord } from '../../contract/publish';
 import { STOCK_REASON_FOR_UPDATE, sbomKeys } from '../../contract/sbom';
 import type { SbomInput } from '../../contract/sbom';
 import { startTemporal } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
+const recorded: PublishedRecord[] = [];
 
 before(async () => {
   env = await startTemporal();
@@ -29,7 +30,12 @@ after(async () => {
 const OLD = { openssl: '3.0.15-1~deb12u1', libssl3: '3.0.15-1~deb12u1', curl: '7.88.1-10+deb12u8' };
 const NEW = { openssl: '3.0.16-1~deb12u1', libssl3: '3.0.16-1~deb12u1', curl: '7.88.1-10+deb12u8' };
 
-function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput[]): BuildActivities {
+interface Last {
+  packages: Record<string, string>;
+  baseImageId?: number;
+}
+
+function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput[], last: Last): BuildActivities {
   const ref = { buildId: 'x', dropletId: 7, ipv4: '10.0.0.7' };
   const cmd = { exitCode: 0, tail: [], seconds: 0 };
   const log =
@@ -39,7 +45,13 @@ function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput
       return value;
     };
   return {
-    provision: log('provision', { ...ref, dropletName: 'd', hostKeyFingerprint: 'SHA256:x', bootSeconds: 1 }),
+    provision: log('provision', {
+      ...ref,
+      dropletName: 'd',
+      hostKeyFingerprint: 'SHA256:x',
+      bootSeconds: 1,
+      baseImageId: 1001,
+    }),
     destroy: log('destroy', { destroyed: [7] }),
     install: log('install', cmd),
     upload: log('upload', { files: 1, bytes: 1, verified: 1 }),
@@ -70,11 +82,14 @@ function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput
       appId: 'app',
       imageId: 41,
       buildId: 'web-before',
-      packages: OLD,
+      ...last,
       review: 'approved',
       at: '2026-11-04T03:00:00Z',
     }),
-    recordPublished: log('recordPublished', undefined),
+    recordPublished: async (record: PublishedRecord) => {
+      calls.push('recordPublished');
+      recorded.push(record);
+    },
   };
 }
 
@@ -106,7 +121,7 @@ function input(id: string, reasonForUpdate: string): BuildInput {
   };
 }
 
-async function run(id: string, reason: string) {
+async function run(id: string, reason: string, last: Last = { packages: OLD, baseImageId: 1001 }, approve = true) {
   const calls: string[] = [];
   const published: PublishInput[] = [];
   const sbomInputs: SbomInput[] = [];
@@ -114,7 +129,7 @@ async function run(id: string, reason: string) {
     connection: env.nativeConnection,
     taskQueue: `stub-${id}`,
     workflowsPath: require.resolve('../../workflows'),
-    activities: stubs(calls, published, sbomInputs),
+    activities: stubs(calls, published, sbomInputs, last),
   });
   const manifest = await worker.runUntil(async () => {
     const handle = await env.client.workflow.start('buildImage', {
@@ -122,11 +137,13 @@ async function run(id: string, reason: string) {
       workflowId: id,
       args: [input(id, reason)],
     });
-    for (let i = 0; i < 200; i++) {
-      if ((await handle.query(stateQuery)).approval) break;
-      await new Promise((r) => setTimeout(r, 100));
+    if (approve) {
+      for (let i = 0; i < 200; i++) {
+        if ((await handle.query(stateQuery)).approval) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'test' }] });
     }
-    await handle.executeUpdate(approveUpdate, { args: [{ by: 'test' }] });
     return (await handle.result()) as BuildManifest;
   });
   return { calls, published, sbomInputs, manifest };
@@ -159,4 +176,20 @@ test('the sbom step follows inventory, and a scheduled rebuild publishes with th
 test("a spec's own reasonForUpdate wins over the diff", async () => {
   const r = await run('stub-own-reason', 'Monthly security rebuild');
   assert.equal(r.published[0]!.reasonForUpdate, 'Monthly security rebuild');
+});
+
+test('a rebuild with the same packages publishes again only when the base image behind the slug changed', async () => {
+  const same = await run('stub-same-base', STOCK_REASON_FOR_UPDATE, { packages: NEW, baseImageId: 1001 }, false);
+  assert.equal(same.manifest.baseImageId, 1001);
+  assert.equal(same.manifest.publish?.state, 'unchanged');
+  assert.deepEqual(same.published, []);
+
+  const rebased = await run('stub-new-base', STOCK_REASON_FOR_UPDATE, { packages: NEW, baseImageId: 999 });
+  assert.equal(rebased.manifest.publish?.state, 'approved');
+  assert.equal(rebased.published.length, 1);
+  assert.equal(
+    recorded.at(-1)?.baseImageId,
+    1001,
+    'the published record remembers the base image for the next rebuild',
+  );
 });
