@@ -5,6 +5,8 @@
  * the spec states its own.
  */
 import { after, before, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -14,7 +16,7 @@ import { approveUpdate, stateQuery } from '../../contract/operator';
 import type { PublishInput, PublishedRecord } from '../../contract/publish';
 import { STOCK_REASON_FOR_UPDATE, sbomKeys } from '../../contract/sbom';
 import type { SbomInput } from '../../contract/sbom';
-import { startTemporal } from '../support/temporal';
+import { REPO, startTemporal } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 const recorded: PublishedRecord[] = [];
@@ -191,5 +193,50 @@ test('a rebuild with the same packages publishes again only when the base image 
     recorded.at(-1)?.baseImageId,
     1001,
     'the published record remembers the base image for the next rebuild',
+  );
+});
+
+test('client schedule list says why each scheduled run published or not', async () => {
+  const calls: string[] = [];
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: 'stub-schedule',
+    workflowsPath: require.resolve('../../workflows'),
+    activities: stubs(calls, [], [], { packages: NEW, baseImageId: 1001 }),
+  });
+  await worker.runUntil(async () => {
+    const schedule = await env.client.schedule.create({
+      scheduleId: 'rebuild-web',
+      spec: { intervals: [{ every: '30d' }] },
+      state: { paused: true },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'buildImage',
+        workflowId: 'build-web-scheduled',
+        taskQueue: 'stub-schedule',
+        args: [{ ...input('', STOCK_REASON_FOR_UPDATE), snapshotName: '' }],
+      },
+    });
+    await schedule.trigger();
+    let runId = '';
+    for (let i = 0; i < 300 && !runId; i++) {
+      const d = await schedule.describe();
+      runId =
+        d.info.recentActions[0] && 'workflow' in d.info.recentActions[0].action
+          ? d.info.recentActions[0].action.workflow.workflowId
+          : '';
+      if (!runId) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(runId, 'the schedule started a run');
+    await env.client.workflow.getHandle(runId).result();
+  });
+  const r = spawnSync(process.execPath, [path.join(REPO, 'dist/client/main.js'), 'schedule', 'list'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default' },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /build-web-scheduled\S*: succeeded, publish unchanged — no package changed since image 41 \(build web-before\).*\(base image 1001\)/,
   );
 });
