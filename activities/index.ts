@@ -7,6 +7,7 @@ import { cleanup } from './cleanup';
 import { install } from './install';
 import { installFirstBoot } from './install-first-boot';
 import { inventory } from './inventory';
+import { sbom } from './sbom';
 import { destroyBuildDroplet, provision } from './provision';
 import { runScript } from './run-script';
 import { shutdown } from './shutdown';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps): BuildActivities {
     runScript: activity(runScript(deps)),
     installFirstBoot: activity(installFirstBoot(deps)),
     inventory: activity(inventory(deps)),
+    sbom: activity(sbom(deps)),
     cleanup: activity(cleanup(deps)),
     validate: activity(validate(deps)),
     shutdown: activity(shutdown(deps)),

@@ -54,6 +54,7 @@ export function provision(deps: ActivityDeps) {
       dropletName: dropletName(input.name, input.buildId),
       hostKeyFingerprint: hostKey.fingerprint,
       bootSeconds: (Date.now() - t0) / 1000,
+      ...(typeof active.image?.id === 'number' ? { baseImageId: active.image.id } : {}),
     };
   };
 }

@@ -25,6 +25,7 @@ import type {
   VerifyResult,
 } from './steps';
 import type { BuildInput } from './build';
+import type { SbomInput, SbomSummary } from './sbom';
 import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './publish';
 
 export interface BuildActivities {
@@ -38,6 +39,8 @@ export interface BuildActivities {
   runScript(input: RunScriptInput): Promise<CommandResult>;
   installFirstBoot(input: FirstBootInput): Promise<UploadResult>;
   inventory(input: StepContext): Promise<InventoryResult>;
+  /** The image's bill of materials, into the build store. */
+  sbom(input: SbomInput): Promise<SbomSummary>;
   cleanup(input: StepContext): Promise<CommandResult>;
   validate(input: StepContext): Promise<ValidationResult>;
   shutdown(input: DropletRef): Promise<ShutdownResult>;

@@ -3,6 +3,7 @@ import type { DropletCost } from './cost';
 import type { BuildPlan } from './plan';
 import type { InventoryResult, PruneResult, ValidationResult, VerifyResult } from './steps';
 import type { PublishOutcome } from './publish';
+import type { SbomSummary } from './sbom';
 
 export type BuildMode = 'image' | 'base';
 
@@ -56,6 +57,8 @@ export interface BuildManifest {
   mode: BuildMode;
   name: string;
   baseImage: string;
+  /** The image id baseImage (a slug) resolved to for this build. */
+  baseImageId?: number;
   region: string;
   size: string;
   snapshot?: { id: number; name: string; regions: string[]; sizeGigabytes: number };
@@ -63,6 +66,8 @@ export interface BuildManifest {
   droplet?: { id: number; ipv4: string; ssh: string };
   os?: InventoryResult['os'];
   packages?: Record<string, string>;
+  /** The bill of materials in the build store (`client sbom`): counts and keys. */
+  sbom?: SbomSummary;
   validation?: ValidationResult;
   /** The image tested on a droplet made from it; `accepted` when an operator accepted a failed test. */
   verify?: { state: 'verified' | 'accepted' | 'skipped'; result?: VerifyResult; error?: string };

@@ -65,6 +65,8 @@ export interface PublishedRecord {
   imageId: number;
   buildId: string;
   packages: Record<string, string>;
+  /** The image id the spec's base slug resolved to: a new base image is a reason to publish again. */
+  baseImageId?: number;
   review: string;
   at: string;
 }

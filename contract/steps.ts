@@ -23,6 +23,8 @@ export interface ProvisionResult extends DropletRef {
   /** SHA256 fingerprint of the host key handed to the droplet (public, safe to record). */
   hostKeyFingerprint: string;
   bootSeconds: number;
+  /** The image the droplet was made from: what the spec's slug resolved to at this build. */
+  baseImageId?: number;
 }
 
 export interface StepContext {

@@ -38,7 +38,10 @@ export interface LoadedSpec {
 }
 
 export function formatProblem(file: string, p: SpecProblem): string {
-  const where = p.line !== undefined ? `${path.basename(file)}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : path.basename(file);
+  const where =
+    p.line !== undefined
+      ? `${path.basename(file)}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}`
+      : path.basename(file);
   return `${where}: ${p.key ? `${p.key}: ` : ''}${p.message}`;
 }
 
@@ -90,7 +93,8 @@ interface Issue {
 }
 
 function describeIssue(issue: Issue): string {
-  if (issue.code === 'invalid_key' && issue.issues?.[0]) return `key ${JSON.stringify(issue.input)} ${describeIssue(issue.issues[0])}`;
+  if (issue.code === 'invalid_key' && issue.issues?.[0])
+    return `key ${JSON.stringify(issue.input)} ${describeIssue(issue.issues[0])}`;
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling (see the JSON Schema from \`client schema\`)`;
   }
@@ -106,7 +110,11 @@ function formatKey(keyPath: (string | number)[]): string {
 }
 
 /** The line of the deepest node that exists along the key path (a missing key points at its parent). */
-function positionOf(doc: Document, lines: LineCounter, keyPath: (string | number)[]): { line?: number; column?: number } {
+function positionOf(
+  doc: Document,
+  lines: LineCounter,
+  keyPath: (string | number)[],
+): { line?: number; column?: number } {
   for (let n = keyPath.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(keyPath.slice(0, n), true);
     if (isNode(node) && node.range) {
@@ -117,7 +125,13 @@ function positionOf(doc: Document, lines: LineCounter, keyPath: (string | number
   return {};
 }
 
-async function checkFiles(dir: string, spec: BuildSpec, plan: BuildPlan, doc: Document, lines: LineCounter): Promise<SpecProblem[]> {
+async function checkFiles(
+  dir: string,
+  spec: BuildSpec,
+  plan: BuildPlan,
+  doc: Document,
+  lines: LineCounter,
+): Promise<SpecProblem[]> {
   const problems: SpecProblem[] = [];
   const keyed = keyedPaths(spec);
   for (const rel of contextPaths(plan)) {
@@ -126,7 +140,11 @@ async function checkFiles(dir: string, spec: BuildSpec, plan: BuildPlan, doc: Do
     const stat = await fs.stat(abs).catch(() => undefined);
     const pos = positionOf(doc, lines, key);
     if (!stat) {
-      problems.push({ key: formatKey(key), ...pos, message: `${rel} does not exist in ${dir}: create it or fix the path` });
+      problems.push({
+        key: formatKey(key),
+        ...pos,
+        message: `${rel} does not exist in ${dir}: create it or fix the path`,
+      });
       continue;
     }
     const isUploadSrc = key.includes('src');
@@ -138,7 +156,9 @@ async function checkFiles(dir: string, spec: BuildSpec, plan: BuildPlan, doc: Do
       problems.push({ key: formatKey(key), ...pos, message: `${rel} ends with "/" but is not a folder` });
       continue;
     }
-    await fs.access(abs, fsc.R_OK).catch(() => problems.push({ key: formatKey(key), ...pos, message: `${rel} is not readable` }));
+    await fs
+      .access(abs, fsc.R_OK)
+      .catch(() => problems.push({ key: formatKey(key), ...pos, message: `${rel} is not readable` }));
   }
   return problems;
 }

@@ -15,7 +15,11 @@ export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
   for (const image of images) {
     for (const size of sizes) {
       for (const region of regions) {
-        const parts = [spec.matrix.image ? image : '', spec.matrix.size ? size : '', spec.matrix.region ? region : ''].filter(Boolean);
+        const parts = [
+          spec.matrix.image ? image : '',
+          spec.matrix.size ? size : '',
+          spec.matrix.region ? region : '',
+        ].filter(Boolean);
         out.push({ key: parts.join('-'), droplet: { ...dropletPlan(spec.droplet), image, size, region } });
       }
     }
@@ -39,7 +43,8 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     }
   }
   const env: Record<string, EnvSource> = {};
-  for (const [k, v] of Object.entries(spec.env)) env[k] = typeof v === 'string' ? { value: v } : { fromWorker: v.fromWorker };
+  for (const [k, v] of Object.entries(spec.env))
+    env[k] = typeof v === 'string' ? { value: v } : { fromWorker: v.fromWorker };
   const timeouts: NonNullable<BuildPlan['timeouts']> = {};
   if (spec.timeouts?.state) timeouts.stateMs = durationMs(spec.timeouts.state);
   if (spec.timeouts?.snapshot) timeouts.snapshotMs = durationMs(spec.timeouts.snapshot);
@@ -57,7 +62,11 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     ...(spec.firstLogin !== undefined ? { firstLogin: spec.firstLogin } : {}),
     env,
     snapshot: spec.snapshot,
-    tests: spec.tests.map((t) => (typeof t === 'string' ? { kind: 'script' as const, path: t, label: t } : { kind: 'script' as const, run: t.run, label: t.name ?? shorten(t.run), ...timeout(t) })),
+    tests: spec.tests.map((t) =>
+      typeof t === 'string'
+        ? { kind: 'script' as const, path: t, label: t }
+        : { kind: 'script' as const, run: t.run, label: t.name ?? shorten(t.run), ...timeout(t) },
+    ),
     ...(spec.marketplace ? { marketplace: spec.marketplace } : {}),
   };
 }
@@ -84,7 +93,6 @@ function dropletPlan(d: BuildSpec['droplet']): DropletPlan {
     ...(userDataFile !== undefined ? { userData: { path: userDataFile } } : {}),
   };
 }
-
 
 function shorten(cmd: string): string {
   const one = cmd.replace(/\s+/g, ' ').trim();

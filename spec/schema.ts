@@ -12,22 +12,24 @@ export const name = z
 export const relativePath = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/'), 'must be relative to the spec\'s folder, not absolute')
+  .refine((p) => !p.startsWith('/'), "must be relative to the spec's folder, not absolute")
   .refine((p) => !p.split('/').includes('..'), 'must stay inside the spec\'s folder (no "..")');
 
-export const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
-
-export const fileMode = z
+export const absolutePath = z
   .string()
-  .regex(/^0?[0-7]{3}$/, 'must be an octal mode in quotes, e.g. "0644" or "0755"');
+  .refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
+
+export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'must be an octal mode in quotes, e.g. "0644" or "0755"');
 
 /** A duration as Packer writes them: "6m", "1h30m", "90s". */
 const duration = z.string().regex(/^(\d+(\.\d+)?(h|m|s|ms))+$/, 'must be a duration such as "10m" or "1h30m"');
 
-export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
+export const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
 
 export const fileEntry = z.strictObject({
-  src: relativePath.describe('file or folder in the spec\'s folder; a trailing slash copies a folder\'s contents'),
+  src: relativePath.describe("file or folder in the spec's folder; a trailing slash copies a folder's contents"),
   dest: absolutePath.describe('where it lands on the droplet; a trailing slash means "into this folder"'),
   mode: fileMode.optional().describe('octal mode for the file (folders keep theirs)'),
 });
@@ -45,12 +47,19 @@ const scriptEntry = z.union([relativePath, runEntry], {
 });
 
 /** The general, ordered form: uploads and commands interleaved as written. */
-const stepEntry = z.union([z.strictObject({ upload: fileEntry }), z.strictObject({ script: relativePath, timeout: scriptTimeout.optional() }), runEntry], {
-  error: 'must be { upload: {src, dest} }, { script: path } or { run: "command" }',
-});
+const stepEntry = z.union(
+  [
+    z.strictObject({ upload: fileEntry }),
+    z.strictObject({ script: relativePath, timeout: scriptTimeout.optional() }),
+    runEntry,
+  ],
+  {
+    error: 'must be { upload: {src, dest} }, { script: path } or { run: "command" }',
+  },
+);
 
 const envValue = z.union([z.string(), z.strictObject({ fromWorker: envName })], {
-  error: 'must be a plain (non-secret) string, or { fromWorker: NAME } to read it from the worker\'s environment',
+  error: "must be a plain (non-secret) string, or { fromWorker: NAME } to read it from the worker's environment",
 });
 
 const debianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx');
@@ -69,7 +78,9 @@ const softwareEntry = z.strictObject({
 export const buildSpecSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    name: name.describe('image family; the snapshot is named <name>-<UTC timestamp> unless snapshot.name says otherwise'),
+    name: name.describe(
+      'image family; the snapshot is named <name>-<UTC timestamp> unless snapshot.name says otherwise',
+    ),
     vendor: name.describe('your company; the first-login script lives in /opt/<vendor>/'),
     droplet: z.strictObject({
       image: z.string().min(1).describe('base image slug, e.g. debian-12-x64'),
@@ -82,10 +93,18 @@ export const buildSpecSchema = z
       monitoring: z
         .boolean()
         .optional()
-        .describe('installs DigitalOcean\'s agent in /opt/digitalocean, which fails the Marketplace image check unless a step removes it'),
-      connectWithPrivateIp: z.boolean().optional().describe('the worker reaches the droplet on its private IPv4 (needs privateNetworking)'),
-      userData: z.string().optional().describe('cloud-init user data for the build droplet; the tool adds its own cloud-config next to it'),
-      userDataFile: relativePath.optional().describe('like userData, read from a file in the spec\'s folder'),
+        .describe(
+          "installs DigitalOcean's agent in /opt/digitalocean, which fails the Marketplace image check unless a step removes it",
+        ),
+      connectWithPrivateIp: z
+        .boolean()
+        .optional()
+        .describe('the worker reaches the droplet on its private IPv4 (needs privateNetworking)'),
+      userData: z
+        .string()
+        .optional()
+        .describe('cloud-init user data for the build droplet; the tool adds its own cloud-config next to it'),
+      userDataFile: relativePath.optional().describe("like userData, read from a file in the spec's folder"),
     }),
     ssh: z
       .strictObject({
@@ -96,7 +115,9 @@ export const buildSpecSchema = z
           privateKey: z
             .strictObject({ fromWorker: envName })
             .optional()
-            .describe('a worker environment variable naming the bastion\'s private key file; default: the worker\'s login key'),
+            .describe(
+              "a worker environment variable naming the bastion's private key file; default: the worker's login key",
+            ),
         }),
       })
       .optional()
@@ -118,41 +139,77 @@ export const buildSpecSchema = z
     apt: z
       .strictObject({
         upgrade: z.boolean().default(true),
-        packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.:=~-]*$/, 'must be a Debian package name, e.g. nginx')).default([]),
+        packages: z
+          .array(z.string().regex(/^[a-z0-9][a-z0-9+.:=~-]*$/, 'must be a Debian package name, e.g. nginx'))
+          .default([]),
       })
       .default({ upgrade: true, packages: [] }),
     files: z.array(fileEntry).default([]).describe('uploaded in order before the scripts'),
     scripts: z.array(scriptEntry).default([]).describe('run in order as root; each is its own step'),
-    steps: z.array(stepEntry).optional().describe('ordered uploads and commands, for when they interleave (instead of files + scripts)'),
+    steps: z
+      .array(stepEntry)
+      .optional()
+      .describe('ordered uploads and commands, for when they interleave (instead of files + scripts)'),
     firstBoot: z.array(relativePath).default([]).describe('run once on each new droplet by cloud-init, in this order'),
-    firstLogin: relativePath.optional().describe('run on root\'s first login only'),
+    firstLogin: relativePath.optional().describe("run on root's first login only"),
     env: z.record(envName, envValue).default({}).describe('environment for scripts; secrets come from the worker'),
     snapshot: z
       .strictObject({
-        name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/)
+          .optional(),
         regions: z.array(z.string().min(1)).default([]),
         tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]+$/)).default([]),
-        waitForTransfer: z.boolean().optional().describe('false: the build ends once the transfers have started (default: wait until the snapshot is in every region)'),
-        keep: z.number().int().min(1).optional().describe('keep the newest N snapshots of this image family; older ones are deleted after a successful build (never a published one, or one in review)'),
+        waitForTransfer: z
+          .boolean()
+          .optional()
+          .describe(
+            'false: the build ends once the transfers have started (default: wait until the snapshot is in every region)',
+          ),
+        keep: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            'keep the newest N snapshots of this image family; older ones are deleted after a successful build (never a published one, or one in review)',
+          ),
       })
       .default({ regions: [], tags: [] }),
-    tests: z.array(scriptEntry).default([]).describe('run as root on a fresh droplet made from the snapshot; each must exit 0, e.g. { run: "curl -fsS http://localhost/" }'),
+    tests: z
+      .array(scriptEntry)
+      .default([])
+      .describe(
+        'run as root on a fresh droplet made from the snapshot; each must exit 0, e.g. { run: "curl -fsS http://localhost/" }',
+      ),
     marketplace: z
       .strictObject({
         appId: z
           .string()
-          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be the app id from the Vendor Portal URL (letters, digits, - and _)')
+          .regex(
+            /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/,
+            'must be the app id from the Vendor Portal URL (letters, digits, - and _)',
+          )
           .describe('the app id from the Vendor Portal URL'),
-        version: z.string().min(1).optional().describe('the app version shown in the listing; left as it is when omitted'),
+        version: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('the app version shown in the listing; left as it is when omitted'),
         reasonForUpdate: z.string().min(1).optional().describe('what changed; left as it is when omitted'),
         osVersion: z
           .string()
           .optional()
-          .describe('the OS shown in the listing, or "detect" for the image\'s /etc/os-release; left as it is when omitted'),
+          .describe(
+            'the OS shown in the listing, or "detect" for the image\'s /etc/os-release; left as it is when omitted',
+          ),
         software: z
           .array(z.union([debianPackage, softwareEntry]))
           .optional()
-          .describe('the software table: package names (version detected on the image) or entries; left as it is when omitted'),
+          .describe(
+            'the software table: package names (version detected on the image) or entries; left as it is when omitted',
+          ),
       })
       .optional()
       .describe('publish the image to this Marketplace app after a person approves (client start-build --publish)'),
@@ -171,7 +228,11 @@ export const buildSpecSchema = z
       ctx.addIssue({ code: 'custom', path: ['steps'], message: 'use either steps, or files and scripts, not both' });
     }
     if (spec.droplet.userData !== undefined && spec.droplet.userDataFile !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['droplet', 'userDataFile'], message: 'use either userData or userDataFile, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['droplet', 'userDataFile'],
+        message: 'use either userData or userDataFile, not both',
+      });
     }
     for (const k of ['vpcUuid', 'connectWithPrivateIp'] as const) {
       if (spec.droplet[k] && !spec.droplet.privateNetworking) {

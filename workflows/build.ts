@@ -26,6 +26,8 @@ export function behaviourChanges(guarded = true) {
     release: () => (guarded ? wf.patched('verify-retain-publish') : true),
     /** The worker checks the whole input (paths, names, allowed secrets) before anything is created. */
     checkInput: () => (guarded ? wf.patched('check-input-first') : true),
+    /** Record the image's bill of materials (the sbom step) right after the inventory. */
+    sbom: () => (guarded ? wf.patched('sbom') : true),
   };
 }
 
@@ -125,6 +127,7 @@ export async function runBuild(
         }),
     );
     steps.progress.dropletId = droplet.dropletId;
+    if (droplet.baseImageId !== undefined) manifest.baseImageId = droplet.baseImageId;
     const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };
     const at = (step: string) => ({ droplet: ref, step });
 
@@ -173,6 +176,22 @@ export async function runBuild(
       );
       manifest.os = inventory.os;
       manifest.packages = inventory.packages;
+      if (changes.sbom()) {
+        manifest.sbom = await steps.run('sbom', 'record the bill of materials (CycloneDX, SPDX)', (d, s) =>
+          call(QUICK, 'sbom', s, {
+            ...at('sbom'),
+            contextDigest: d,
+            name: plan.name,
+            buildId: input.buildId,
+            snapshotName: input.snapshotName,
+            vendor: plan.vendor,
+            uploads: plan.steps.filter((p) => p.kind === 'upload'),
+            firstBoot: plan.firstBoot,
+            ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}),
+          }),
+        );
+        steps.progress.sbom = manifest.sbom;
+      }
     };
     const clean = () =>
       steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) =>
@@ -280,6 +299,7 @@ export async function runBuild(
         imageId: snap.id,
         os: manifest.os,
         packages: manifest.packages ?? {},
+        ...(manifest.baseImageId !== undefined ? { baseImageId: manifest.baseImageId } : {}),
       });
     }
   }

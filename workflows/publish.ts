@@ -12,7 +12,8 @@ import type { ApprovalRequest, OperatorReply, PublishPreview } from '../contract
 import { QUICK, call } from './calls';
 import type { StepRunner } from './steps/runner';
 import { isUnderReview, reviewState, vendorUpdateBody } from '../contract/publish';
-import type { AppStatus, PublishInput, PublishOutcome } from '../contract/publish';
+import type { AppStatus, PublishInput, PublishOutcome, PublishedRecord } from '../contract/publish';
+import { reasonForUpdate } from '../contract/sbom';
 import type { BuildInput, PublishTiming } from '../contract/build';
 
 const HOUR = 60 * 60 * 1000;
@@ -24,6 +25,7 @@ export interface PublishRequest {
   imageId: number;
   os: { id: string; versionId: string; prettyName: string } | undefined;
   packages: Record<string, string>;
+  baseImageId?: number;
 }
 
 export interface ApprovalDecision {
@@ -88,11 +90,15 @@ export async function publishToMarketplace(
   const t = timing(input.publishTiming);
   const family = input.plan.name;
 
+  let last: PublishedRecord | null = null;
   if (input.scheduled) {
-    const last = await steps.run('compare', 'compare packages with the last published image', (_d, s) =>
+    last = await steps.run('compare', 'compare packages with the last published image', (_d, s) =>
       call(QUICK, 'lastPublished', s, { family }),
     );
-    if (last && samePackages(last.packages, req.packages)) {
+    // A new base image behind the spec's slug is a change too (when both builds know their base image's id).
+    const sameBase =
+      last?.baseImageId === undefined || req.baseImageId === undefined || last.baseImageId === req.baseImageId;
+    if (last && samePackages(last.packages, req.packages) && sameBase) {
       return {
         state: 'unchanged',
         reason: `no package changed since image ${last.imageId} (build ${last.buildId}) was published: not publishing again`,
@@ -100,12 +106,16 @@ export async function publishToMarketplace(
     }
   }
 
+  // The spec's own reason wins; a scheduled rebuild otherwise says which packages changed; else none is sent.
+  const { reasonForUpdate: specReason, ...rest } = mp;
+  const reason = reasonForUpdate(specReason, last?.packages, req.packages);
+  const planned = { ...rest, ...(reason !== undefined ? { reasonForUpdate: reason } : {}) };
   const update: PublishInput = {
     buildId: input.buildId,
     appId: mp.appId,
     imageId,
     family,
-    body: vendorUpdateBody(mp, imageId, { ...(req.os ? { os: req.os } : {}), packages: req.packages }),
+    body: vendorUpdateBody(planned, imageId, { ...(req.os ? { os: req.os } : {}), packages: req.packages }),
   };
   approvals.preview = { appId: mp.appId, body: update.body! };
 
@@ -200,6 +210,7 @@ export async function publishToMarketplace(
       imageId,
       buildId: input.buildId,
       packages: req.packages,
+      ...(req.baseImageId !== undefined ? { baseImageId: req.baseImageId } : {}),
       review: review.value,
       at: new Date().toISOString(),
     }),

@@ -24,6 +24,8 @@ export interface DropletInfo {
   id: number;
   status: string;
   networks?: { v4?: { ip_address: string; type: string }[] };
+  /** The image it was made from (DigitalOcean returns it with every droplet). */
+  image?: { id?: number };
 }
 
 export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<DropletInfo> {

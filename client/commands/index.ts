@@ -9,6 +9,7 @@ import { registerSpecCommands } from './spec';
 import { registerStatusCommands } from './status';
 import { registerStartBuild } from './start-build';
 import { registerScheduleCommands } from './schedule';
+import { registerSbomCommands } from './sbom';
 
 /** Each command group lives in its own file and registers itself here. */
 export function registerCommands(program: Command): void {
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerSpecCommands(program);
   registerImportPacker(program);
   registerStatusCommands(program);
+  registerSbomCommands(program);
   registerOperatorCommands(program);
   registerPublish(program);
   registerScheduleCommands(program);

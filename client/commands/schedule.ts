@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, Connection } from '@temporalio/client';
 import * as os from 'node:os';
-import type { BuildInput } from '../../contract/build';
+import type { BuildInput, BuildManifest } from '../../contract/build';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
 import type { BuildMemo } from '../build-handle';
 import { taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
@@ -125,7 +125,7 @@ export function registerScheduleCommands(program: Command): void {
       scheduleId: string;
       paused: boolean;
       next: string | null;
-      recent: { buildId: string; at: string }[];
+      recent: { buildId: string; at: string; outcome: string }[];
       note: string;
     }[] = [];
     for await (const s of client.schedule.list()) {
@@ -134,10 +134,12 @@ export function registerScheduleCommands(program: Command): void {
         scheduleId: s.scheduleId,
         paused: s.state.paused,
         next: s.info.nextActionTimes[0]?.toISOString() ?? null,
-        recent: s.info.recentActions.map((a) => ({
-          buildId: 'workflow' in a.action ? a.action.workflow.workflowId : '',
-          at: a.takenAt.toISOString(),
-        })),
+        recent: await Promise.all(
+          s.info.recentActions.map(async (a) => {
+            const buildId = 'workflow' in a.action ? a.action.workflow.workflowId : '';
+            return { buildId, at: a.takenAt.toISOString(), outcome: await runOutcome(client, buildId) };
+          }),
+        ),
         note: s.state.note ?? '',
       });
     }
@@ -146,10 +148,12 @@ export function registerScheduleCommands(program: Command): void {
       return;
     }
     if (rows.length === 0) console.log('no schedules');
-    for (const r of rows)
+    for (const r of rows) {
       console.log(
         `${r.scheduleId.padEnd(32)} ${r.paused ? 'paused ' : 'active '} next ${r.next ?? '-'}${r.recent.length ? `  last ${r.recent.at(-1)!.buildId}` : ''}`,
       );
+      for (const run of r.recent) console.log(`  ${run.at}  ${run.buildId}: ${run.outcome}`);
+    }
   });
 
   const act = (name: string, description: string, run: (client: Client, id: string, flags: Flags) => Promise<string>) =>
@@ -190,4 +194,22 @@ export function registerScheduleCommands(program: Command): void {
     await c.schedule.getHandle(id).delete();
     return 'deleted';
   });
+}
+
+/** Why a scheduled run published or not, from its manifest: what `client schedule list` shows per run. */
+async function runOutcome(client: Client, buildId: string): Promise<string> {
+  if (!buildId) return '';
+  try {
+    const handle = client.workflow.getHandle(buildId);
+    const desc = await handle.describe();
+    if (desc.status.name === 'RUNNING') return 'running';
+    if (desc.status.name !== 'COMPLETED') return desc.status.name.toLowerCase();
+    const m = (await handle.result()) as BuildManifest;
+    const base = m.baseImageId !== undefined ? ` (base image ${m.baseImageId})` : '';
+    if (!m.publish) return `${m.status}, not published${base}`;
+    const why = m.publish.reason ? ` — ${m.publish.reason}` : '';
+    return `${m.status}, publish ${m.publish.state}${why}${base}`;
+  } catch (err) {
+    return `unknown (${err instanceof Error ? err.message : String(err)})`;
+  }
 }

@@ -57,6 +57,7 @@ export function registerStatusCommands(program: Command): void {
             verify: result?.verify ?? null,
             publish: result?.publish ?? null,
             cost: result?.cost ?? dropletCost(state.steps, Date.now()),
+            sbom: result?.sbom ?? null,
             ...(matrix ? { variants: matrix.variants } : {}),
           },
           null,
@@ -83,6 +84,10 @@ export function registerStatusCommands(program: Command): void {
       );
     if (result?.verify)
       console.log(`verify: ${result.verify.state}${result.verify.error ? ` (${result.verify.error})` : ''}`);
+    if (result?.sbom)
+      console.log(
+        `sbom: ${result.sbom.packages} packages (${result.sbom.licensed} with a machine-readable licence), ${result.sbom.files} placed files: client sbom ${buildId}`,
+      );
     if (result?.publish)
       console.log(`publish: ${result.publish.state}${result.publish.reason ? ` — ${result.publish.reason}` : ''}`);
     const url = buildUrl(settings, buildId);

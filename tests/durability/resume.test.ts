@@ -85,6 +85,7 @@ const ORDER = [
   'first-boot',
   'cleanup',
   'inventory',
+  'sbom',
   'validate',
   'shutdown',
   'snapshot',

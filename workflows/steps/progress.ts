@@ -8,6 +8,7 @@ import type { StepRecord } from '../../contract/build';
 import type { BuildState } from '../../contract/operator';
 import { BuildName, BuildStatus, DropletId, FailedStep, SnapshotId } from '../../contract/search-attributes';
 import type { BuildStatusValue } from '../../contract/search-attributes';
+import type { SbomSummary } from '../../contract/sbom';
 
 export type Waiting = NonNullable<BuildState['waiting']>;
 export type ApprovalWait = NonNullable<BuildState['approval']>;
@@ -21,6 +22,8 @@ export class BuildProgress {
   waiting?: Waiting;
   /** Publishing waiting for a person's approval. */
   approval?: ApprovalWait;
+  /** The bill of materials once the sbom step recorded it. */
+  sbom?: SbomSummary;
   contextDigest: string;
   private published = '';
 
@@ -47,7 +50,7 @@ export class BuildProgress {
 
   /** Keeps the Web UI's current details and the search attributes in step with the records. */
   publish(): void {
-    wf.setCurrentDetails(detailsMarkdown(this.records, this.waiting, this.approval));
+    wf.setCurrentDetails(detailsMarkdown(this.records, this.waiting, this.approval, this.sbom));
     const failed = this.waiting?.step ?? this.records.find((r) => r.state === 'failed')?.name ?? '';
     const sa = JSON.stringify([this.status, failed, this.dropletId, this.snapshotId]);
     if (sa === this.published) return;
@@ -62,12 +65,23 @@ export class BuildProgress {
   }
 }
 
-function detailsMarkdown(records: StepRecord[], waiting?: Waiting, approval?: ApprovalWait): string {
+function detailsMarkdown(
+  records: StepRecord[],
+  waiting?: Waiting,
+  approval?: ApprovalWait,
+  sbom?: SbomSummary,
+): string {
   const rows = records.map((r) => {
     const time = r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : '';
     return `| ${r.name} | ${r.state} | ${time} | ${r.attempts} |`;
   });
   let md = ['| step | state | time | attempts |', '|---|---|---|---|', ...rows].join('\n');
+  if (sbom) {
+    md +=
+      `\n\n**Bill of materials**: ${sbom.packages} packages (${sbom.licensed} with a machine-readable licence), ` +
+      `${sbom.files} placed files — \`${sbom.keys.cyclonedx}\` in the build store; ` +
+      "run `client sbom` (or `--format spdx`) with this build's id.";
+  }
   if (waiting) {
     md += `\n\n**Waiting for an operator**: step \`${waiting.step}\` failed: ${waiting.error.replace(/\n/g, ' ')}\n\n`;
     const verbs = `${waiting.skippable ? ', `client skip`' : ''}${waiting.acceptable ? ', `client accept`' : ''}`;

@@ -1,0 +1,69 @@
+/**
+ * sbom: the image's bill of materials, read on the build droplet while SSH still works (every
+ * installed package with its version, architecture, source and DEP-5 licences; every file the
+ * spec placed, with mode and SHA-256), written to the build store as CycloneDX 1.6, SPDX 2.3 and
+ * the raw inventory `client diff` compares. The manifest gets only a summary.
+ */
+import * as path from 'node:path';
+import type { ActivityDeps } from './runtime/deps';
+import { contextRoot } from './runtime/context-files';
+import { runOnDroplet } from './remote/run-on-droplet';
+import { PER_INSTANCE_DIR, firstBootName, firstLoginPath } from './image/first-boot';
+import { planUpload } from './image/upload-plan';
+import { cycloneDxJson, parseSbomOutput, sbomCommand, spdxJson } from './image/sbom';
+import type { FileToList } from './image/sbom';
+import { sbomKeys } from '../contract/sbom';
+import type { SbomInput, SbomInventory, SbomSummary } from '../contract/sbom';
+
+export function sbom(deps: ActivityDeps) {
+  return async (input: SbomInput): Promise<SbomSummary> => {
+    const files: FileToList[] = [];
+    if (input.uploads.length > 0) {
+      const root = await contextRoot(deps, input.contextDigest);
+      for (const u of input.uploads) {
+        const { base, entries } = await planUpload(root, u.src, u.dest, u.mode);
+        for (const e of entries)
+          if (e.type === 'file') files.push({ path: path.posix.join(base, e.name), role: 'upload' });
+      }
+    }
+    input.firstBoot.forEach((src, i) =>
+      files.push({ path: `${PER_INSTANCE_DIR}/${firstBootName(i, src)}`, role: 'first-boot' }),
+    );
+    if (input.firstLogin) files.push({ path: firstLoginPath(input.vendor), role: 'first-login' });
+
+    const r = await runOnDroplet(
+      deps,
+      input.droplet,
+      input.step,
+      'list packages, licences and placed files',
+      sbomCommand(files),
+      {
+        capture: true,
+      },
+    );
+    const { missing, ...inventory } = parseSbomOutput(r.output);
+    // A later script may remove an uploaded file; the SBOM lists what the image holds.
+    void missing;
+    const meta = {
+      name: input.name,
+      buildId: input.buildId,
+      snapshotName: input.snapshotName,
+      timestamp: new Date().toISOString(),
+    };
+    const keys = sbomKeys(input.snapshotName);
+    const record: SbomInventory & { buildId: string; snapshotName: string } = {
+      buildId: input.buildId,
+      snapshotName: input.snapshotName,
+      ...inventory,
+    };
+    await deps.store.put(keys.inventory, Buffer.from(JSON.stringify(record, null, 2)));
+    await deps.store.put(keys.cyclonedx, Buffer.from(cycloneDxJson(inventory, meta)));
+    await deps.store.put(keys.spdx, Buffer.from(spdxJson(inventory, meta)));
+    return {
+      packages: inventory.packages.length,
+      licensed: inventory.packages.filter((p) => p.licenses.length > 0).length,
+      files: inventory.files.length,
+      keys,
+    };
+  };
+}

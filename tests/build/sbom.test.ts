@@ -1,0 +1,167 @@
+/**
+ * Every image ships with its bill of materials, and every rebuild says what changed — in the lab:
+ * a build's SBOM is valid CycloneDX 1.6, lists exactly the packages dpkg-query finds on a fresh
+ * droplet made from the image and the files the spec placed (mode and SHA-256), holds no secret;
+ * a second build with a package removed and a file changed diffs against the first, and that
+ * diff is the reasonForUpdate a scheduled rebuild would publish with.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
+import type { BuildManifest } from '../../contract/build';
+import { STOCK_REASON_FOR_UPDATE, reasonForUpdate } from '../../contract/sbom';
+import type { BuildDiff } from '../../contract/sbom';
+import { startStack } from '../support/stack';
+import type { Stack } from '../support/stack';
+import { REPO } from '../support/temporal';
+
+const FIXTURE = path.join(REPO, 'tests/build/fixtures/sbom');
+const SECRET = 'bom-secret-value-4711';
+let stack: Stack;
+let first: BuildManifest | undefined;
+
+before(async () => {
+  stack = await startStack({ lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  await stack.stopWorker();
+  await stack.startWorker({ extraEnv: { FORGE_BOM_SECRET: SECRET } });
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+async function build(spec: string, id: string, extra: string[] = []): Promise<BuildManifest> {
+  const run = await stack.client(['start-build', spec, '--id', id, '--wait', '--json', ...extra]);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  const out = JSON.parse(run.stdout) as { manifest: BuildManifest };
+  assert.equal(out.manifest.status, 'succeeded', out.manifest.error);
+  return out.manifest;
+}
+
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
+
+interface CdxComponent {
+  type: string;
+  name: string;
+  version?: string;
+  purl?: string;
+  hashes?: { alg: string; content: string }[];
+  properties?: { name: string; value: string }[];
+}
+
+test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () => {
+  const m = await build(path.join(FIXTURE, 'build.yaml'), 'bom-first');
+  first = m;
+  assert.ok(m.sbom, 'the manifest carries the SBOM summary');
+  assert.equal(m.sbom.packages, Object.keys(m.packages ?? {}).length);
+  assert.equal(m.sbom.files, 4);
+  assert.ok(m.sbom.licensed > 0, 'some copyright files are machine-readable');
+  assert.match(m.sbom.keys.cyclonedx, new RegExp(`^sbom/${m.snapshot!.name}\\.cdx\\.json$`));
+  assert.ok(m.steps.findIndex((s) => s.name === 'sbom') > m.steps.findIndex((s) => s.name === 'inventory'));
+
+  const meta = (await stack.temporal.client.workflow.getHandle('bom-first').query('__temporal_workflow_metadata')) as {
+    currentDetails?: string;
+  };
+  assert.match(meta.currentDetails ?? '', new RegExp(`\\*\\*Bill of materials\\*\\*: ${m.sbom.packages} packages`));
+  const status = await stack.client(['status', 'bom-first']);
+  assert.match(status.stdout, new RegExp(`sbom: ${m.sbom.packages} packages .*client sbom bom-first`));
+
+  const printed = await stack.client(['sbom', 'bom-first']);
+  assert.equal(printed.code, 0, printed.stderr);
+  const errors = await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(printed.stdout);
+  assert.equal(errors, null, JSON.stringify(errors));
+  assert.ok(!printed.stdout.includes(SECRET), 'no env value in the SBOM');
+  const doc = JSON.parse(printed.stdout) as {
+    components: CdxComponent[];
+    metadata: { component: { version: string } };
+  };
+  assert.equal(doc.metadata.component.version, m.snapshot!.name);
+
+  // The packages are exactly what dpkg-query lists on a fresh droplet made from the image (the verify step's test).
+  const logs = await stack.client(['logs', 'bom-first', '--step', 'verify']);
+  assert.equal(logs.code, 0, logs.stderr);
+  const onImage = logs.stdout
+    .split('\n')
+    .map((l) => /DPKG ii\S*\s+(\S+) (\S+) (\S+)$/.exec(l))
+    .filter((x): x is RegExpExecArray => x !== null)
+    .map(([, name, version, arch]) => `pkg:deb/debian/${name}@${version}?arch=${arch}&distro=debian-12`)
+    .sort();
+  assert.ok(onImage.length > 50, `dpkg-query listed ${onImage.length} packages`);
+  const libs = doc.components.filter((c) => c.type === 'library');
+  assert.deepEqual(libs.map((c) => c.purl!.replace(/%2B/g, '+')).sort(), onImage);
+  const ssh = libs.find((c) => c.name === 'openssh-server')!;
+  assert.equal(ssh.properties?.find((p) => p.name === 'image-forge:deb:source')?.value.split(' ')[0], 'openssh');
+
+  const files = Object.fromEntries(
+    doc.components
+      .filter((c) => c.type === 'file')
+      .map((c) => [
+        c.name,
+        `${c.properties?.find((p) => p.name === 'image-forge:file:mode')?.value} ${c.hashes?.[0]?.content}`,
+      ]),
+  );
+  assert.deepEqual(files, {
+    '/etc/bom/bom.conf': `644 ${await sha256(path.join(FIXTURE, 'files/etc/bom/bom.conf'))}`,
+    '/etc/bom-motd': `600 ${await sha256(path.join(FIXTURE, 'files/motd.txt'))}`,
+    '/var/lib/cloud/scripts/per-instance/001_onboot': `755 ${await sha256(path.join(FIXTURE, 'scripts/onboot.sh'))}`,
+    '/opt/forge/first-login.sh': `755 ${await sha256(path.join(FIXTURE, 'scripts/welcome.sh'))}`,
+  });
+
+  const out = path.join(stack.dir, 'bom.spdx.json');
+  const spdx = await stack.client(['sbom', 'bom-first', '--format', 'spdx', '-o', out]);
+  assert.equal(spdx.code, 0, spdx.stderr);
+  const s = JSON.parse(await fs.readFile(out, 'utf8')) as {
+    spdxVersion: string;
+    packages: unknown[];
+    files: unknown[];
+  };
+  assert.equal(s.spdxVersion, 'SPDX-2.3');
+  assert.equal(s.packages.length, libs.length + 1);
+  assert.equal(s.files.length, 4);
+});
+
+test('a rebuild with a package removed and a file changed: client diff, and the reason it would publish with', async () => {
+  assert.ok(first, 'the first build ran');
+  const dir = path.join(stack.dir, 'bom-second');
+  await fs.cp(FIXTURE, dir, { recursive: true });
+  await fs.writeFile(path.join(dir, 'files/etc/bom/bom.conf'), 'bom = yes, again\n');
+  const spec = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8')).replace(
+    'scripts:\n',
+    'scripts:\n  - run: DEBIAN_FRONTEND=noninteractive apt-get purge -y gnupg\n    name: remove gnupg\n',
+  );
+  await fs.writeFile(path.join(dir, 'build.yaml'), spec);
+  const second = await build(path.join(dir, 'build.yaml'), 'bom-second', ['--no-verify']);
+  assert.equal(second.packages?.gnupg, undefined);
+
+  const json = await stack.client(['diff', 'bom-first', 'bom-second', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const d = JSON.parse(json.stdout) as BuildDiff;
+  // Cleanup's autoremove takes gnupg's dependencies with it: every package gone is listed, gnupg among them.
+  const gone = Object.keys(first.packages!)
+    .filter((name) => second.packages?.[name] === undefined)
+    .sort()
+    .map((name) => ({ name, version: first!.packages![name]! }));
+  assert.ok(gone.some((p) => p.name === 'gnupg'));
+  assert.deepEqual(d.removed, gone);
+  assert.deepEqual(d.added, []);
+  assert.deepEqual(d.upgraded, []);
+  assert.deepEqual(d.files, { added: [], removed: [], changed: ['/etc/bom/bom.conf'] });
+
+  const text = await stack.client(['diff', 'bom-first', 'bom-second']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`removed \\(${gone.length}\\):\\n(  \\S+ \\S+\\n)*  gnupg \\S+\\n`));
+  assert.match(text.stdout, /files changed \(1\):\n {2}\/etc\/bom\/bom\.conf/);
+
+  // Every removed package fits in the reason (about 180 characters): all named, none left out.
+  assert.equal(
+    reasonForUpdate(STOCK_REASON_FOR_UPDATE, first.packages, second.packages ?? {}),
+    `Package updates: ${gone.map((p) => `-${p.name}`).join(', ')}`,
+  );
+  assert.equal(reasonForUpdate('Monthly rebuild', first.packages, second.packages ?? {}), 'Monthly rebuild');
+});
