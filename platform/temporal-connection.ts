@@ -1,5 +1,6 @@
 /** Connections to Temporal for the worker (native) and the client, with one clear message on failure. */
 import { promises as fs } from 'node:fs';
+import * as tls from 'node:tls';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { TLSConfig } from '@temporalio/client';
@@ -24,22 +25,68 @@ async function tlsConfig(s: TemporalSettings): Promise<TLSConfig | undefined> {
   };
 }
 
-function unreachable(s: TemporalSettings, err: unknown): UserError {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/certificate|UnknownIssuer|handshake|tls|ssl|x509/i.test(msg)) {
-    return new UserError(
-      `TLS with Temporal at ${s.address} failed (${firstLine(msg)}): check TEMPORAL_TLS_CA (the CA of the server's ` +
-        'certificate) and TEMPORAL_TLS_SERVER_NAME (the name in it)',
-    );
-  }
-  if (/unauthenticated|permission|401|403/i.test(msg)) {
+/** One clear message for a failed connection, from the error's whole cause chain, probing TLS when that is unclear. */
+async function refusal(s: TemporalSettings, err: unknown): Promise<UserError> {
+  const msg = causeChain(err);
+  if (/unauthenticated|permission.denied|api.?key|\b401\b|\b403\b/i.test(msg)) {
     return new UserError(
       `Temporal at ${s.address} refused the connection (${firstLine(msg)}): check TEMPORAL_API_KEY or the TLS client certificate`,
+    );
+  }
+  const tlsProblem = /certificate|UnknownIssuer|handshake|x509|ssl/i.test(msg)
+    ? msg
+    : s.tls
+      ? await probeTls(s)
+      : undefined;
+  if (tlsProblem) {
+    return new UserError(
+      `TLS with Temporal at ${s.address} failed (${firstLine(tlsProblem)}): check TEMPORAL_TLS_CA (the CA of the server's ` +
+        'certificate) and TEMPORAL_TLS_SERVER_NAME (the name in it)',
     );
   }
   return new UserError(
     `cannot reach Temporal at ${s.address} (${firstLine(msg)}): start it (\`client local start\`, or build with --local) or set TEMPORAL_ADDRESS`,
   );
+}
+
+/** The messages of an error and its causes (the SDKs wrap the gRPC status inside "Failed to connect"). */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 6; depth++) {
+    const x = e as { message?: unknown; details?: unknown; code?: unknown; cause?: unknown };
+    for (const v of [x.message, x.details]) if (typeof v === 'string' && v) parts.push(v);
+    if (x.code === 16) parts.push('UNAUTHENTICATED');
+    if (x.code === 7) parts.push('PERMISSION_DENIED');
+    e = x.cause;
+  }
+  return parts.length > 0 ? parts.join(': ') : String(err);
+}
+
+/** A TLS handshake with the server as configured: the verification error, or undefined when it succeeds or TCP fails. */
+async function probeTls(s: TemporalSettings): Promise<string | undefined> {
+  const [host, port] = [s.address.slice(0, s.address.lastIndexOf(':')), Number(s.address.split(':').pop())];
+  const ca = s.tlsCaPath ? await fs.readFile(s.tlsCaPath).catch(() => undefined) : undefined;
+  return new Promise((resolve) => {
+    const sock = tls.connect({
+      host,
+      port,
+      servername: s.tlsServerName ?? host,
+      ALPNProtocols: ['h2'],
+      ...(ca ? { ca } : {}),
+    });
+    const done = (v: string | undefined) => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(3000, () => done(undefined));
+    sock.once('secureConnect', () => done(undefined));
+    sock.once('error', (e: NodeJS.ErrnoException) =>
+      done(
+        /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(e.code ?? '') ? undefined : `${e.code ?? ''} ${e.message}`.trim(),
+      ),
+    );
+  });
 }
 
 function firstLine(s: string): string {
@@ -56,7 +103,7 @@ export async function connectWorker(s: TemporalSettings): Promise<NativeConnecti
     });
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw unreachable(s, err);
+    throw await refusal(s, err);
   }
 }
 
@@ -73,6 +120,6 @@ export async function connectClient(s: TemporalSettings): Promise<Connection> {
     return c;
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw unreachable(s, err);
+    throw await refusal(s, err);
   }
 }

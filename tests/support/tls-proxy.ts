@@ -78,21 +78,40 @@ export async function startTlsProxy(opts: { upstream: string; ca: TestCa; apiKey
       if (k !== ':authority' && k !== ':scheme' && k !== 'authorization') fwd[k] = v;
     const up = upstream.request(fwd);
     let trailers: http2.IncomingHttpHeaders | undefined;
+    // After a side is gone (the test ends, a client hangs up) nothing more is written to it.
+    const safe = (fn: () => void) => () => {
+      if (stream.destroyed || stream.closed) return;
+      try {
+        fn();
+      } catch {
+        stream.destroy();
+      }
+    };
     up.on('response', (h) => {
       const out: http2.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(h)) if (!k.startsWith(':') || k === ':status') out[k] = v;
-      stream.respond(out, { waitForTrailers: true });
-      up.pipe(stream);
+      safe(() => {
+        stream.respond(out, { waitForTrailers: true });
+        up.pipe(stream);
+      })();
     });
     up.on('trailers', (t) => (trailers = t));
-    stream.on('wantTrailers', () => {
-      const t: http2.OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(trailers ?? {})) if (!k.startsWith(':')) t[k] = v;
-      stream.sendTrailers(t);
-    });
+    stream.on(
+      'wantTrailers',
+      safe(() => {
+        const t: http2.OutgoingHttpHeaders = {};
+        for (const [k, v] of Object.entries(trailers ?? {})) if (!k.startsWith(':')) t[k] = v;
+        stream.sendTrailers(t);
+      }),
+    );
     stream.pipe(up);
-    up.on('error', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
-    stream.on('error', () => up.close(http2.constants.NGHTTP2_CANCEL));
+    up.on(
+      'error',
+      safe(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)),
+    );
+    stream.on('error', () => {
+      if (!up.destroyed) up.close(http2.constants.NGHTTP2_CANCEL);
+    });
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (sess) => {
