@@ -7,101 +7,26 @@
  * P1 whole build (droplet ready → cleanup done), P2 per-step overhead, P3 one 256 MiB file,
  * P4 a 2,000-file tree, P5 concurrent builds on one worker (peak RSS, makespan), P6 API calls.
  */
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { aptScript } from '../activities/remote/apt';
 import { CLEANUP_SCRIPT } from '../activities/cleanup';
 import { DropletShells } from '../activities/remote/droplet-shells';
-import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../platform/host-key';
-import { cloudConfig } from '../activities/image/cloud-config';
 import { upload } from '../activities/upload';
 import type { ActivityDeps } from '../activities/runtime/deps';
+import { hostKeySecretFrom } from '../platform/host-key';
 import { LocalDirStore } from '../context/store';
 import { packContext, publishContext } from '../context/pack';
 import { fetchContext } from '../context/unpack';
 import { loadSpec } from '../spec/load';
 import type { BuildManifest } from '../contract/build';
-import { dropletFromImage } from '../tests/support/droplet';
 import type { TestDroplet } from '../tests/support/droplet';
-import { LAB_TOKEN, startStack } from '../tests/support/stack';
+import { startStack } from '../tests/support/stack';
 import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
-
-const run = promisify(execFile);
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
-const RUNS = Number(opt('runs', '3'));
-const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6').split(','));
-const BUILDS = Number(opt('builds', '20'));
-
-interface Row {
-  id: string;
-  what: string;
-  how: string;
-  unit: string;
-  samples: number[];
-  goal?: string;
-}
-const rows: Row[] = [];
-const add = (r: Row) => {
-  rows.push(r);
-  console.error(
-    `  ${r.id} ${r.how}: ${r.samples.map((s) => s.toFixed(r.unit === 'calls' ? 0 : 3)).join(', ')} ${r.unit}`,
-  );
-};
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const secs = async (fn: () => Promise<unknown>) => {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-};
-const sshArgs = (key: string, ip: string) => [
-  '-i',
-  key,
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'LogLevel=ERROR',
-  `root@${ip}`,
-];
-
-async function fab(key: string, ip: string, task: string[], cwd: string): Promise<void> {
-  // Debian's python3-fabric (2.6) ships the module, not a `fab` command.
-  await run(
-    '/usr/bin/python3',
-    ['-m', 'fabric', '-r', path.join(REPO, 'bench'), '-c', 'fabfile', '-H', `root@${ip}`, '-i', key, ...task],
-    { cwd, maxBuffer: 64 << 20 },
-  );
-}
-
-/**
- * A droplet for the baselines, made like the project's build droplets: its host key is derived
- * from its login key and a build id, so the project's own (pinning) upload path can run on it.
- */
-async function freshDroplet(stack: Stack): Promise<{ d: TestDroplet; key: string; buildId: string }> {
-  const login = ed25519FromSeed(randomBytes(32));
-  const buildId = `bench-${randomBytes(4).toString('hex')}`;
-  const hostKey = deriveHostKey(hostKeySecretFrom(Buffer.from(login.privateOpenSsh)), buildId);
-  const d = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, 'debian-12-x64', 's-1vcpu-1gb', {
-    key: login,
-    userData: cloudConfig(hostKey),
-  });
-  // The droplet trusts the test's own key; the baselines log in with it.
-  const key = path.join(stack.dir, `bench-key-${d.id}`);
-  await fs.writeFile(key, d.privateKey, { mode: 0o600 });
-  await d.run('cloud-init status --wait >/dev/null');
-  return { d, key, buildId };
-}
+import { BUILDS, ONLY, RUNS, add, fab, freshDroplet, median, rows, run, secs, sshArgs, sshStdin } from './common';
 
 async function p1(stack: Stack): Promise<void> {
   const spec = path.join(REPO, 'examples/lamp');
@@ -181,16 +106,6 @@ async function p1(stack: Stack): Promise<void> {
       samples: calls,
       goal: '≤ 40',
     });
-}
-
-function sshStdin(key: string, ip: string, script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('ssh', [...sshArgs(key, ip), 'bash -s'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ssh exited ${code}: ${err.slice(-500)}`))));
-    p.stdin.end(script);
-  });
 }
 
 async function p2(stack: Stack): Promise<void> {
