@@ -205,3 +205,39 @@ test('legacy JSON: http_retry_* and vpc_uuid now map instead of being refused', 
   assert.deepEqual(spec.api, { retryMax: 3 });
   assert.equal(spec.droplet.vpcUuid, '5a4981aa-9653-4bd1-bef5-d6bff52042e4');
 });
+
+test('HCL2 functions and constructs real templates use: file, yamldecode, jsondecode, regex_replace, split, abspath, path.cwd, *.pkr.json, source overrides, PKR_VAR_ for a secret', async () => {
+  const dir = await withFiles({
+    'plugins.pkr.hcl': PLUGIN,
+    'vars.pkr.hcl':
+      'variable "api_key" {\n  type      = string\n  sensitive = true\n}\nvariable "apps" {\n  default = "nginx,redis-server"\n}\nlocals {\n  settings = yamldecode(file("${path.root}/settings.yaml"))\n  meta     = jsondecode(file("meta.json"))\n  banner   = regex_replace(local.meta.name, "[^a-z]", "-")\n  here     = abspath(path.cwd)\n}\n',
+    'build.pkr.hcl':
+      'source "digitalocean" "base" {\n  image  = "debian-12-x64"\n  region = "nyc3"\n  size   = local.settings.size\n  snapshot_name = "${local.banner}-${local.settings.version}"\n}\nbuild {\n  source "source.digitalocean.base" {\n    region = "ams3"\n  }\n  provisioner "shell" {\n    environment_vars = ["API_KEY=${var.api_key}"]\n    inline = [for a in split(",", var.apps) : "apt-get install -y ${a}"]\n  }\n  provisioner "shell" {\n    inline = ["echo ${var.motd} > /etc/motd", "echo ${length(local.here) > 0 ? "ok" : "no"}"]\n  }\n}\n',
+    'extra.pkr.json': '{ "variable": { "motd": { "default": "Welcome" } } }\n',
+    'settings.yaml': 'size: s-2vcpu-2gb\nversion: "3.1"\n',
+    'meta.json': '{"name": "My App!"}\n',
+  });
+  const { spec, text, result } = await convert(dir, { env: { PKR_VAR_api_key: 's3cret-value' } });
+  assert.equal(spec.droplet?.region, 'ams3', 'the source block inside build overrides the region');
+  assert.equal(spec.droplet?.size, 's-2vcpu-2gb', 'yamldecode(file(path.root/…))');
+  assert.equal((spec.snapshot as { name?: string }).name, '-y--pp--3.1', 'jsondecode + regex_replace');
+  assert.deepEqual((spec.apt as { packages: string[] }).packages, ['nginx', 'redis-server'], 'split in a for');
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho Welcome > /etc/motd\necho ok' }], '*.pkr.json, abspath');
+  assert.ok(result.notes.some((n) => /PKR_VAR_api_key sets the sensitive variable "api_key"/.test(n)));
+  assert.doesNotMatch(text, /s3cret-value/, 'a sensitive value is never written');
+});
+
+test('HCL2: a reboot step (expect_disconnect) and uuidv4() in a command are refused with file and line', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline            = ["reboot"]\n    expect_disconnect = true\n  }\n  provisioner "shell" {\n    inline = ["echo \${uuidv4()} > /etc/build-id"]\n  }\n}\n`,
+  });
+  await assert.rejects(convert(dir), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.match(
+      err.message,
+      /main\.pkr\.hcl:\d+:\d+: build\.provisioner\[0\]\.expect_disconnect: .*cannot be converted/,
+    );
+    assert.match(err.message, /main\.pkr\.hcl:\d+:\d+: build\.provisioner\[1\]\.inline\[0\]: uuidv4\(\) in a command/);
+    return true;
+  });
+});
