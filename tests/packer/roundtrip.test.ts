@@ -2,6 +2,7 @@
  * A Packer template, imported with `client import-packer`, builds in the lab on debian-12-x64 the
  * way it built under Packer: its upload and script land in the image, and the steps this tool
  * does itself (cloud-init wait, DigitalOcean's cleanup and image check) are dropped with a note.
+ * The same template in HCL2 (roundtrip/hcl2/) imports to the very same spec.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,6 +44,23 @@ test('an imported Packer template builds in the lab', async () => {
   assert.match(said, /cleanup/i, 'the cleanup script is recognised');
   const spec = await fs.readFile(out, 'utf8');
   assert.doesNotMatch(spec, /90-cleanup|99-img_check|cloud-init status/, 'built-in steps are not copied');
+
+  // The same template written in HCL2 (variables file, auto var file, locals, formatdate, env in a
+  // default) gives the very same spec: what this test builds is what the HCL2 template builds.
+  const hclOut = path.join(dir, 'build-hcl2.yaml');
+  const hcl = await stack.client([
+    'import-packer',
+    path.join(dir, 'hcl2'),
+    '--root',
+    dir,
+    '--out',
+    hclOut,
+    '--vendor',
+    'acme',
+  ]);
+  assert.equal(hcl.code, 0, hcl.stderr);
+  const body = (t: string) => t.replace(/^# Converted from .*\n/, '');
+  assert.equal(body(await fs.readFile(hclOut, 'utf8')), body(spec));
 
   const run = await stack.client(['start-build', out, '--wait', '--json']);
   assert.equal(run.code, 0, run.stderr);
