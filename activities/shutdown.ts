@@ -10,10 +10,12 @@ import type { ActivityDeps } from './runtime/deps';
 import { getAction, getDroplet, postDropletAction, waitAction } from './droplets/actions';
 import { SEAL_SCRIPT } from './image/seal';
 import { runOnDroplet } from './remote/run-on-droplet';
+import { checked } from './runtime/input-checks';
 import type { DropletRef, ShutdownResult } from '../contract/steps';
 
-export function shutdown(deps: ActivityDeps) {
+export function shutdown(workerDeps: ActivityDeps) {
   return async (ref: DropletRef): Promise<ShutdownResult> => {
+    const deps = checked(workerDeps, { bastion: ref.bastion, api: ref.api });
     const grace = deps.timing?.shutdownGraceMs ?? 60_000;
     const first = await getDroplet(deps, ref.dropletId);
     if (!first) throw new Error(`droplet ${ref.dropletId} no longer exists`);

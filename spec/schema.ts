@@ -90,6 +90,14 @@ export const buildSpecSchema = z
           host: z.string().min(1),
           port: z.number().int().min(1).max(65535).default(22),
           user: z.string().min(1).default('root'),
+          hostKey: z
+            .string()
+            .regex(
+              /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/,
+              'must be the bastion\'s public host key, e.g. "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 <host>)',
+            )
+            .optional()
+            .describe('the bastion\'s host key, "ssh-ed25519 AAAA…": needed to start a build (no trust on first use)'),
           privateKey: z
             .strictObject({ fromWorker: envName })
             .optional()

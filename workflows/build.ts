@@ -11,7 +11,7 @@ import { ApprovalDesk, publishToMarketplace } from './publish';
 import { Undo } from './undo';
 import { familyTag, firstBootName } from '../contract/names';
 import type { BuildInput, BuildManifest } from '../contract/build';
-import type { DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
+import type { ApiRetry, DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
 
 /**
  * Behaviour changes since builds were first recorded, each behind a Temporal patch so a build
@@ -23,6 +23,8 @@ export function behaviourChanges(guarded = true) {
     inventoryAfterCleanup: () => (guarded ? wf.patched('inventory-after-cleanup') : true),
     /** Destroy the build droplet once the image exists; verify, retain, publish. */
     release: () => (guarded ? wf.patched('verify-retain-publish') : true),
+    /** snapshot.waitForTransfer: false — start the transfers, do not wait for them. */
+    transferNoWait: () => (guarded ? wf.patched('transfer-no-wait') : true),
   };
 }
 
@@ -61,12 +63,17 @@ export async function runBuild(
     steps: steps.records,
   };
   const release = changes.release();
+  // The spec's bastion, timeouts and API retries, in the inputs of the steps they concern; nothing
+  // is added to an input when the spec does not set it (inputs of older specs stay as they were).
+  const bastion = plan.ssh?.bastion;
+  const api: { api?: ApiRetry } = plan.api ? { api: plan.api } : {};
+  const stateTimeout = plan.timeouts?.stateMs !== undefined ? { stateTimeoutMs: plan.timeouts.stateMs } : {};
 
   // provision's undo. Registered before provision runs: a provision that fails half-way may
   // still have created the droplet, and the undo finds it by this build's tag, not by its id.
   const buildDroplet = undo.add('destroy the build droplet', async () => {
     await steps.run('destroy', 'destroy the build droplet', (_d, s) =>
-      call(PERSISTENT, 'destroy', s, { buildId: input.buildId }),
+      call(PERSISTENT, 'destroy', s, { buildId: input.buildId, ...api }),
     );
   });
 
@@ -98,16 +105,26 @@ export async function runBuild(
     const droplet = await steps.run(
       'provision',
       `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`,
-      (_d, s) =>
+      (d, s) =>
         call(LONG, 'provision', s, {
           buildId: input.buildId,
           name: plan.name,
           keep: input.mode === 'base',
           droplet: plan.droplet,
+          ...(plan.droplet.userData ? { contextDigest: d } : {}),
+          ...(bastion ? { bastion } : {}),
+          ...stateTimeout,
+          ...api,
         }),
     );
     steps.progress.dropletId = droplet.dropletId;
-    const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };
+    const ref: DropletRef = {
+      buildId: input.buildId,
+      dropletId: droplet.dropletId,
+      ipv4: droplet.ipv4,
+      ...(bastion ? { bastion } : {}),
+      ...api,
+    };
     const at = (step: string) => ({ droplet: ref, step });
 
     if (plan.apt.upgrade || plan.apt.packages.length > 0) {
@@ -145,7 +162,8 @@ export async function runBuild(
     if (input.mode === 'base') {
       // Stop before cleanup and keep the droplet so the vendor can SSH in and look.
       buildDroplet.keep('a base build keeps its droplet for the vendor to inspect');
-      manifest.droplet = { id: droplet.dropletId, ipv4: droplet.ipv4, ssh: `ssh root@${droplet.ipv4}` };
+      const jump = bastion ? `-J ${bastion.user}@${bastion.host}:${bastion.port} ` : '';
+      manifest.droplet = { id: droplet.dropletId, ipv4: droplet.ipv4, ssh: `ssh ${jump}root@${droplet.ipv4}` };
       return;
     }
 
@@ -179,7 +197,13 @@ export async function runBuild(
 
     const snapshotTags = release ? [...plan.snapshot.tags, familyTag(plan.name)] : plan.snapshot.tags;
     const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, (_d, s) =>
-      call(LONG, 'snapshot', s, { droplet: ref, name: input.snapshotName, tags: snapshotTags }),
+      call(LONG, 'snapshot', s, {
+        droplet: ref,
+        name: input.snapshotName,
+        tags: snapshotTags,
+        ...(plan.timeouts?.snapshotMs !== undefined ? { timeoutMs: plan.timeouts.snapshotMs } : {}),
+        ...api,
+      }),
     );
     steps.progress.snapshotId = snap.id;
     manifest.snapshot = { ...snap };
@@ -187,20 +211,32 @@ export async function runBuild(
     const image = release
       ? undo.add('delete the snapshot', async () => {
           await steps.run('delete-snapshot', `delete snapshot ${snap.id}: the build did not finish`, (_d, s) =>
-            call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id }),
+            call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id, ...api }),
           );
           delete manifest.snapshot;
         })
       : undefined;
     if (plan.snapshot.regions.length > 0) {
+      // snapshot.waitForTransfer: false starts each copy and goes on (the manifest lists them as transferring).
+      const noWait = plan.snapshot.waitForTransfer === false && changes.transferNoWait();
       const regions = await Promise.all(
         plan.snapshot.regions.map((region) =>
-          steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, (_d, s) =>
-            call(LONG, 'transfer', s, { imageId: snap.id, region }),
+          steps.run(`transfer-${region}`, `${noWait ? 'start copying' : 'copy'} the snapshot to ${region}`, (_d, s) =>
+            call(LONG, 'transfer', s, {
+              imageId: snap.id,
+              region,
+              ...(plan.timeouts?.transferMs !== undefined ? { timeoutMs: plan.timeouts.transferMs } : {}),
+              ...api,
+              ...(noWait ? { wait: false } : {}),
+            }),
           ),
         ),
       );
       manifest.snapshot.regions = [...new Set([...snap.regions, ...regions.flat()])];
+      if (noWait) {
+        const transferring = plan.snapshot.regions.filter((r) => !manifest.snapshot!.regions.includes(r));
+        if (transferring.length > 0) manifest.snapshot.transferring = transferring;
+      }
     }
     if (!release || !image) return;
 
@@ -227,6 +263,10 @@ export async function runBuild(
             firstBoot,
             tests: plan.tests ?? [],
             env: plan.env,
+            ...verifyNetwork(plan.droplet),
+            ...(bastion ? { bastion } : {}),
+            ...stateTimeout,
+            ...api,
           }),
       );
       manifest.verify =
@@ -265,4 +305,14 @@ export async function runBuild(
       });
     }
   }
+}
+
+/** The build droplet's network options the test droplet shares (none: the input stays as before). */
+function verifyNetwork(d: BuildInput['plan']['droplet']) {
+  const network = {
+    ...(d.vpcUuid !== undefined ? { vpcUuid: d.vpcUuid } : {}),
+    ...(d.privateNetworking !== undefined ? { privateNetworking: d.privateNetworking } : {}),
+    ...(d.connectWithPrivateIp !== undefined ? { connectWithPrivateIp: d.connectWithPrivateIp } : {}),
+  };
+  return Object.keys(network).length > 0 ? { network } : {};
 }

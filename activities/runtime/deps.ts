@@ -34,5 +34,11 @@ export interface ActivityDeps {
 /** The deps of a worker: the SSH sessions and host-key secret are made from its login key. */
 export function activityDeps(base: Omit<ActivityDeps, 'shells' | 'hostKeySecret'>): ActivityDeps {
   const hostKeySecret = hostKeySecretFrom(base.login.privateKey);
-  return { ...base, hostKeySecret, shells: new DropletShells(base.login.privateKey, hostKeySecret) };
+  const deps: ActivityDeps = {
+    ...base,
+    hostKeySecret,
+    // The environment is read when a bastion needs its key (tests replace deps.workerEnv).
+    shells: new DropletShells(base.login.privateKey, hostKeySecret, (name) => deps.workerEnv[name]),
+  };
+  return deps;
 }
