@@ -100,7 +100,9 @@ async function combinedUserData(
     if (!contextDigest) refuseIf(['droplet.userData.path needs the build context (no context digest in the input)']);
     const bytes = await readContextFile(deps, contextDigest!, rel);
     if (bytes.length > USER_DATA_MAX_BYTES)
-      refuseIf([`droplet.userData file ${rel} is ${bytes.length} bytes: DigitalOcean takes at most 64 KiB of user data`]);
+      refuseIf([
+        `droplet.userData file ${rel} is ${bytes.length} bytes: DigitalOcean takes at most 64 KiB of user data`,
+      ]);
     text = bytes.toString('utf8');
   }
   let combined: string;

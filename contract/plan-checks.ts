@@ -57,7 +57,10 @@ export function bastionProblems(b: Partial<BastionPlan> | undefined, where = 'ss
   if (typeof b !== 'object' || b === null) return [`${where} must be {host, port, user, hostKey}`];
   const out: string[] = [];
   const host = b.host;
-  if (typeof host !== 'string' || !(HOSTNAME_RE.test(host) || IPV4_RE.test(host) || (host.includes(':') && IPV6_RE.test(host))))
+  if (
+    typeof host !== 'string' ||
+    !(HOSTNAME_RE.test(host) || IPV4_RE.test(host) || (host.includes(':') && IPV6_RE.test(host)))
+  )
     out.push(`${where}.host must be a host name or an IP address`);
   if (!Number.isInteger(b.port) || (b.port as number) < 1 || (b.port as number) > 65535)
     out.push(`${where}.port must be a port number (1-65535)`);

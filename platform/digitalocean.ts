@@ -81,8 +81,8 @@ export class DoApi {
     if (!retry || Object.keys(retry).length === 0) return this;
     return new DoApi({ token: '' }, this.client, {
       retryMax: retry.retryMax ?? this.maxAttempts - 1,
-      retryWaitMin: (retry.retryWaitMin ?? this.waitMinMs / 1000),
-      retryWaitMax: (retry.retryWaitMax ?? this.waitMaxMs / 1000),
+      retryWaitMin: retry.retryWaitMin ?? this.waitMinMs / 1000,
+      retryWaitMax: retry.retryWaitMax ?? this.waitMaxMs / 1000,
     });
   }
 

@@ -3,6 +3,7 @@
  * completion) all come from these zod definitions.
  */
 import { z } from 'zod';
+import { HOST_KEY_RE } from '../contract/plan-checks';
 
 const name = z
   .string()
@@ -92,12 +93,9 @@ export const buildSpecSchema = z
           user: z.string().min(1).default('root'),
           hostKey: z
             .string()
-            .regex(
-              /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/,
-              'must be the bastion\'s public host key, e.g. "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 <host>)',
-            )
+            .regex(HOST_KEY_RE, 'must be the bastion\'s host key, e.g. "ssh-ed25519 AAAA…" (from ssh-keyscan)')
             .optional()
-            .describe('the bastion\'s host key, "ssh-ed25519 AAAA…": needed to start a build (no trust on first use)'),
+            .describe('the bastion\'s host key, "ssh-ed25519 AAAA…": a build needs it (no trust on first use)'),
           privateKey: z
             .strictObject({ fromWorker: envName })
             .optional()

@@ -45,7 +45,10 @@ export class UserDataError extends Error {
  */
 export function buildUserData(builder: string, vendor: string | undefined): string {
   if (vendor === undefined || vendor.trim() === '') return builder;
-  const first = vendor.replace(/^\uFEFF/, '').split('\n', 1)[0]!.trimEnd();
+  const first = vendor
+    .replace(/^\uFEFF/, '')
+    .split('\n', 1)[0]!
+    .trimEnd();
   if (/^content-type:\s*multipart\//i.test(first) || /^mime-version:/i.test(first))
     throw new UserDataError(
       'droplet.userData is already a MIME multi-part document: give its parts as plain user data (one #cloud-config or one script)',

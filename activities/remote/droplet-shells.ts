@@ -117,7 +117,14 @@ export class DropletShells {
     const k = `${b.user}@${b.host}:${b.port}/${hostKeySha256}`;
     const existing = this.jumps.get(k);
     if (existing) return existing;
-    const c = connectSsh({ host: b.host, port: b.port, username: b.user, privateKey, hostKeySha256, readyTimeoutMs: timeoutMs });
+    const c = connectSsh({
+      host: b.host,
+      port: b.port,
+      username: b.user,
+      privateKey,
+      hostKeySha256,
+      readyTimeoutMs: timeoutMs,
+    });
     this.jumps.set(k, c);
     const drop = () => {
       if (this.jumps.get(k) === c) this.jumps.delete(k);

@@ -41,7 +41,8 @@ export function checked(deps: ActivityDeps, input: CheckedInput): ActivityDeps {
     ...apiRetryProblems(input.api),
   ];
   for (const [name, ms] of Object.entries(input.timeouts ?? {})) {
-    if (ms !== undefined) problems.push(...timeoutProblems({ stateMs: ms }).map((p) => p.replace('timeouts.stateMs', name)));
+    if (ms !== undefined)
+      problems.push(...timeoutProblems({ stateMs: ms }).map((p) => p.replace('timeouts.stateMs', name)));
   }
   refuseIf(problems);
   return input.api ? { ...deps, api: deps.api.withRetry(input.api) } : deps;

@@ -141,7 +141,7 @@ test('vpcUuid, privateNetworking, ipv6 and monitoring reach the create request a
   assert.ok(!p.features.includes('ipv6') && !p.features.includes('monitoring'));
 });
 
-test('timeouts.state: provision gives up on a slow droplet after the spec\'s time, saying so', async () => {
+test("timeouts.state: provision gives up on a slow droplet after the spec's time, saying so", async () => {
   const input: ProvisionInput = {
     buildId: 'build-slow-1',
     name: 'slow',
@@ -170,7 +170,12 @@ test('timeouts.snapshot and timeouts.transfer bound the snapshot action and each
   await waitActive(deps, created.id);
   const ref = { buildId: 'b-snap', dropletId: created.id, ipv4: '169.254.100.1' };
   await assert.rejects(
-    new MockActivityEnvironment().run(activity(snapshot(deps)), { droplet: ref, name: 'snap-x', tags: [], timeoutMs: 200 }),
+    new MockActivityEnvironment().run(activity(snapshot(deps)), {
+      droplet: ref,
+      name: 'snap-x',
+      tags: [],
+      timeoutMs: 200,
+    }),
     /snapshot action \d+ still in progress after 200 ms: the spec's timeouts\.snapshot ran out/,
   );
 
@@ -260,7 +265,7 @@ test('the worker refuses bad fields in a workflow input before calling DigitalOc
   assert.equal((await lab.state()).droplets.list.length, before, 'no droplet was created');
 });
 
-test('user data: the vendor\'s part first, the builder\'s cloud-config (host key) last, as MIME multi-part', () => {
+test("user data: the vendor's part first, the builder's cloud-config (host key) last, as MIME multi-part", () => {
   const builder = '#cloud-config\nssh_deletekeys: true\n';
   assert.equal(buildUserData(builder, undefined), builder, 'alone when the spec has none');
   const mime = buildUserData(builder, '#!/bin/sh\ntouch /marker\n');
@@ -271,5 +276,8 @@ test('user data: the vendor\'s part first, the builder\'s cloud-config (host key
   assert.match(parts[0]!, /Content-Type: text\/x-shellscript[^]*\n\n#!\/bin\/sh\ntouch \/marker\n/);
   assert.match(parts[1]!, /Content-Type: text\/cloud-config[^]*\n\n#cloud-config\nssh_deletekeys: true\n/);
   assert.ok(mime.endsWith(`--${boundary}--\n`));
-  assert.match(buildUserData(builder, '#cloud-config\nwrite_files: []\n'), /Content-Type: text\/cloud-config[^]*write_files/);
+  assert.match(
+    buildUserData(builder, '#cloud-config\nwrite_files: []\n'),
+    /Content-Type: text\/cloud-config[^]*write_files/,
+  );
 });

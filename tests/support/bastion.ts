@@ -34,7 +34,8 @@ async function freePort(): Promise<number> {
 }
 
 export async function startBastion(dir: string, authorizedKeys: string[]): Promise<Bastion> {
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: run scripts/ensure-lab-debs.sh (installs openssh-server)`);
+  if (!existsSync(SSHD))
+    throw new Error(`${SSHD} is missing: run scripts/ensure-lab-debs.sh (installs openssh-server)`);
   await fs.mkdir(dir, { recursive: true });
   const hostKeyFile = path.join(dir, 'ssh_host_ed25519_key');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bastion', '-f', hostKeyFile]);

@@ -35,7 +35,7 @@ const createDroplet = z.object({
   backups: z.boolean().optional(),
   ipv6: z.boolean().optional(),
   private_networking: z.boolean().optional(),
-  vpc_uuid: z.string().uuid('vpc_uuid must be a VPC\'s UUID').optional(),
+  vpc_uuid: z.string().uuid("vpc_uuid must be a VPC's UUID").optional(),
   volumes: z.array(z.string()).optional(),
 });
 
