@@ -161,6 +161,7 @@ export interface PruneInput {
   appId?: string;
   /** Never deleted: the image just built, and images published or in review. */
   protect: number[];
+  api?: ApiRetry;
 }
 
 export interface PruneResult {

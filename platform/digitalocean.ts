@@ -86,6 +86,16 @@ export class DoApi {
     });
   }
 
+  /** Attempts per call (1 + retries), for callers that retry by hand (create). */
+  get attempts(): number {
+    return this.maxAttempts;
+  }
+
+  /** The wait before retry number `retry` (1-based): retryWaitMin doubling up to retryWaitMax. */
+  backoffMs(retry: number): number {
+    return Math.min(this.waitMaxMs, this.waitMinMs * 2 ** (retry - 1));
+  }
+
   /**
    * Runs one API call, retrying transient faults with backoff; throws only DoApiError.
    * `retry: false` for calls that are not safe to repeat blindly (create).
@@ -98,7 +108,7 @@ export class DoApi {
       } catch (raw) {
         const err = toDoApiError(what, raw);
         if (!err.transient || attempt >= attempts) throw err;
-        const backoff = Math.min(this.waitMaxMs, this.waitMinMs * 2 ** (attempt - 1));
+        const backoff = this.backoffMs(attempt);
         await sleep(err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : backoff);
       }
     }

@@ -291,6 +291,7 @@ export async function runBuild(
             family: plan.name,
             keep,
             protect: [snap.id],
+            ...api,
             ...(plan.marketplace ? { appId: plan.marketplace.appId } : {}),
           }),
       );

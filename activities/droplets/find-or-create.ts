@@ -61,11 +61,12 @@ export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<D
       );
       return res.data.droplet as DropletInfo;
     } catch (err) {
-      if (err instanceof DoApiError && err.transient && attempt < 6) {
+      // As many tries as the build's API retry settings allow (spec `api:`), with their waits.
+      if (err instanceof DoApiError && err.transient && attempt < deps.api.attempts) {
         await sleep(
           err.retryAfterSeconds !== undefined
             ? Math.min(err.retryAfterSeconds * 1000, 60_000)
-            : Math.min(8000, 500 * 2 ** attempt),
+            : deps.api.backoffMs(attempt),
         );
         continue;
       }

@@ -15,6 +15,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { activityDeps } from '../../activities/runtime/deps';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { activity } from '../../activities/runtime/failures';
+import { checked } from '../../activities/runtime/input-checks';
 import { connectAddress, findOrCreate, waitActive } from '../../activities/droplets/find-or-create';
 import { provision } from '../../activities/provision';
 import { transfer } from '../../activities/transfer';
@@ -224,6 +225,23 @@ test('api: retryMax and the waits decide how DigitalOcean calls of the build ret
     deleted: true,
   });
   assert.ok(Date.now() - t0 >= 850, `waited retryWaitMin then double it (${Date.now() - t0} ms)`);
+
+  // The create, retried by hand (it looks for the droplet first), follows the same settings.
+  lab.faults.add({ kind: 'server-error', status: 502, method: 'POST', path: '^/v2/droplets$', times: 1 });
+  const noRetry = checked(deps, { api: { retryMax: 0 } });
+  const droplet = {
+    lookupTag: 'fields-create',
+    name: 'create-1',
+    region: 'nyc3',
+    size: 's-1vcpu-1gb',
+    image: 'debian-12-x64',
+    tags: ['fields-create'],
+    userData: '#cloud-config\n',
+  };
+  await assert.rejects(findOrCreate(noRetry, droplet), /create droplet: HTTP 502/);
+  lab.faults.add({ kind: 'server-error', status: 502, method: 'POST', path: '^/v2/droplets$', times: 1 });
+  const oneRetry = checked(deps, { api: { retryMax: 1, retryWaitMin: 0.05 } });
+  assert.ok((await findOrCreate(oneRetry, droplet)).id > 0);
 
   // retryMax 1 against two faults: still failing after the one retry.
   const c = await one('fields-retry-c');
