@@ -2,7 +2,7 @@
  * A real OpenSSH sshd as an SSH jump host for tests: on 127.0.0.1 only, a free port, its own
  * generated host key, the given public keys authorized for root, TCP forwarding allowed, every
  * forwarded channel in its log. Needs openssh-server (scripts/ensure-lab-debs.sh installs it
- * without starting the system's sshd). stop() ends it.
+ * without starting the system's sshd). stop() ends it and the sessions it forked.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -94,6 +94,25 @@ export async function startBastion(dir: string, authorizedKeys: string[]): Promi
           // already gone
         }
       };
+      // sshd's per-connection children leave the group (setsid): end them by their ids first.
+      const sessions = (() => {
+        try {
+          return execFileSync('pgrep', ['-P', String(child.pid)])
+            .toString()
+            .split(/\s+/)
+            .filter(Boolean)
+            .map(Number);
+        } catch {
+          return [];
+        }
+      })();
+      for (const pid of sessions) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
       group('SIGTERM');
       await Promise.race([exited, sleep(5000)]);
       group('SIGKILL');
