@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BuildManifest } from '../../contract/build';
+import { REPO } from '../support/temporal';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { startBastion } from '../support/bastion';
@@ -109,6 +111,21 @@ test('network options, private address, vendor user data, bastion and transfer-w
   assert.ok((build!.userDataBytes as number) > (verify!.userDataBytes as number), 'the vendor part was added');
   const privateIps = audit.filter((r) => r.type === 'droplet.active').map((r) => r.privateIpv4 as string);
   assert.equal(privateIps.filter(Boolean).length, 2, 'both droplets listed a private address');
+
+  // The transfers not waited for are behind their patch; RECORD_HISTORY=1 keeps the history for the replay test.
+  const history = await stack.temporal.client.workflow.getHandle(m.buildId).fetchHistory();
+  const recorded = historyToJSON(history);
+  type Marker = { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> };
+  const patches = (JSON.parse(recorded) as { events: { markerRecordedEventAttributes?: Marker }[] }).events
+    .map((e) => e.markerRecordedEventAttributes)
+    .filter((a) => a?.markerName === 'core_patch')
+    .map((a) => {
+      const data = a?.details?.['patch-data']?.payloads?.[0]?.data ?? '';
+      return (JSON.parse(Buffer.from(data, 'base64').toString() || '{}') as { id?: string }).id;
+    });
+  assert.ok(patches.includes('transfer-no-wait'), `patches: ${patches.join(', ')}`);
+  if (process.env.RECORD_HISTORY === '1')
+    await fs.writeFile(path.join(REPO, 'tests/replay/histories/v4-builder-options.json'), recorded);
 
   // Every SSH connection went through the bastion, to the droplets' private addresses: one
   // channel for the build droplet, at least one for the test droplet (the lab may reuse an address).
