@@ -8,33 +8,52 @@ import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { BUILDER_TAG, KEEP_TAG, buildTag, dropletName } from '../contract/tags';
 import { deriveHostKey } from '../platform/host-key';
-import { findOrCreate, waitActive } from './droplets/find-or-create';
+import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
 import { destroyTagged } from './droplets/destroy-tagged';
-import { cloudConfig } from './image/cloud-config';
+import { UserDataError, buildUserData, cloudConfig } from './image/cloud-config';
 import { runOnDroplet } from './remote/run-on-droplet';
-import type { ProvisionInput, ProvisionResult } from '../contract/steps';
 import { check, checked } from './runtime/check-input';
+import { depsForInput, refuseIf } from './runtime/input-checks';
+import { readContextFile } from './runtime/context-files';
+import { USER_DATA_MAX_BYTES } from '../contract/plan-checks';
+import type { DropletPlan } from '../contract/plan';
+import type { ApiRetry, DropletRef, ProvisionInput, ProvisionResult } from '../contract/steps';
 
-export function provision(deps: ActivityDeps) {
+export function provision(workerDeps: ActivityDeps) {
   return async (input: ProvisionInput): Promise<ProvisionResult> => {
     checked(check.buildId, input.buildId, 'buildId');
     checked(check.name, input.name, 'name');
     checked(check.dropletSpec, input.droplet, 'droplet');
+    const deps = depsForInput(workerDeps, {
+      droplet: input.droplet,
+      bastion: input.bastion,
+      api: input.api,
+      timeouts: { 'timeouts.state': input.stateTimeoutMs },
+    });
     const t0 = Date.now();
     const tag = buildTag(input.buildId);
     const hostKey = deriveHostKey(deps.hostKeySecret, input.buildId);
+    const { userData: vendorUserData, connectWithPrivateIp, ...droplet } = input.droplet;
+    const userData = await combinedUserData(deps, cloudConfig(hostKey), vendorUserData, input.contextDigest);
     const created = await findOrCreate(deps, {
       lookupTag: tag,
       name: dropletName(input.name, input.buildId),
-      ...input.droplet,
+      ...droplet,
       tags: [BUILDER_TAG, tag, ...(input.keep ? [KEEP_TAG] : []), ...input.droplet.tags],
-      userData: cloudConfig(hostKey),
+      userData,
     });
     beat({ dropletId: created.id });
-    const active = await waitActive(deps, created.id);
-    const ipv4 = active.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
-    if (!ipv4) throw new Error(`droplet ${created.id} is active but has no public IPv4`);
-    const ref = { buildId: input.buildId, dropletId: active.id, ipv4 };
+    const active = await waitActive(deps, created.id, {
+      ...(input.stateTimeoutMs !== undefined ? { timeoutMs: input.stateTimeoutMs } : {}),
+      needPrivate: connectWithPrivateIp === true,
+    });
+    const ipv4 = connectAddress(active, connectWithPrivateIp, 'droplet');
+    const ref: DropletRef = {
+      buildId: input.buildId,
+      dropletId: active.id,
+      ipv4,
+      ...(input.bastion ? { bastion: input.bastion } : {}),
+    };
     // Waits for SSH (pinned key), then for first boot to finish.
     const ci = await runOnDroplet(
       deps,
@@ -65,6 +84,43 @@ export function provision(deps: ActivityDeps) {
  * listed. Runs after success, failure, abort and cancellation alike.
  */
 export function destroyBuildDroplet(deps: ActivityDeps) {
-  return async (input: { buildId: string }): Promise<{ destroyed: number[] }> =>
-    destroyTagged(deps, buildTag(input.buildId));
+  return async (input: { buildId: string; api?: ApiRetry }): Promise<{ destroyed: number[] }> =>
+    destroyTagged(depsForInput(deps, { api: input.api }), buildTag(input.buildId));
+}
+
+/** The builder's cloud-config, with the spec's user data (inline, or a file of the build context) when it has some. */
+async function combinedUserData(
+  deps: ActivityDeps,
+  builder: string,
+  vendor: DropletPlan['userData'],
+  contextDigest: string | undefined,
+): Promise<string> {
+  if (vendor === undefined) return builder;
+  let text: string;
+  if ('text' in vendor) text = vendor.text;
+  else {
+    const rel = vendor.path;
+    if (rel.startsWith('/') || rel.split('/').includes('..'))
+      refuseIf([`droplet.userData.path must be a path inside the build context, not ${JSON.stringify(rel)}`]);
+    if (!contextDigest) refuseIf(['droplet.userData.path needs the build context (no context digest in the input)']);
+    const bytes = await readContextFile(deps, contextDigest!, rel);
+    if (bytes.length > USER_DATA_MAX_BYTES)
+      refuseIf([
+        `droplet.userData file ${rel} is ${bytes.length} bytes: DigitalOcean takes at most 64 KiB of user data`,
+      ]);
+    text = bytes.toString('utf8');
+  }
+  let combined: string;
+  try {
+    combined = buildUserData(builder, text);
+  } catch (err) {
+    if (err instanceof UserDataError) refuseIf([err.message]);
+    throw err;
+  }
+  const size = Buffer.byteLength(combined);
+  if (size > USER_DATA_MAX_BYTES)
+    refuseIf([
+      `droplet.userData with the builder's own cloud-config makes ${size} bytes of user data: DigitalOcean takes at most 64 KiB`,
+    ]);
+  return combined;
 }

@@ -3,6 +3,7 @@
  * its family tag) and deletes the older ones — never a protected one (the image just built, every
  * image ever submitted to the Marketplace, the images the app lists or reviews). Safe to run twice: a second run finds less to delete.
  */
+import { depsForInput } from './runtime/input-checks';
 import type { ActivityDeps } from './runtime/deps';
 import { familyTag } from '../contract/tags';
 import { DoApiError } from '../platform/digitalocean';
@@ -15,8 +16,9 @@ interface ImageInfo {
   created_at: string;
 }
 
-export function pruneSnapshots(deps: ActivityDeps) {
+export function pruneSnapshots(workerDeps: ActivityDeps) {
   return async (input: PruneInput): Promise<PruneResult> => {
+    const deps = depsForInput(workerDeps, { api: input.api });
     const images: ImageInfo[] = [];
     for (let page = 1; ; page++) {
       const r = await deps.api.call('list family snapshots', (c) =>

@@ -15,6 +15,7 @@ import type { ActivityDeps } from './runtime/deps';
 import { getAction, getDroplet, postDropletAction, waitAction } from './droplets/actions';
 import { SEAL_SCRIPT } from './image/seal';
 import { runOnDroplet } from './remote/run-on-droplet';
+import { depsForInput } from './runtime/input-checks';
 import type { DropletRef, ShutdownResult } from '../contract/steps';
 import { FailureType } from '../contract/failures';
 
@@ -37,8 +38,9 @@ function notSealed(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: FailureType.ScriptFailed, nonRetryable: true });
 }
 
-export function shutdown(deps: ActivityDeps) {
+export function shutdown(workerDeps: ActivityDeps) {
   return async (ref: DropletRef): Promise<ShutdownResult> => {
+    const deps = depsForInput(workerDeps, { bastion: ref.bastion, api: ref.api });
     const grace = deps.timing?.shutdownGraceMs ?? 60_000;
     const earlier = earlierAttempt();
     // The seal powers off only after every command of it succeeded: an earlier attempt that

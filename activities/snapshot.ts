@@ -11,8 +11,9 @@ import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { postDropletAction, waitAction } from './droplets/actions';
 import { getAction } from './droplets/actions';
-import type { SnapshotInput, SnapshotResult } from '../contract/steps';
+import type { ApiRetry, SnapshotInput, SnapshotResult } from '../contract/steps';
 import { check, checked } from './runtime/check-input';
+import { depsForInput } from './runtime/input-checks';
 
 interface SnapshotInfo {
   id: number | string;
@@ -21,10 +22,11 @@ interface SnapshotInfo {
   size_gigabytes: number;
 }
 
-export function snapshot(deps: ActivityDeps) {
+export function snapshot(workerDeps: ActivityDeps) {
   return async (input: SnapshotInput): Promise<SnapshotResult> => {
     checked(check.snapshotName, input.name, 'name');
     checked(check.tags, input.tags, 'tags');
+    const deps = depsForInput(workerDeps, { api: input.api, timeouts: { 'timeouts.snapshot': input.timeoutMs } });
     const id = input.droplet.dropletId;
     let snap = await findByName(deps, id, input.name);
     if (!snap) {
@@ -37,7 +39,13 @@ export function snapshot(deps: ActivityDeps) {
       if (actionId === undefined) actionId = (await postDropletAction(deps, id, 'snapshot', { name: input.name })).id;
       beat({ actionId });
       // An errored action throws here; the retry sees it errored and posts a new one.
-      await waitAction(deps, () => getAction(deps, actionId), { step: 'snapshot' }, 4 * 60 * 60_000);
+      await waitAction(
+        deps,
+        () => getAction(deps, actionId),
+        { step: 'snapshot' },
+        input.timeoutMs ?? 4 * 60 * 60_000,
+        input.timeoutMs !== undefined ? 'timeouts.snapshot' : undefined,
+      );
       snap = await findByName(deps, id, input.name);
       if (!snap)
         throw new Error(`snapshot action completed but no snapshot named ${input.name} is listed for droplet ${id}`);
@@ -63,8 +71,9 @@ async function findByName(deps: ActivityDeps, dropletId: number, name: string): 
 }
 
 /** The undo of snapshot (a build that fails or is aborted before its image is verified). Gone already is done. */
-export function deleteSnapshot(deps: ActivityDeps) {
-  return async (input: { imageId: number }): Promise<{ deleted: boolean }> => {
+export function deleteSnapshot(workerDeps: ActivityDeps) {
+  return async (input: { imageId: number; api?: ApiRetry }): Promise<{ deleted: boolean }> => {
+    const deps = depsForInput(workerDeps, { api: input.api });
     try {
       await deps.api.call('delete snapshot', (c) => c.image.deleteImage({ image_id: input.imageId }));
       return { deleted: true };

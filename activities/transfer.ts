@@ -1,14 +1,20 @@
-/** transfer: copy the snapshot to one more region (one activity per region, run in parallel). */
+/**
+ * transfer: copy the snapshot to one more region (one activity per region, run in parallel).
+ * `wait: false` (snapshot.waitForTransfer: false) starts the copy and returns the regions the
+ * image is in now; the copy goes on at DigitalOcean.
+ */
 import { Context } from '@temporalio/activity';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { waitAction } from './droplets/actions';
+import { depsForInput } from './runtime/input-checks';
 import type { TransferInput } from '../contract/steps';
 import { check, checked } from './runtime/check-input';
 
-export function transfer(deps: ActivityDeps) {
+export function transfer(workerDeps: ActivityDeps) {
   return async (input: TransferInput): Promise<string[]> => {
     checked(check.doRegion, input.region, 'region');
+    const deps = depsForInput(workerDeps, { api: input.api, timeouts: { 'timeouts.transfer': input.timeoutMs } });
     const image = async () =>
       (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;
     const before = await image();
@@ -28,8 +34,15 @@ export function transfer(deps: ActivityDeps) {
       actionId = (r.data.action as { id: number }).id;
     }
     beat({ actionId });
+    if (input.wait === false) return before.regions;
     const id = actionId;
-    await waitAction(deps, () => getIt(id), { region: input.region }, 12 * 60 * 60_000);
+    await waitAction(
+      deps,
+      () => getIt(id),
+      { region: input.region },
+      input.timeoutMs ?? 12 * 60 * 60_000,
+      input.timeoutMs !== undefined ? 'timeouts.transfer' : undefined,
+    );
     return (await image()).regions;
   };
 }

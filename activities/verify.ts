@@ -16,7 +16,8 @@ import { SshAuthenticationError, connectSsh } from '../platform/ssh';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
 import { PER_INSTANCE_DIR } from './image/first-boot';
 import { cloudConfig } from './image/cloud-config';
-import { findOrCreate, waitActive } from './droplets/find-or-create';
+import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
+import { depsForInput } from './runtime/input-checks';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import { runScriptOn } from './remote/script';
@@ -31,8 +32,15 @@ interface SizeInfo {
   regions: string[];
 }
 
-export function verify(deps: ActivityDeps) {
+export function verify(workerDeps: ActivityDeps) {
   return async (input: VerifyInput): Promise<VerifyResult> => {
+    const deps = depsForInput(workerDeps, {
+      ...(input.network ? { droplet: input.network } : {}),
+      bastion: input.bastion,
+      api: input.api,
+      timeouts: { 'timeouts.state': input.stateTimeoutMs },
+    });
+    const { connectWithPrivateIp, ...network } = input.network ?? {};
     const tag = verifyTag(input.buildId);
     await destroyTagged(deps, tag);
     const notes: string[] = [];
@@ -62,14 +70,23 @@ export function verify(deps: ActivityDeps) {
       tags: [BUILDER_TAG, buildTag(input.buildId), tag],
       userData: cloudConfig(deriveHostKey(deps.hostKeySecret, hostKeyId)),
       sshKeys: [fingerprint],
+      ...network,
     });
     beat({ verifyDropletId: created.id });
     let loginRef: DropletRef | undefined;
     try {
-      const active = await waitActive(deps, created.id);
-      const ipv4 = active.networks?.v4?.find((n) => n.type === 'public')?.ip_address;
-      if (!ipv4) throw new Error(`test droplet ${created.id} is active but has no public IPv4`);
-      const ref: DropletRef = { buildId: input.buildId, dropletId: created.id, ipv4, hostKeyId };
+      const active = await waitActive(deps, created.id, {
+        ...(input.stateTimeoutMs !== undefined ? { timeoutMs: input.stateTimeoutMs } : {}),
+        needPrivate: connectWithPrivateIp === true,
+      });
+      const ipv4 = connectAddress(active, connectWithPrivateIp, 'test droplet');
+      const ref: DropletRef = {
+        buildId: input.buildId,
+        dropletId: created.id,
+        ipv4,
+        hostKeyId,
+        ...(input.bastion ? { bastion: input.bastion } : {}),
+      };
       deps.shells.useKey(ref, Buffer.from(oneTime.privateOpenSsh));
       loginRef = ref;
       const failures: string[] = [];

@@ -13,6 +13,7 @@ import type { BuildPlan } from '../contract/plan';
 import { BuildName, BuildStatus } from '../contract/search-attributes';
 import type { BuildInput } from '../contract/build';
 import { UserError } from '../contract/user-error';
+import { planProblems } from '../contract/plan-checks';
 import type { ConnectionFlags } from './settings';
 
 export interface StartFlags extends ConnectionFlags {
@@ -90,12 +91,18 @@ export type LoadedSpec = Awaited<ReturnType<typeof loadSpec>>;
 
 /** Loads a spec; a bad one is a usage error (exit 2) with the spec's own message. */
 export async function loadSpecForClient(specFile: string): Promise<LoadedSpec> {
+  let loaded: LoadedSpec;
   try {
-    return await loadSpec(specFile);
+    loaded = await loadSpec(specFile);
   } catch (err) {
     if (err instanceof SpecError) throw new UserError(err.message, 2);
     throw err;
   }
+  // What a build cannot honour (a bastion without its host key, user data over 64 KiB…) is
+  // refused before anything starts; the worker checks the same again.
+  const problems = planProblems(loaded.plan);
+  if (problems.length > 0) throw new UserError(problems.map((p) => `${specFile}: ${p}`).join('\n'), 2);
+  return loaded;
 }
 
 /** Packs the files the spec reads into a content-addressed archive in the store workers read. */

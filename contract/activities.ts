@@ -3,6 +3,7 @@
  * sides agree on. The names are part of recorded histories: renaming one breaks running builds.
  */
 import type {
+  ApiRetry,
   CommandResult,
   DropletRef,
   FirstBootInput,
@@ -33,7 +34,7 @@ export interface BuildActivities {
   checkInput(input: BuildInput): Promise<{ checked: true }>;
   provision(input: ProvisionInput): Promise<ProvisionResult>;
   /** The undo of provision: every droplet with the build's tag. */
-  destroy(input: { buildId: string }): Promise<{ destroyed: number[] }>;
+  destroy(input: { buildId: string; api?: ApiRetry }): Promise<{ destroyed: number[] }>;
   install(input: InstallInput): Promise<CommandResult>;
   upload(input: UploadInput): Promise<UploadResult>;
   runScript(input: RunScriptInput): Promise<CommandResult>;
@@ -46,7 +47,7 @@ export interface BuildActivities {
   shutdown(input: DropletRef): Promise<ShutdownResult>;
   snapshot(input: SnapshotInput): Promise<SnapshotResult>;
   /** The undo of snapshot. */
-  deleteSnapshot(input: { imageId: number }): Promise<{ deleted: boolean }>;
+  deleteSnapshot(input: { imageId: number; api?: ApiRetry }): Promise<{ deleted: boolean }>;
   transfer(input: TransferInput): Promise<string[]>;
   verify(input: VerifyInput): Promise<VerifyResult>;
   pruneSnapshots(input: PruneInput): Promise<PruneResult>;

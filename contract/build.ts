@@ -61,7 +61,8 @@ export interface BuildManifest {
   baseImageId?: number;
   region: string;
   size: string;
-  snapshot?: { id: number; name: string; regions: string[]; sizeGigabytes: number };
+  /** transferring: regions whose copy was started and not waited for (snapshot.waitForTransfer: false). */
+  snapshot?: { id: number; name: string; regions: string[]; sizeGigabytes: number; transferring?: string[] };
   /** base mode: the droplet kept for inspection. */
   droplet?: { id: number; ipv4: string; ssh: string };
   os?: InventoryResult['os'];

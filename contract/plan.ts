@@ -48,7 +48,7 @@ export interface BuildPlan {
   vendor: string;
   droplet: DropletPlan;
   /** Reach droplets through this jump host (build and verify). */
-  ssh?: { bastion: { host: string; port: number; user: string; privateKey?: { fromWorker: string } } };
+  ssh?: { bastion: BastionPlan };
   /** Packer-style timeouts, in milliseconds. */
   timeouts?: { stateMs?: number; snapshotMs?: number; transferMs?: number };
   /** How DigitalOcean API calls are retried (waits in seconds). */
@@ -63,6 +63,17 @@ export interface BuildPlan {
   /** Run on a fresh droplet made from the snapshot (the verify step). */
   tests: ScriptStep[];
   marketplace?: MarketplacePlan;
+}
+
+/** An SSH jump host. Its own host key is pinned from the spec: a bastion without one is refused. */
+export interface BastionPlan {
+  host: string;
+  port: number;
+  user: string;
+  /** "ssh-ed25519 AAAA…" (as in known_hosts, without the host name). */
+  hostKey?: string;
+  /** A worker environment variable naming the bastion's private key file; default: the worker's login key. */
+  privateKey?: { fromWorker: string };
 }
 
 export interface DropletPlan {

@@ -1,13 +1,21 @@
 /** Each step activity's input and result: what the workflow hands a worker and gets back. No secrets. */
-import type { BuildPlan, ProvisionStep, ScriptStep } from './plan';
+import type { BastionPlan, BuildPlan, ProvisionStep, ScriptStep } from './plan';
+
+/** How this build's DigitalOcean API calls retry (spec `api:`; waits in seconds). */
+export type ApiRetry = NonNullable<BuildPlan['api']>;
 
 /** What every step activity needs to reach the build droplet. */
 export interface DropletRef {
   buildId: string;
   dropletId: number;
+  /** The address the worker connects to: public, or private with droplet.connectWithPrivateIp. */
   ipv4: string;
   /** Whose host key the droplet was given, when not the build droplet's (the verify droplet). */
   hostKeyId?: string;
+  /** Every SSH connection goes through this jump host (spec ssh.bastion). */
+  bastion?: BastionPlan;
+  /** The build's API retry settings, for the steps that call DigitalOcean (shutdown). */
+  api?: ApiRetry;
 }
 
 export interface ProvisionInput {
@@ -16,6 +24,12 @@ export interface ProvisionInput {
   /** base builds keep their droplet: it is tagged so the janitor leaves it alone. */
   keep: boolean;
   droplet: BuildPlan['droplet'];
+  /** Where droplet.userData.path is read from. */
+  contextDigest?: string;
+  bastion?: BastionPlan;
+  /** timeouts.stateMs: how long the droplet may take to become active. */
+  stateTimeoutMs?: number;
+  api?: ApiRetry;
 }
 
 export interface ProvisionResult extends DropletRef {
@@ -86,6 +100,9 @@ export interface SnapshotInput {
   droplet: DropletRef;
   name: string;
   tags: string[];
+  /** timeouts.snapshotMs (default 4 h). */
+  timeoutMs?: number;
+  api?: ApiRetry;
 }
 
 export interface SnapshotResult {
@@ -98,6 +115,11 @@ export interface SnapshotResult {
 export interface TransferInput {
   imageId: number;
   region: string;
+  /** timeouts.transferMs (default 12 h). */
+  timeoutMs?: number;
+  api?: ApiRetry;
+  /** false (snapshot.waitForTransfer: false): start the transfer and return without waiting. */
+  wait?: boolean;
 }
 
 export interface VerifyInput {
@@ -111,6 +133,11 @@ export interface VerifyInput {
   firstBoot: string[];
   tests: ScriptStep[];
   env: BuildPlan['env'];
+  /** The build droplet's network options, for the test droplet too. */
+  network?: Pick<BuildPlan['droplet'], 'vpcUuid' | 'privateNetworking' | 'connectWithPrivateIp'>;
+  bastion?: BastionPlan;
+  stateTimeoutMs?: number;
+  api?: ApiRetry;
 }
 
 export interface VerifyResult {
@@ -136,6 +163,7 @@ export interface PruneInput {
   appId?: string;
   /** Never deleted: the image just built, and images published or in review. */
   protect: number[];
+  api?: ApiRetry;
 }
 
 export interface PruneResult {

@@ -47,17 +47,53 @@ export interface DoApiOptions {
   maxAttempts?: number;
 }
 
+/** How a call retries transient faults: a build's spec `api:` (Packer's http_retry_*), in seconds. */
+export interface RetrySettings {
+  /** Retries after the first attempt (default 5). */
+  retryMax?: number;
+  /** Wait before the first retry (default 0.25 s); doubles each retry… */
+  retryWaitMin?: number;
+  /** …up to this (default 8 s). */
+  retryWaitMax?: number;
+}
+
 export class DoApi {
   readonly client: DoClient;
   private readonly maxAttempts: number;
+  private readonly waitMinMs: number;
+  private readonly waitMaxMs: number;
 
-  constructor(opts: DoApiOptions) {
-    this.client = createApiClient({
-      token: opts.token,
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      requestTimeoutInMs: opts.requestTimeoutMs ?? 30_000,
+  constructor(opts: DoApiOptions, client?: DoClient, retry: RetrySettings = {}) {
+    this.client =
+      client ??
+      createApiClient({
+        token: opts.token,
+        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+        requestTimeoutInMs: opts.requestTimeoutMs ?? 30_000,
+      });
+    this.maxAttempts = retry.retryMax !== undefined ? retry.retryMax + 1 : (opts.maxAttempts ?? 6);
+    this.waitMinMs = (retry.retryWaitMin ?? 0.25) * 1000;
+    this.waitMaxMs = Math.max(this.waitMinMs, (retry.retryWaitMax ?? 8) * 1000);
+  }
+
+  /** The same client (token, endpoint) retrying as `retry` says; undefined keeps this one's. */
+  withRetry(retry: RetrySettings | undefined): DoApi {
+    if (!retry || Object.keys(retry).length === 0) return this;
+    return new DoApi({ token: '' }, this.client, {
+      retryMax: retry.retryMax ?? this.maxAttempts - 1,
+      retryWaitMin: retry.retryWaitMin ?? this.waitMinMs / 1000,
+      retryWaitMax: retry.retryWaitMax ?? this.waitMaxMs / 1000,
     });
-    this.maxAttempts = opts.maxAttempts ?? 6;
+  }
+
+  /** Attempts per call (1 + retries), for callers that retry by hand (create). */
+  get attempts(): number {
+    return this.maxAttempts;
+  }
+
+  /** The wait before retry number `retry` (1-based): retryWaitMin doubling up to retryWaitMax. */
+  backoffMs(retry: number): number {
+    return Math.min(this.waitMaxMs, this.waitMinMs * 2 ** (retry - 1));
   }
 
   /**
@@ -72,7 +108,7 @@ export class DoApi {
       } catch (raw) {
         const err = toDoApiError(what, raw);
         if (!err.transient || attempt >= attempts) throw err;
-        const backoff = Math.min(8_000, 250 * 2 ** (attempt - 1));
+        const backoff = this.backoffMs(attempt);
         await sleep(err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : backoff);
       }
     }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { Client, utils } from 'ssh2';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -25,6 +25,11 @@ export interface SshConnectOptions {
   onHostKey?: (sha256: string) => void;
   /** Stops the retries (e.g. Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Reach host:port through this connected jump host (an SSH bastion): each attempt asks it to open
+   * a direct-tcpip channel (`forwardOut`) and speaks SSH over that channel instead of a TCP socket.
+   */
+  jump?: Client;
 }
 
 export interface ExecOptions {
@@ -95,12 +100,10 @@ export async function connectSsh(opts: SshConnectOptions): Promise<Client> {
   for (;;) {
     opts.signal?.throwIfAborted();
     try {
-      const sock = await tcpConnect(
-        opts.host,
-        port,
-        Math.max(500, Math.min(CONNECT_ATTEMPT_MS, deadline - Date.now())),
-        opts.signal,
-      );
+      const attemptMs = Math.max(500, Math.min(CONNECT_ATTEMPT_MS, deadline - Date.now()));
+      const sock = opts.jump
+        ? await forwardThrough(opts.jump, opts.host, port, attemptMs)
+        : await tcpConnect(opts.host, port, attemptMs, opts.signal);
       return await handshake(sock, opts, Math.max(1000, deadline - Date.now()));
     } catch (err) {
       if (err instanceof HostKeyMismatchError || opts.signal?.aborted) throw err;
@@ -142,7 +145,27 @@ function tcpConnect(host: string, port: number, timeoutMs: number, signal?: Abor
   });
 }
 
-function handshake(sock: net.Socket, opts: SshConnectOptions, readyTimeoutMs: number): Promise<Client> {
+/** A channel from the jump host to host:port; a refusal (the droplet still booting) is a lost connection, retried. */
+function forwardThrough(jump: Client, host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new SshConnectionLostError(`the jump host did not open a channel to ${host}:${port} in time`)),
+      timeoutMs,
+    );
+    try {
+      jump.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
+        clearTimeout(timer);
+        if (err) reject(new SshConnectionLostError(`the jump host could not reach ${host}:${port}: ${err.message}`));
+        else resolve(channel);
+      });
+    } catch (err) {
+      clearTimeout(timer);
+      reject(new SshConnectionLostError(`the jump host connection is gone: ${(err as Error).message}`));
+    }
+  });
+}
+
+function handshake(sock: Duplex, opts: SshConnectOptions, readyTimeoutMs: number): Promise<Client> {
   const pinned = opts.hostKeySha256 !== undefined ? normaliseFingerprint(opts.hostKeySha256) : undefined;
   const where = `${opts.host}:${opts.port ?? 22}`;
   return new Promise((resolve, reject) => {

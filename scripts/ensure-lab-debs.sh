@@ -11,8 +11,9 @@ installed() {
 
 missing=()
 # chromium: the browser test of the Temporal Web UI (Debian's build; no browser downloads here);
-# python3-fabric: the benchmark's baseline.
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric; do
+# python3-fabric: the benchmark's baseline; openssh-server: the sshd a test runs as an SSH jump host
+# (bastion) on 127.0.0.1 — installed without starting a system-wide sshd (see below).
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then
@@ -27,5 +28,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure-lab-debs: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update >&2
-  apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  # No service starts during the install (policy-rc.d exit 101): openssh-server must not bring up a
+  # system-wide sshd on port 22; the tests run their own sshd on 127.0.0.1 and stop it.
+  restore=""
+  if [ -e /usr/sbin/policy-rc.d ]; then restore="$(mktemp)"; cp -p /usr/sbin/policy-rc.d "$restore"; fi
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  status=0
+  apt-get install -y --no-install-recommends "${missing[@]}" >&2 || status=$?
+  if [ -n "$restore" ]; then mv "$restore" /usr/sbin/policy-rc.d; else rm -f /usr/sbin/policy-rc.d; fi
+  [ "$status" -eq 0 ] || exit "$status"
+  # Should a service manager have enabled it anyway, keep it from starting on the next boot.
+  if installed openssh-server && command -v systemctl >/dev/null; then
+    systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then systemctl stop ssh.service ssh.socket >/dev/null 2>&1 || true; fi
+  fi
 fi

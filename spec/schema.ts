@@ -3,6 +3,7 @@
  * completion) all come from these zod definitions.
  */
 import { z } from 'zod';
+import { HOST_KEY_RE } from '../contract/plan-checks';
 
 export const name = z
   .string()
@@ -112,6 +113,11 @@ export const buildSpecSchema = z
           host: z.string().min(1),
           port: z.number().int().min(1).max(65535).default(22),
           user: z.string().min(1).default('root'),
+          hostKey: z
+            .string()
+            .regex(HOST_KEY_RE, 'must be the bastion\'s host key, e.g. "ssh-ed25519 AAAA…" (from ssh-keyscan)')
+            .optional()
+            .describe('the bastion\'s host key, "ssh-ed25519 AAAA…": a build needs it (no trust on first use)'),
           privateKey: z
             .strictObject({ fromWorker: envName })
             .optional()

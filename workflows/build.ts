@@ -12,7 +12,7 @@ import { Undo } from './undo';
 import { dropletCost } from '../contract/cost';
 import { familyTag, firstBootName } from '../contract/names';
 import type { BuildInput, BuildManifest } from '../contract/build';
-import type { DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
+import type { ApiRetry, DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
 
 /**
  * Behaviour changes since builds were first recorded, each behind a Temporal patch so a build
@@ -28,6 +28,8 @@ export function behaviourChanges(guarded = true) {
     checkInput: () => (guarded ? wf.patched('check-input-first') : true),
     /** Record the image's bill of materials (the sbom step) right after the inventory. */
     sbom: () => (guarded ? wf.patched('sbom') : true),
+    /** snapshot.waitForTransfer: false — start the transfers, do not wait for them. */
+    transferNoWait: () => (guarded ? wf.patched('transfer-no-wait') : true),
   };
 }
 
@@ -66,6 +68,11 @@ export async function runBuild(
     steps: steps.records,
   };
   const release = changes.release();
+  // The spec's bastion, timeouts and API retries, in the inputs of the steps they concern; nothing
+  // is added to an input when the spec does not set it (inputs of older specs stay as they were).
+  const bastion = plan.ssh?.bastion;
+  const api: { api?: ApiRetry } = plan.api ? { api: plan.api } : {};
+  const stateTimeout = plan.timeouts?.stateMs !== undefined ? { stateTimeoutMs: plan.timeouts.stateMs } : {};
 
   // A workflow input may come from anyone who can reach the task queue: the worker checks it
   // before a droplet exists, and a refusal ends the build (there is nothing to clean up).
@@ -85,7 +92,7 @@ export async function runBuild(
   // still have created the droplet, and the undo finds it by this build's tag, not by its id.
   const buildDroplet = undo.add('destroy the build droplet', async () => {
     await steps.run('destroy', 'destroy the build droplet', (_d, s) =>
-      call(PERSISTENT, 'destroy', s, { buildId: input.buildId }),
+      call(PERSISTENT, 'destroy', s, { buildId: input.buildId, ...api }),
     );
   });
 
@@ -118,17 +125,27 @@ export async function runBuild(
     const droplet = await steps.run(
       'provision',
       `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`,
-      (_d, s) =>
+      (d, s) =>
         call(LONG, 'provision', s, {
           buildId: input.buildId,
           name: plan.name,
           keep: input.mode === 'base',
           droplet: plan.droplet,
+          ...(plan.droplet.userData ? { contextDigest: d } : {}),
+          ...(bastion ? { bastion } : {}),
+          ...stateTimeout,
+          ...api,
         }),
     );
     steps.progress.dropletId = droplet.dropletId;
     if (droplet.baseImageId !== undefined) manifest.baseImageId = droplet.baseImageId;
-    const ref: DropletRef = { buildId: input.buildId, dropletId: droplet.dropletId, ipv4: droplet.ipv4 };
+    const ref: DropletRef = {
+      buildId: input.buildId,
+      dropletId: droplet.dropletId,
+      ipv4: droplet.ipv4,
+      ...(bastion ? { bastion } : {}),
+      ...api,
+    };
     const at = (step: string) => ({ droplet: ref, step });
 
     if (plan.apt.upgrade || plan.apt.packages.length > 0) {
@@ -166,7 +183,8 @@ export async function runBuild(
     if (input.mode === 'base') {
       // Stop before cleanup and keep the droplet so the vendor can SSH in and look.
       buildDroplet.keep('a base build keeps its droplet for the vendor to inspect');
-      manifest.droplet = { id: droplet.dropletId, ipv4: droplet.ipv4, ssh: `ssh root@${droplet.ipv4}` };
+      const jump = bastion ? `-J ${bastion.user}@${bastion.host}:${bastion.port} ` : '';
+      manifest.droplet = { id: droplet.dropletId, ipv4: droplet.ipv4, ssh: `ssh ${jump}root@${droplet.ipv4}` };
       return;
     }
 
@@ -216,7 +234,13 @@ export async function runBuild(
 
     const snapshotTags = release ? [...plan.snapshot.tags, familyTag(plan.name)] : plan.snapshot.tags;
     const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, (_d, s) =>
-      call(LONG, 'snapshot', s, { droplet: ref, name: input.snapshotName, tags: snapshotTags }),
+      call(LONG, 'snapshot', s, {
+        droplet: ref,
+        name: input.snapshotName,
+        tags: snapshotTags,
+        ...(plan.timeouts?.snapshotMs !== undefined ? { timeoutMs: plan.timeouts.snapshotMs } : {}),
+        ...api,
+      }),
     );
     steps.progress.snapshotId = snap.id;
     manifest.snapshot = { ...snap };
@@ -224,20 +248,32 @@ export async function runBuild(
     const image = release
       ? undo.add('delete the snapshot', async () => {
           await steps.run('delete-snapshot', `delete snapshot ${snap.id}: the build did not finish`, (_d, s) =>
-            call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id }),
+            call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id, ...api }),
           );
           delete manifest.snapshot;
         })
       : undefined;
     if (plan.snapshot.regions.length > 0) {
+      // snapshot.waitForTransfer: false starts each copy and goes on (the manifest lists them as transferring).
+      const noWait = plan.snapshot.waitForTransfer === false && changes.transferNoWait();
       const regions = await Promise.all(
         plan.snapshot.regions.map((region) =>
-          steps.run(`transfer-${region}`, `copy the snapshot to ${region}`, (_d, s) =>
-            call(LONG, 'transfer', s, { imageId: snap.id, region }),
+          steps.run(`transfer-${region}`, `${noWait ? 'start copying' : 'copy'} the snapshot to ${region}`, (_d, s) =>
+            call(LONG, 'transfer', s, {
+              imageId: snap.id,
+              region,
+              ...(plan.timeouts?.transferMs !== undefined ? { timeoutMs: plan.timeouts.transferMs } : {}),
+              ...api,
+              ...(noWait ? { wait: false } : {}),
+            }),
           ),
         ),
       );
       manifest.snapshot.regions = [...new Set([...snap.regions, ...regions.flat()])];
+      if (noWait) {
+        const transferring = plan.snapshot.regions.filter((r) => !manifest.snapshot!.regions.includes(r));
+        if (transferring.length > 0) manifest.snapshot.transferring = transferring;
+      }
     }
     if (!release || !image) return;
 
@@ -264,6 +300,10 @@ export async function runBuild(
             firstBoot,
             tests: plan.tests ?? [],
             env: plan.env,
+            ...verifyNetwork(plan.droplet),
+            ...(bastion ? { bastion } : {}),
+            ...stateTimeout,
+            ...api,
           }),
       );
       manifest.verify =
@@ -288,6 +328,7 @@ export async function runBuild(
             family: plan.name,
             keep,
             protect: [snap.id],
+            ...api,
             ...(plan.marketplace ? { appId: plan.marketplace.appId } : {}),
           }),
       );
@@ -303,4 +344,14 @@ export async function runBuild(
       });
     }
   }
+}
+
+/** The build droplet's network options the test droplet shares (none: the input stays as before). */
+function verifyNetwork(d: BuildInput['plan']['droplet']) {
+  const network = {
+    ...(d.vpcUuid !== undefined ? { vpcUuid: d.vpcUuid } : {}),
+    ...(d.privateNetworking !== undefined ? { privateNetworking: d.privateNetworking } : {}),
+    ...(d.connectWithPrivateIp !== undefined ? { connectWithPrivateIp: d.connectWithPrivateIp } : {}),
+  };
+  return Object.keys(network).length > 0 ? { network } : {};
 }

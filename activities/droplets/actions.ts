@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beat } from '../runtime/heartbeat';
 import type { ActivityDeps } from '../runtime/deps';
 import { DoApiError } from '../../platform/digitalocean';
+import { describeMs, timedOut } from '../runtime/input-checks';
 
 export interface ActionInfo {
   id: number;
@@ -64,16 +65,23 @@ export async function waitAction(
   get: () => Promise<ActionInfo>,
   heartbeat: Record<string, unknown>,
   timeoutMs = 60 * 60_000,
+  /** The spec's timeout this is (e.g. "timeouts.snapshot"): running out fails the step for good. */
+  specTimeout?: string,
 ): Promise<ActionInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const a = await get();
     if (a.status === 'completed') return a;
     if (a.status === 'errored') throw new ActionErrored(`${a.type} action ${a.id} errored at DigitalOcean`);
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      if (specTimeout)
+        throw timedOut(
+          `${a.type} action ${a.id} still in progress after ${describeMs(timeoutMs)}: the spec's ${specTimeout} ran out`,
+        );
       throw new Error(`${a.type} action ${a.id} still in progress after ${Math.round(timeoutMs / 60000)} minutes`);
+    }
     beat({ ...heartbeat, actionId: a.id });
-    await sleep(deps.timing?.pollMs ?? 2000);
+    await sleep(Math.min(deps.timing?.pollMs ?? 2000, Math.max(10, deadline - Date.now())));
   }
 }
 

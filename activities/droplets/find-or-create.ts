@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beat } from '../runtime/heartbeat';
 import type { ActivityDeps } from '../runtime/deps';
 import { DoApiError } from '../../platform/digitalocean';
+import { describeMs, timedOut } from '../runtime/input-checks';
 
 export interface NewDroplet {
   /** An earlier attempt's droplet carries this tag. */
@@ -18,6 +19,11 @@ export interface NewDroplet {
   userData: string;
   /** Keys DigitalOcean puts in root's authorized_keys (default: the worker's login key). */
   sshKeys?: (string | number)[];
+  /** The spec's network and agent options (sent only when set). */
+  vpcUuid?: string;
+  privateNetworking?: boolean;
+  ipv6?: boolean;
+  monitoring?: boolean;
 }
 
 export interface DropletInfo {
@@ -48,20 +54,23 @@ export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<D
             ssh_keys: d.sshKeys ?? [deps.login.md5Fingerprint],
             tags: d.tags,
             user_data: d.userData,
-            monitoring: false,
+            monitoring: d.monitoring ?? false,
             with_droplet_agent: false,
-            ipv6: false,
+            ipv6: d.ipv6 ?? false,
             backups: false,
+            ...(d.privateNetworking !== undefined ? { private_networking: d.privateNetworking } : {}),
+            ...(d.vpcUuid !== undefined ? { vpc_uuid: d.vpcUuid } : {}),
           }),
         { retry: false },
       );
       return res.data.droplet as DropletInfo;
     } catch (err) {
-      if (err instanceof DoApiError && err.transient && attempt < 6) {
+      // As many tries as the build's API retry settings allow (spec `api:`), with their waits.
+      if (err instanceof DoApiError && err.transient && attempt < deps.api.attempts) {
         await sleep(
           err.retryAfterSeconds !== undefined
             ? Math.min(err.retryAfterSeconds * 1000, 60_000)
-            : Math.min(8000, 500 * 2 ** attempt),
+            : deps.api.backoffMs(attempt),
         );
         continue;
       }
@@ -70,15 +79,43 @@ export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<D
   }
 }
 
-export async function waitActive(deps: ActivityDeps, id: number): Promise<DropletInfo> {
+export interface WaitActiveOptions {
+  /** timeouts.stateMs from the spec: running out fails the step for good. Default 10 minutes. */
+  timeoutMs?: number;
+  /** Wait for a private IPv4 too (connectWithPrivateIp). */
+  needPrivate?: boolean;
+}
+
+export async function waitActive(deps: ActivityDeps, id: number, opts: WaitActiveOptions = {}): Promise<DropletInfo> {
   const pollMs = deps.timing?.pollMs ?? 2000;
-  const deadline = Date.now() + 10 * 60_000;
+  const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = (await deps.api.call('get droplet', (c) => c.droplet.getDroplet({ droplet_id: id }))).data
       .droplet as DropletInfo;
-    if (d.status === 'active' && d.networks?.v4?.some((n) => n.type === 'public')) return d;
-    if (Date.now() > deadline) throw new Error(`droplet ${id} is still ${d.status} after 10 minutes`);
+    const v4 = d.networks?.v4 ?? [];
+    if (
+      d.status === 'active' &&
+      v4.some((n) => n.type === 'public') &&
+      (!opts.needPrivate || v4.some((n) => n.type === 'private'))
+    )
+      return d;
+    if (Date.now() > deadline) {
+      if (opts.timeoutMs !== undefined)
+        throw timedOut(
+          `droplet ${id} is still ${d.status} after ${describeMs(timeoutMs)}: the spec's timeouts.state ran out`,
+        );
+      throw new Error(`droplet ${id} is still ${d.status} after 10 minutes`);
+    }
     beat({ dropletId: id, status: d.status });
-    await sleep(pollMs);
+    await sleep(Math.min(pollMs, Math.max(10, deadline - Date.now())));
   }
+}
+
+/** The address the worker connects to: the private IPv4 with connectWithPrivateIp, else the public one. */
+export function connectAddress(d: DropletInfo, usePrivate: boolean | undefined, what: string): string {
+  const type = usePrivate ? 'private' : 'public';
+  const ip = d.networks?.v4?.find((n) => n.type === type)?.ip_address;
+  if (!ip) throw new Error(`${what} ${d.id} is active but has no ${type} IPv4`);
+  return ip;
 }

@@ -216,6 +216,12 @@ export async function checkBuildInput(
 ): Promise<void> {
   const i = checked(buildInput, input, 'input');
   checkEnv(i.plan.env, allowed);
+  const bastionKey = input.plan.ssh?.bastion?.privateKey?.fromWorker;
+  if (bastionKey !== undefined) {
+    const refusal = refusedWorkerVariable('ssh.bastion.privateKey', bastionKey, allowed);
+    if (refusal)
+      throw ApplicationFailure.create({ message: refusal, type: FailureType.MissingWorkerEnv, nonRetryable: true });
+  }
   const contextRoot = await unpack(i.contextDigest);
   const paths: [string, string][] = [];
   i.plan.steps.forEach((s, n) => {

@@ -1,7 +1,10 @@
 /** What the worker hands its activities: credentials stay here, never in workflow inputs. */
 import type { BlobStore } from '../../context/store';
 import type { DoApi } from '../../platform/digitalocean';
+import { ApplicationFailure } from '@temporalio/common';
 import { DropletShells } from '../remote/droplet-shells';
+import { FailureType } from '../../contract/failures';
+import { refusedWorkerVariable } from '../../contract/worker-secrets';
 import { hostKeySecretFrom } from '../../platform/host-key';
 import type { VendorApi } from '../../platform/vendor-api';
 
@@ -36,5 +39,17 @@ export interface ActivityDeps {
 /** The deps of a worker: the SSH sessions and host-key secret are made from its login key. */
 export function activityDeps(base: Omit<ActivityDeps, 'shells' | 'hostKeySecret'>): ActivityDeps {
   const hostKeySecret = hostKeySecretFrom(base.login.privateKey);
-  return { ...base, hostKeySecret, shells: new DropletShells(base.login.privateKey, hostKeySecret) };
+  const deps: ActivityDeps = {
+    ...base,
+    hostKeySecret,
+    // The environment is read when a bastion needs its key (tests replace deps.workerEnv), and only
+    // a name the worker's operator allowed, like every `fromWorker`.
+    shells: new DropletShells(base.login.privateKey, hostKeySecret, (name) => {
+      const refusal = refusedWorkerVariable('ssh.bastion.privateKey', name, deps.workerSecrets);
+      if (refusal)
+        throw ApplicationFailure.create({ message: refusal, type: FailureType.MissingWorkerEnv, nonRetryable: true });
+      return deps.workerEnv[name];
+    }),
+  };
+  return deps;
 }

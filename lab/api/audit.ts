@@ -24,8 +24,13 @@ export type AuditEvent =
       region: string;
       size: string;
       machineName: string;
+      vpcUuid: string | null;
+      privateNetworking: boolean;
+      ipv6: boolean;
+      monitoring: boolean;
+      userDataBytes: number;
     }
-  | { type: 'droplet.active'; dropletId: number; ipv4: string }
+  | { type: 'droplet.active'; dropletId: number; ipv4: string; privateIpv4?: string }
   | { type: 'droplet.off'; dropletId: number; reason: string }
   | { type: 'droplet.deleted'; dropletId: number }
   | { type: 'droplet.destroyed'; dropletId: number; machineName: string }

@@ -74,6 +74,7 @@ export class Machines {
       const m = await d.machine;
       if (!m) throw new Error('the runtime could not create the droplet');
       d.ipv4 = m.ipv4;
+      d.privateIpv4 = m.privateIpv4;
       this.watchExit(d, m);
       await until(m.booted, d.gone.signal, this.timing.bootTimeoutMs, 'boot');
       this.state.setDropletStatus(d, 'active', 'booted');

@@ -17,7 +17,13 @@ export interface DropletRecord {
   userData: string | undefined;
   monitoring: boolean;
   dropletAgent: boolean;
+  ipv6: boolean;
+  /** private_networking or a vpc_uuid asked for: networks.v4 lists the private address. */
+  privateNetworking: boolean;
+  /** The VPC asked for; undefined: the region's default VPC. */
+  vpcUuid: string | undefined;
   ipv4: string | undefined;
+  privateIpv4: string | undefined;
   snapshotIds: number[];
   actionIds: number[];
   /** The team of the token that created it: its snapshots belong to that team's account. */

@@ -53,13 +53,25 @@ export class LabState {
       region: d.region,
       size: d.size,
       machineName: d.machineName,
+      // What the create asked for besides: tests read the network options here after the droplet is gone.
+      vpcUuid: d.vpcUuid ?? null,
+      privateNetworking: d.privateNetworking,
+      ipv6: d.ipv6,
+      monitoring: d.monitoring,
+      userDataBytes: d.userData === undefined ? 0 : Buffer.byteLength(d.userData),
     });
   }
 
   setDropletStatus(d: DropletRecord, status: DropletStatus, reason: string): void {
     if (d.status === status || !this.droplets.has(d.id)) return;
     d.status = status;
-    if (status === 'active') this.audit.record({ type: 'droplet.active', dropletId: d.id, ipv4: d.ipv4 ?? '' });
+    if (status === 'active')
+      this.audit.record({
+        type: 'droplet.active',
+        dropletId: d.id,
+        ipv4: d.ipv4 ?? '',
+        ...(d.privateNetworking && d.privateIpv4 ? { privateIpv4: d.privateIpv4 } : {}),
+      });
     if (status === 'off') this.audit.record({ type: 'droplet.off', dropletId: d.id, reason });
   }
 

@@ -95,8 +95,14 @@ export function dropletView(state: LabState, d: DropletRecord, image: ImageRecor
   const r = findRegion(d.region)!;
   const features = [
     'private_networking',
+    ...(d.ipv6 ? ['ipv6'] : []),
     ...(d.monitoring ? ['monitoring'] : []),
     ...(d.dropletAgent ? ['droplet_agent'] : []),
+  ];
+  const up = d.status !== 'new';
+  const v4 = [
+    ...(d.ipv4 && up ? [publicV4(d.ipv4)] : []),
+    ...(d.privateNetworking && d.privateIpv4 && up ? [privateV4(d.privateIpv4)] : []),
   ];
   return {
     id: d.id,
@@ -117,10 +123,10 @@ export function dropletView(state: LabState, d: DropletRecord, image: ImageRecor
     volume_ids: [],
     size: sizeView(s),
     size_slug: s.slug,
-    networks: { v4: d.ipv4 && d.status !== 'new' ? [publicV4(d.ipv4)] : [], v6: [] },
+    networks: { v4, v6: d.ipv6 && d.ipv4 && up ? [publicV6(d.id)] : [] },
     region: regionView(r),
     tags: state.tagsOf('droplet', d.id),
-    vpc_uuid: vpcUuid(r.slug),
+    vpc_uuid: d.vpcUuid ?? vpcUuid(r.slug),
   };
 }
 
@@ -130,6 +136,17 @@ function publicV4(ip: string) {
   const last = parts[3] ?? 0;
   const gateway = [...parts.slice(0, 3), (last & ~3) + 1].join('.');
   return { ip_address: ip, netmask: '255.255.255.252', gateway, type: 'public' };
+}
+
+/** The private address (lab/droplets/network.ts: a /32 on eth0, routed from the host). */
+function privateV4(ip: string) {
+  return { ip_address: ip, netmask: '255.255.240.0', gateway: '', type: 'private' };
+}
+
+/** An IPv6 address in the documentation range: listed, never configured (the lab has no IPv6). */
+function publicV6(id: number) {
+  const ip = `2001:db8:1::${((id >>> 16) & 0xffff).toString(16)}:${(id & 0xffff).toString(16)}`;
+  return { ip_address: ip, netmask: 64, gateway: '2001:db8:1::1', type: 'public' };
 }
 
 /** A droplet keeps showing its image after the snapshot it came from was deleted. */

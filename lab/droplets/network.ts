@@ -21,6 +21,8 @@ export interface DropletNetwork {
   hostAddress: string;
   /** The droplet's eth0: its "public IPv4" in the lab. */
   dropletAddress: string;
+  /** Also on the droplet's eth0 (a /32, routed to the veth on the host): its "private IPv4". */
+  privateAddress: string;
   hostInterface: string;
   netnsPath: string;
   forwarder: Forwarder;
@@ -31,6 +33,15 @@ export function slotAddresses(slot: number): { hostAddress: string; dropletAddre
   const third = 1 + Math.floor(slot / 64);
   const base = (slot % 64) * 4;
   return { hostAddress: `169.254.${third}.${base + 1}`, dropletAddress: `169.254.${third}.${base + 2}` };
+}
+
+/**
+ * The droplet's private address: 10.250.<third>.<base+2>, the same numbers as its link-local one
+ * in a block of 10/8 (where DigitalOcean's VPC ranges are), so it never collides with another slot.
+ */
+export function privateAddress(slot: number): string {
+  const { dropletAddress } = slotAddresses(slot);
+  return dropletAddress.replace(/^169\.254\./, '10.250.');
 }
 
 /** Host-side veth name (≤ 15 characters); its alias carries the machine name for sweeping. */
@@ -104,6 +115,11 @@ async function setupSlot(machineName: string, slot: number, mirrorHost: string):
   await run('ip', ['-n', machineName, 'addr', 'add', `${dropletAddress}/30`, 'dev', 'eth0']);
   await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'eth0', 'up']);
   await run('ip', ['-n', machineName, 'link', 'set', 'dev', 'lo', 'up']);
+  // The private address: a /32 on the droplet's eth0 and a host route to it through the veth (it
+  // goes away with the veth). Replies go back to the host's link-local address, on-link inside.
+  const privateIp = privateAddress(slot);
+  await run('ip', ['-n', machineName, 'addr', 'add', `${privateIp}/32`, 'dev', 'eth0']);
+  await run('ip', ['route', 'replace', `${privateIp}/32`, 'dev', hostIf, 'src', hostAddress]);
   const forwarder = await startForwarder({
     listenHost: hostAddress,
     listenPort: 80,
@@ -115,6 +131,7 @@ async function setupSlot(machineName: string, slot: number, mirrorHost: string):
     slot,
     hostAddress,
     dropletAddress,
+    privateAddress: privateIp,
     hostInterface: hostIf,
     netnsPath: netnsPath(machineName),
     forwarder,

@@ -67,6 +67,7 @@ function signal_(pid: number, signal: NodeJS.Signals | number): void {
 
 class NspawnDroplet implements RunningDroplet {
   readonly ipv4: string;
+  readonly privateIpv4: string;
   private child: ChildProcess | undefined;
   private bootedP: Promise<void> = Promise.resolve();
   private exitedP: Promise<DropletExit> = Promise.resolve({ reason: 'poweroff', code: 0 });
@@ -84,6 +85,7 @@ class NspawnDroplet implements RunningDroplet {
     private readonly bootTimeoutMs: number,
   ) {
     this.ipv4 = net.dropletAddress;
+    this.privateIpv4 = net.privateAddress;
     this.dir = dropletDir(machineName);
     this.cgroup = dropletCgroup(machineName);
   }

@@ -34,6 +34,11 @@ export interface RunningDroplet {
   readonly machineName: string;
   /** The address the host reaches the droplet at (reported as its public IPv4). */
   readonly ipv4: string;
+  /**
+   * A second address on the droplet's eth0, also reachable from the host (reported as its private
+   * IPv4 when the droplet has private networking): a client that connects here is told apart.
+   */
+  readonly privateIpv4?: string;
   /** Resolves once sshd accepts TCP connections on port 22. */
   readonly booted: Promise<void>;
   /** Resolves when the droplet's init exits for any reason (inside shutdown, power off, crash). */

@@ -242,6 +242,10 @@ function mapBastion(st: MapState, b: Record<string, unknown>, at: JsonPath, spec
     } else st.problem([...at, k], `unknown bastion option "${k}": it cannot be converted`);
   }
   spec.ssh = { bastion };
+  st.note(
+    `${formatPath([...at, 'ssh_bastion_host'])}: add ssh.bastion.hostKey ("ssh-ed25519 AAAA…", e.g. from ssh-keyscan): ` +
+      'a build refuses a bastion whose host key it cannot pin (Packer trusted it on first use)',
+  );
 }
 
 function snapshotName(

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpecError, loadSpec } from '../../spec/load';
 import { buildSpecJsonSchema } from '../../spec/schema';
+import { loadSpecForClient } from '../../client/build-input';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
@@ -145,4 +146,23 @@ test('the ordered steps form keeps uploads and commands interleaved', async () =
 test('the committed JSON Schema matches the spec definition', async () => {
   const committed = JSON.parse(await fs.readFile(path.join(REPO, 'spec/build-spec.schema.json'), 'utf8'));
   assert.deepEqual(committed, buildSpecJsonSchema());
+});
+
+test('client start-build refuses what a build cannot honour: a bastion without its host key, oversized user data', async () => {
+  const bastion = `${BASE}ssh:\n  bastion: { host: jump.example.com, user: jump }\n`;
+  // A valid document (an import may write it so), but no build starts without the bastion's host key.
+  await loadSpec(await specDir(bastion));
+  await assert.rejects(loadSpecForClient(await specDir(bastion)), (err: Error & { exitCode?: number }) => {
+    assert.match(err.message, /ssh\.bastion\.hostKey is needed: the bastion's host key as "ssh-ed25519 AAAA…"/);
+    assert.equal(err.exitCode, 2);
+    return true;
+  });
+  const key = `ssh-ed25519 ${Buffer.alloc(51, 1).toString('base64')}`;
+  await loadSpecForClient(await specDir(bastion.replace('user: jump }', `user: jump, hostKey: "${key}" }`)));
+  const big = `${BASE}  userData: "#!/bin/sh\\n${'x'.repeat(66_000)}"\n`;
+  await assert.rejects(loadSpecForClient(await specDir(big)), /at most 64 KiB of user data/);
+  assert.match(
+    await problems(bastion.replace('user: jump }', 'user: jump, hostKey: "AAAA" }')),
+    /ssh\.bastion\.hostKey: must be the bastion's host key/,
+  );
 });

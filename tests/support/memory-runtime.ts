@@ -21,6 +21,7 @@ export function memoryRuntime(): DropletRuntime {
       const m: RunningDroplet = {
         machineName: spec.machineName,
         ipv4: `169.254.100.${n}`,
+        privateIpv4: `10.250.100.${n}`,
         get booted() {
           return current.booted;
         },

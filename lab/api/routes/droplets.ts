@@ -35,7 +35,7 @@ const createDroplet = z.object({
   backups: z.boolean().optional(),
   ipv6: z.boolean().optional(),
   private_networking: z.boolean().optional(),
-  vpc_uuid: z.string().optional(),
+  vpc_uuid: z.string().uuid("vpc_uuid must be a VPC's UUID").optional(),
   volumes: z.array(z.string()).optional(),
 });
 
@@ -88,7 +88,11 @@ export function registerDroplets(router: Router, ctx: LabContext): void {
       userData: body.user_data,
       monitoring: body.monitoring ?? false,
       dropletAgent: body.with_droplet_agent ?? false,
+      ipv6: body.ipv6 ?? false,
+      privateNetworking: body.private_networking === true || body.vpc_uuid !== undefined,
+      vpcUuid: body.vpc_uuid,
       ipv4: undefined,
+      privateIpv4: undefined,
       snapshotIds: [],
       actionIds: [],
       machineName: `${ctx.machinePrefix}${ctx.serverTag}-${id}`,
