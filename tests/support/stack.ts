@@ -93,8 +93,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     IMAGE_FORGE_SSH_KEY: keyFile,
     IMAGE_FORGE_STORE_DIR: storeDir,
     IMAGE_FORGE_CACHE: path.join(dir, 'cache'),
-    // The tiny fixture reads FORGE_TEST_SECRET: the operator allows it.
-    IMAGE_FORGE_WORKER_SECRETS: 'FORGE_TEST_SECRET',
+    // The tiny fixture reads FORGE_TEST_SECRET, the SBOM test FORGE_BOM_SECRET: the operator allows both.
+    IMAGE_FORGE_WORKER_SECRETS: 'FORGE_TEST_SECRET,FORGE_BOM_SECRET',
   };
   const settings = (): WorkerSettings => ({
     temporal: { address: temporal.address, namespace: 'default', tls: false },
@@ -106,7 +106,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cacheDir: path.join(dir, 'cache'),
     maxConcurrentActivities: 40,
     maxConcurrentWorkflows: 40,
-    workerSecrets: ['FORGE_TEST_SECRET'],
+    workerSecrets: ['FORGE_TEST_SECRET', 'FORGE_BOM_SECRET'],
     ...(opts.apiTimeoutMs ? { apiTimeoutMs: opts.apiTimeoutMs } : {}),
   });
   const workers: WorkerProcess[] = [];
