@@ -3,6 +3,7 @@
  * its context packed and published to the store workers read, its options taken from the flags,
  * and a duplicate build id refused with a message. start-build, start-matrix and schedule use it.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { packContext, publishContext } from '../context/pack';
@@ -15,6 +16,7 @@ import type { BuildInput } from '../contract/build';
 import { UserError } from '../contract/user-error';
 import { planProblems } from '../contract/plan-checks';
 import type { ConnectionFlags } from './settings';
+import type { BuildMemo } from './build-handle';
 
 export interface StartFlags extends ConnectionFlags {
   base?: boolean;
@@ -165,4 +167,9 @@ export function staticDetails(plan: BuildPlan, input: BuildInput): string {
     ...(plan.snapshot.keep ? [`- keeps the newest ${plan.snapshot.keep} snapshots of ${plan.name}`] : []),
     `- build context \`${input.contextDigest.slice(0, 19)}…\``,
   ].join('\n');
+}
+
+/** Where the spec was on the machine that started the build: `client retry` repacks it after an edit. */
+export function buildMemo(loaded: LoadedSpec, packed: string[]) {
+  return { specDir: loaded.dir, specFile: loaded.file, host: os.hostname(), contextPaths: packed } satisfies BuildMemo;
 }

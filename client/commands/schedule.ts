@@ -10,7 +10,6 @@ import type { Client, Connection } from '@temporalio/client';
 import * as os from 'node:os';
 import type { BuildInput, BuildManifest } from '../../contract/build';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
-import type { BuildMemo } from '../build-handle';
 import { taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
 import { UserError } from '../../contract/user-error';
@@ -21,6 +20,7 @@ import {
   startingAttributes,
   staticDetails,
   withBuildFlags,
+  buildMemo,
 } from '../build-input';
 import type { StartFlags } from '../build-input';
 
@@ -88,12 +88,7 @@ export function registerScheduleCommands(program: Command): void {
           args: [input],
           staticSummary: `${loaded.plan.name}: scheduled rebuild (${scheduleId})`,
           staticDetails: staticDetails(loaded.plan, input),
-          memo: {
-            specDir: loaded.dir,
-            specFile: loaded.file,
-            host: os.hostname(),
-            contextPaths: packed,
-          } satisfies BuildMemo,
+          memo: buildMemo(loaded, packed),
           typedSearchAttributes: startingAttributes(loaded.plan.name),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day', pauseOnFailure: false },

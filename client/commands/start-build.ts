@@ -7,8 +7,6 @@ import { ensureSearchAttributes } from '../../platform/search-attributes';
 import { followBuild } from '../follow';
 import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
-import * as os from 'node:os';
-import type { BuildMemo } from '../build-handle';
 import { startMatrix } from './start-matrix';
 import {
   buildOptions,
@@ -19,6 +17,7 @@ import {
   staticDetails,
   utcStamp,
   withBuildFlags,
+  buildMemo,
 } from '../build-input';
 import type { LoadedSpec, StartFlags } from '../build-input';
 
@@ -74,12 +73,7 @@ export function registerStartBuild(program: Command): void {
         args: [input],
         staticSummary: `${loaded.plan.name}: ${loaded.plan.droplet.image} in ${loaded.plan.droplet.region}, ${input.mode} build`,
         staticDetails: staticDetails(loaded.plan, input),
-        memo: {
-          specDir: loaded.dir,
-          specFile: loaded.file,
-          host: os.hostname(),
-          contextPaths: packed,
-        } satisfies BuildMemo,
+        memo: buildMemo(loaded, packed),
         typedSearchAttributes: startingAttributes(loaded.plan.name),
       })
       .catch(refuseDuplicateId(buildId));

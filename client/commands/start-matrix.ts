@@ -3,16 +3,21 @@
  * spec files. One parent build (buildMatrix) builds every variant as a child build.
  */
 import type { Connection } from '@temporalio/client';
-import * as os from 'node:os';
 import { matrixVariants } from '../../spec/plan';
 import type { BuildInput, MatrixInput, MatrixResult } from '../../contract/build';
 import { ensureSearchAttributes } from '../../platform/search-attributes';
-import type { BuildMemo } from '../build-handle';
 import { followBuild } from '../follow';
 import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings } from '../settings';
 import { UserError } from '../../contract/user-error';
-import { buildOptions, packForWorkers, refuseDuplicateId, startingAttributes, utcStamp } from '../build-input';
+import {
+  buildMemo,
+  buildOptions,
+  packForWorkers,
+  refuseDuplicateId,
+  startingAttributes,
+  utcStamp,
+} from '../build-input';
 import type { LoadedSpec, StartFlags } from '../build-input';
 
 export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (msg: string) => void): Promise<void> {
@@ -63,12 +68,7 @@ export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (
       children.push({
         key,
         input,
-        memo: {
-          specDir: loaded.dir,
-          specFile: loaded.file,
-          host: os.hostname(),
-          contextPaths: packed,
-        } satisfies BuildMemo,
+        memo: buildMemo(loaded, packed),
       });
     }
   }
