@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { envName, fileMode, name as specName } from '../../spec/schema';
 import { FailureType } from '../../contract/failures';
 import { refusedWorkerVariable } from '../../contract/worker-secrets';
+import { planProblems } from '../../contract/plan-checks';
 import type { BuildInput } from '../../contract/build';
 import { MAX_SCRIPT_TIMEOUT_MS } from '../../contract/plan';
 import type { EnvSource } from '../../contract/plan';
@@ -215,6 +216,9 @@ export async function checkBuildInput(
   unpack: (digest: string) => Promise<string>,
 ): Promise<void> {
   const i = checked(buildInput, input, 'input');
+  // The builder options (network, user data, bastion, timeouts, API retries) have their own rules.
+  const problems = planProblems(input.plan);
+  if (problems.length > 0) throw specFailure(`refused input: ${problems.join('; ')}`);
   checkEnv(i.plan.env, allowed);
   const bastionKey = input.plan.ssh?.bastion?.privateKey?.fromWorker;
   if (bastionKey !== undefined) {

@@ -176,6 +176,12 @@ test('§2 bad names, paths and formats in the input are refused before any dropl
       /steps/,
     ],
     ['mode', (p) => (p.steps[0] = { kind: 'upload', src: 'files/etc/tiny/', dest: '/x/', mode: '4755' }), /mode/],
+    [
+      'bastion',
+      (p) => (p.ssh = { bastion: { host: 'jump;rm -rf /', port: 22, user: 'root', hostKey: 'ssh-ed25519 AAAA' } }),
+      /ssh\.bastion/,
+    ],
+    ['vpc uuid', (p) => (p.droplet = { ...p.droplet, vpcUuid: '../../v2', privateNetworking: true }), /vpcUuid/],
   ];
   for (const [what, change, where] of cases) {
     const r = await refused(withPlan(change));
