@@ -5,22 +5,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pruneSnapshots } from '../../activities/prune-snapshots';
-import { activityDeps } from '../../activities/runtime/deps';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { rememberPublished } from '../../activities/records/published';
-import { LocalDirStore } from '../../context/store';
 import { familyTag } from '../../contract/names';
 import { createLabServer, type LabServer } from '../../lab/api/server';
-import { DoApi } from '../../platform/digitalocean';
-import { ed25519FromSeed } from '../../platform/host-key';
-import { VendorApi } from '../../platform/vendor-api';
-import { readLoginKeyFromText } from '../support/keys';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
+import { labActivityDeps } from '../support/lab-deps';
 
 const TOKEN = `dop_v1_prune_${process.pid}`;
 let work = '';
@@ -55,16 +49,7 @@ before(async () => {
     vendorListRead: false,
     vendorApps: [{ id: 'app-webcheck', name: 'Webcheck' }],
   });
-  const key = ed25519FromSeed(randomBytes(32));
-  deps = activityDeps({
-    api: new DoApi({ token: TOKEN, endpoint: lab.endpoint }),
-    login: readLoginKeyFromText(key.privateOpenSsh, key.publicOpenSsh),
-    store: new LocalDirStore(join(work, 'store')),
-    contextCacheDir: join(work, 'cache'),
-    vendor: new VendorApi(`${lab.origin}/api/v1/vendor-portal`, TOKEN, 5000),
-    workerEnv: {},
-    workerSecrets: [],
-  });
+  deps = labActivityDeps(lab, TOKEN, work).deps;
 });
 after(async () => {
   await lab.close();

@@ -6,13 +6,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { activityDeps } from '../../activities/runtime/deps';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { activity } from '../../activities/runtime/failures';
 import { depsForInput } from '../../activities/runtime/input-checks';
@@ -21,14 +19,10 @@ import { provision } from '../../activities/provision';
 import { transfer } from '../../activities/transfer';
 import { deleteSnapshot, snapshot } from '../../activities/snapshot';
 import { buildUserData } from '../../activities/image/cloud-config';
-import { LocalDirStore } from '../../context/store';
 import { createLabServer, type LabServer } from '../../lab/api/server';
-import { DoApi } from '../../platform/digitalocean';
-import { ed25519FromSeed } from '../../platform/host-key';
-import { VendorApi } from '../../platform/vendor-api';
 import type { ProvisionInput } from '../../contract/steps';
-import { readLoginKeyFromText } from '../support/keys';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
+import { labActivityDeps } from '../support/lab-deps';
 
 const TOKEN = `dop_v1_fields_${process.pid}`;
 const VPC = '5a4981aa-9653-4bd1-bef5-d6bff52042e4';
@@ -65,17 +59,9 @@ before(async () => {
     contractCheck: true,
     timing: { transferDelayMs: 3000, minActionMs: 1500 },
   });
-  const key = ed25519FromSeed(randomBytes(32));
-  deps = activityDeps({
-    api: new DoApi({ token: TOKEN, endpoint: lab.endpoint }),
-    login: readLoginKeyFromText(key.privateOpenSsh, key.publicOpenSsh),
-    store: new LocalDirStore(join(work, 'store')),
-    contextCacheDir: join(work, 'cache'),
-    vendor: new VendorApi(`${lab.origin}/api/v1/vendor-portal`, TOKEN, 5000),
-    workerEnv: {},
-    workerSecrets: [],
-    timing: { pollMs: 20 },
-  });
+  const made = labActivityDeps(lab, TOKEN, work, { timing: { pollMs: 20 } });
+  deps = made.deps;
+  const key = made.key;
   const r = await fetch(`${lab.endpoint}/account/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },

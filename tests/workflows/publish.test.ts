@@ -17,19 +17,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { activityDeps } from '../../activities/runtime/deps';
-import { LocalDirStore } from '../../context/store';
 import type { BuildInput } from '../../contract/build';
 import { approveUpdate, publishPreviewQuery, stateQuery } from '../../contract/operator';
 import type { PublishOutcome } from '../../contract/publish';
 import { createLabServer, type LabServer } from '../../lab/api/server';
-import { DoApi } from '../../platform/digitalocean';
-import { ed25519FromSeed } from '../../platform/host-key';
-import { VendorApi } from '../../platform/vendor-api';
-import { readLoginKeyFromText } from '../support/keys';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
 import { REPO, startTemporal } from '../support/temporal';
 import type { PublishOnlyInput } from '../support/workflows/publish-only';
+import { labActivityDeps } from '../support/lab-deps';
 
 const TOKEN = `dop_v1_publish_wf_${process.pid}`;
 const QUEUE = 'publish-test';
@@ -54,16 +49,7 @@ async function stackWith(opts: { listRead: boolean }): Promise<{ lab: LabServer;
     ],
   });
   labs.push(lab);
-  const key = ed25519FromSeed(randomBytes(32));
-  const deps = activityDeps({
-    api: new DoApi({ token: TOKEN, endpoint: lab.endpoint }),
-    login: readLoginKeyFromText(key.privateOpenSsh, key.publicOpenSsh),
-    store: new LocalDirStore(join(work, `store-${n}`)),
-    contextCacheDir: join(work, `cache-${n}`),
-    vendor: new VendorApi(`${lab.origin}/api/v1/vendor-portal`, TOKEN, 5000),
-    workerEnv: {},
-    workerSecrets: [],
-  });
+  const { deps } = labActivityDeps(lab, TOKEN, join(work, `worker-${n}`));
   const queue = `${QUEUE}-${n}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
