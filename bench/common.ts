@@ -3,7 +3,9 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { DoApi } from '../platform/digitalocean';
 import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../platform/host-key';
 import { cloudConfig } from '../activities/image/cloud-config';
 import { dropletFromImage } from '../tests/support/droplet';
@@ -19,7 +21,7 @@ export const opt = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 export const RUNS = Number(opt('runs', '3'));
-export const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6').split(','));
+export const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6,P7').split(','));
 export const BUILDS = Number(opt('builds', '20'));
 
 export interface Row {
@@ -92,4 +94,24 @@ export function sshStdin(key: string, ip: string, script: string): Promise<void>
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ssh exited ${code}: ${err.slice(-500)}`))));
     p.stdin.end(script);
   });
+}
+
+/** What a hand-run build does at its end: shut the droplet down and snapshot it through the API (the snapshot is then deleted). */
+export async function snapshotThroughApi(stack: Stack, dropletId: number): Promise<void> {
+  const api = new DoApi({ token: LAB_TOKEN, endpoint: stack.lab.endpoint });
+  await api.call('shutdown', (c) => c.droplet.shutdownDroplet({ droplet_id: dropletId }));
+  while ((await api.call('get', (c) => c.droplet.getDroplet({ droplet_id: dropletId }))).data.droplet.status !== 'off')
+    await sleep(1000);
+  const snap = await api.call('snapshot', (c) =>
+    c.droplet.snapshotDroplet({ droplet_id: dropletId, name: `bench-${dropletId}-${Date.now()}` }),
+  );
+  for (;;) {
+    const act = await api.call('action', (c) => c.action.getAction({ action_id: snap.data.action.id }));
+    if (act.data.action.status === 'completed') break;
+    if (act.data.action.status === 'errored') throw new Error(`the snapshot of droplet ${dropletId} errored`);
+    await sleep(1000);
+  }
+  const imgs = await api.call('snapshots', (c) => c.droplet.listDropletSnapshots({ droplet_id: dropletId }));
+  for (const img of imgs.data.snapshots)
+    await api.call('delete', (c) => c.image.deleteImage({ image_id: Number(img.id) })).catch(() => undefined);
 }

@@ -14,8 +14,10 @@ import { startStack } from '../tests/support/stack';
 import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
 import { ONLY, RUNS, median, rows } from './common';
+import { buildCost } from './cases/build-cost';
 import { concurrentBuilds } from './cases/concurrent-builds';
 import { fileTree } from './cases/file-tree';
+import { fixAndRetry } from './cases/fix-and-retry';
 import { oneBigFile } from './cases/one-big-file';
 import { perStep } from './cases/per-step';
 import { wholeBuild } from './cases/whole-build';
@@ -35,11 +37,13 @@ async function main(): Promise<void> {
         failures.push(`${id}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       }
     };
-    if (ONLY.has('P1') || ONLY.has('P6')) await part('P1', wholeBuild);
+    if (ONLY.has('P1')) await part('P1', wholeBuild);
     if (ONLY.has('P2')) await part('P2', perStep);
     if (ONLY.has('P3')) await part('P3', oneBigFile);
     if (ONLY.has('P4')) await part('P4', fileTree);
     if (ONLY.has('P5')) await part('P5', concurrentBuilds);
+    if (ONLY.has('P7')) await part('P7', fixAndRetry);
+    if (ONLY.has('P6') || ONLY.has('cost')) await part('P6', buildCost);
   } finally {
     await stack.stop();
   }

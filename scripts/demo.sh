@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: the lab's droplets are Linux namespaces: run as root" >&2; exit 1; }
 bash scripts/ensure-tools.sh
 node_modules/.bin/tsc -p tsconfig.json
+node_modules/.bin/node dist/worker/bundle.js
 exec bin/client start-build examples/lamp/build.yaml --local --wait "$@"

@@ -8,7 +8,7 @@ bash scripts/ensure-tools.sh
 echo "== lint"; eslint .
 echo "== format"; prettier --check --log-level warn "**/*.{ts,mjs,cjs}"
 echo "== layout (no cycles, rooms apart)"; npm run --silent deps
-echo "== typecheck and build"; rm -rf dist; tsc -p tsconfig.json
+echo "== typecheck and build"; rm -rf dist; tsc -p tsconfig.json; node dist/worker/bundle.js
 mkdir -p test-artifacts
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then

@@ -18,6 +18,7 @@ import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
 import { VendorApi } from '../platform/vendor-api';
 import { readLoginKey, registerLoginKey } from './login-key';
+import { workflowCode } from './workflow-bundle';
 
 export async function createBuildWorker(
   settings: WorkerSettings,
@@ -57,11 +58,13 @@ export async function createBuildWorker(
     workerSecrets,
     ...(extra.timing ? { timing: extra.timing } : {}),
   });
+  const code = workflowCode();
+  if (!code.prebuilt) console.warn(`worker: ${code.why}; bundling the workflow code at start`);
   const worker = await Worker.create({
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...code.options,
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflows,

@@ -17,6 +17,8 @@ import { scriptFailed } from '../runtime/failures';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 
 export const WORK_DIR = '/run/image-forge';
+const PLACE_FAILED = 'image-forge: the script or its env did not arrive whole on the droplet';
+const PLACE_FAILED_EXIT = 254;
 
 export function resolveEnv(
   env: RunScriptInput['env'],
@@ -70,18 +72,16 @@ export async function runScriptOn(
   const envText = Object.entries(all)
     .map(([k, v]) => `export ${k}=${shq(v)}\n`)
     .join('');
-  await runOnDroplet(deps, ref, step, 'prepare', `umask 077 && mkdir -p ${WORK_DIR}/scripts && cat > ${envFile}`, {
-    stdin: envText,
-    secrets,
-  });
-  await runOnDroplet(deps, ref, step, 'prepare', `umask 077 && cat > ${shq(file)} && chmod 700 ${shq(file)}`, {
-    stdin: body,
-    secrets,
-  });
   const pidFile = shq(`${WORK_DIR}/pids/${step}`);
+  const stdin = Buffer.concat([Buffer.from(envText), body]);
+  // One SSH round trip per step: the env file and the script arrive on stdin (never on the command
+  // line, which `ps` shows), each read to its exact length; then the script runs.
   const run = [
+    // umask 077 only for the files written here: the script itself runs with the usual umask.
+    `(umask 077 && mkdir -p ${WORK_DIR}/scripts ${WORK_DIR}/pids && head -c ${Buffer.byteLength(envText)} > ${envFile} && head -c ${body.length} > ${shq(file)} && chmod 700 ${shq(file)}) &&`,
+    `  [ "$(stat -c %s ${envFile})" = ${Buffer.byteLength(envText)} ] && [ "$(stat -c %s ${shq(file)})" = ${body.length} ] ||`,
+    `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
     `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
-    `mkdir -p ${WORK_DIR}/pids`,
     // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
     // `timeout` leads the script's process group: its pid is what an abort signals (endOnCancel).
     `cd /root && set -a && . ${envFile} && set +a`,
@@ -94,8 +94,11 @@ export async function runScriptOn(
     'exit $rc',
   ].join('\n');
   const r = await endOnCancel(deps, ref, pidFile, () =>
-    runOnDroplet(deps, ref, step, script.label, 'bash -s', { stdin: run, secrets, allowFailure: true }),
+    runOnDroplet(deps, ref, step, script.label, run, { stdin, secrets, allowFailure: true }),
   );
+  // Writing the script failed (a full disk, a cut connection): not the script's fault; worth a retry.
+  if (r.exitCode === PLACE_FAILED_EXIT && r.tail.some((l) => l.includes(PLACE_FAILED)))
+    throw new Error(`could not place script ${script.label} on the droplet: ${r.tail.join(' | ').slice(-300)}`);
   if (r.exitCode === 124 || r.exitCode === 137) {
     const limit = formatDuration(limitMs);
     if (opts.allowFailure) return { ...r, tail: [...r.tail, `timed out after ${limit}`] };

@@ -80,7 +80,7 @@ export async function wholeBuild(stack: Stack): Promise<void> {
   if (ONLY.has('P6'))
     add({
       id: 'P6',
-      what: 'DigitalOcean API calls per build',
+      what: 'DigitalOcean API calls per LAMP build, no verify',
       how: 'project',
       unit: 'calls',
       samples: calls,

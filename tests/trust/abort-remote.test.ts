@@ -22,7 +22,7 @@ test('a cancelled script step sends TERM to the script on the droplet', async ()
     shells: {
       run: async (_ref: unknown, command: string) => {
         commands.push(command);
-        if (command === 'bash -s') {
+        if (command.includes('timeout --kill-after')) {
           started();
           return { exitCode: await new Promise<number>((r) => (finish = r)), seconds: 1 };
         }
