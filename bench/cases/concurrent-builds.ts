@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
 import { CLEANUP_SCRIPT } from '../../activities/cleanup';
+import { IMAGE_CHECK_SCRIPT } from '../../activities/image/check';
 import { PER_INSTANCE_DIR } from '../../activities/image/first-boot';
 import { BUILDS, add, freshDroplet, run, secs, snapshotThroughApi, sshArgs, sshStdin } from '../common';
 export async function concurrentBuilds(stack: Stack): Promise<void> {
@@ -50,8 +51,8 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
 }
 
 /**
- * The tiny build by hand, as the floor: a droplet, its files in one tar stream, its scripts in
- * one `bash -s`, the cleanup, then shut down, snapshot and destroy through the API.
+ * The tiny build by hand, as the floor: a droplet, its files in one tar stream, its scripts, the
+ * inventory, cleanup and image check in one `bash -s`, then shut down, snapshot and destroy through the API.
  */
 async function rawTinyBuild(stack: Stack): Promise<void> {
   const dir = path.join(REPO, 'tests/build/fixtures/tiny');
@@ -71,7 +72,14 @@ async function rawTinyBuild(stack: Stack): Promise<void> {
       readFileSync(path.join(dir, 'scripts/onboot.sh'), 'utf8'),
       'ONBOOT',
       'set +e',
+      // The project's inventory and image check, run here too: the same remote work.
+      "dpkg-query -W -f '${Package} ${Version}\\n' > /dev/null",
       CLEANUP_SCRIPT,
+      "cat > /run/check.sh <<'CHECK'",
+      IMAGE_CHECK_SCRIPT,
+      'CHECK',
+      'bash /run/check.sh > /dev/null',
+      'true',
     ].join('\n');
     await sshStdin(key, d.ip, script);
     await snapshotThroughApi(stack, d.id);
