@@ -1,6 +1,7 @@
 /**
  * A fleet: two worker processes with their own folders (no shared disk; build contexts and logs
- * in a real S3 server) share three concurrent builds while workers are SIGKILLed and replaced.
+ * in a real S3 server) share three concurrent builds while workers are SIGKILLed, each in the middle
+ * of a script step it runs (read from the server's record of the build), and replaced.
  * Every build completes, each with exactly one droplet and one snapshot, and none is left.
  */
 import { after, before, test } from 'node:test';
@@ -10,7 +11,8 @@ import { startS3Stack } from '../support/s3-stack';
 import type { S3Stack } from '../support/s3-stack';
 import type { Stack, WorkerProcess } from '../support/stack';
 import { REPO } from '../support/temporal';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { identityPid, untilActivityRunning } from '../support/pending-activity';
+import type { RunningActivity } from '../support/pending-activity';
 
 let fleet: S3Stack;
 let stack: Stack;
@@ -34,12 +36,18 @@ test('two workers, three builds, workers killed and replaced: every build comple
   const runs = Promise.all(
     ids.map((id) => stack.client(['start-build', spec, '--wait', '--json', '--id', id], clientEnv)),
   );
+  // Three times: the worker running a script step of one of the builds (read from the server, not
+  // timed) is SIGKILLed mid-step and replaced.
+  const killed: string[] = [];
   for (let round = 0; round < 3; round++) {
-    await sleep(12_000);
-    const victim = round % 2;
+    const live = (a: RunningActivity) => workers.some((w) => w.child.pid === identityPid(a.identity));
+    const hit = await untilActivityRunning(stack.temporal.client, ids, 'runScript', live);
+    const victim = workers.findIndex((w) => w.child.pid === identityPid(hit.identity));
     await workers[victim]!.kill('SIGKILL');
     workers[victim] = spawn();
+    killed.push(`${hit.workflowId} (attempt ${hit.attempt})`);
   }
+  assert.equal(killed.length, 3, `workers killed mid-script in ${killed.join(', ')}`);
   const results = await runs;
   for (const [i, r] of results.entries()) {
     assert.equal(r.code, 0, `${ids[i]}: ${r.stderr}`);

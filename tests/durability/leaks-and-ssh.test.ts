@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { connectSsh, exec } from '../../platform/ssh';
 import type { BuildState } from '../../contract/operator';
-import { waitForBuild } from '../support/build-state';
+import { untilLogged, waitForBuild } from '../support/build-state';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -75,14 +75,15 @@ test('terminate: the janitor finds the droplet and deletes it', async () => {
 });
 
 test('an SSH link cut mid-command is a lost connection, retried; the build completes', async () => {
-  const file = await spec('sshcut', ['echo start >> /root/cut.log; sleep 12; echo end >> /root/cut.log']);
+  const file = await spec('sshcut', ['echo start; echo start >> /root/cut.log; sleep 12; echo end >> /root/cut.log']);
   await stack.client(['start-build', file, '--id', 'ssh-cut']);
   const s = await until(
     'ssh-cut',
     (x) => x.steps.some((y) => y.name === '01-script' && y.state === 'running'),
     'the script',
   );
-  await sleep(2000);
+  // Cut the link once the script is running on the droplet (its own output says so), not after a timer.
+  await untilLogged(stack, 'ssh-cut', '01-script', 'start');
   const ip = (await liveDroplets()).find((d) => d.id === s.dropletId)!.ipv4!;
   const hostSide = ip.replace(/\.(\d+)$/, (_m, n: string) => `.${Number(n) - 1}`);
   const ifname = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' })

@@ -6,13 +6,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stepLogKey } from '../../contract/names';
 import type { BuildState } from '../../contract/operator';
 import { dropletFromImage } from '../support/droplet';
-import { buildState, waitForBuild } from '../support/build-state';
+import { buildState, untilLogged, waitForBuild } from '../support/build-state';
 import { LAB_TOKEN, startStack } from '../support/stack';
 import type { Stack, WorkerProcess } from '../support/stack';
 import { REPO, startTemporal } from '../support/temporal';
@@ -36,15 +33,6 @@ after(async () => {
 const state = (id: string) => buildState(stack, id);
 const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) =>
   waitForBuild(stack, id, pred, what, timeoutMs);
-
-/** Waits until a step's log (in the build store) holds `text`: a point read from the build, not a timer. */
-async function untilLogged(id: string, step: string, text: string, timeoutMs = 120_000): Promise<void> {
-  const file = path.join(stack.storeDir, stepLogKey(id, step));
-  for (const deadline = Date.now() + timeoutMs; ; await sleep(100)) {
-    if ((await fs.readFile(file, 'utf8').catch(() => '')).includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`${step} never logged "${text}"`);
-  }
-}
 
 const running = (step: string) => (s: BuildState) => s.steps.some((x) => x.name === step && x.state === 'running');
 const done = (step: string) => (s: BuildState) => s.steps.some((x) => x.name === step && x.state === 'succeeded');
@@ -111,7 +99,7 @@ test('SIGKILL the worker during steps and between them: the build completes, not
   await until(id, running('provision'), 'provision to run');
   await restart(); // during provision
   // The script's own output says it runs on the droplet (and has seconds of work left): no timer.
-  await untilLogged(id, '02-script', 'working 1');
+  await untilLogged(stack, id, '02-script', 'working 1');
   await restart(); // during a script
   await until(id, done('02-script'), 'the second script to finish');
   await restart(); // between steps

@@ -2,6 +2,9 @@
 import type { BuildState } from '../../contract/operator';
 import type { Stack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { stepLogKey } from '../../contract/names';
 
 export async function buildState(stack: Stack, id: string): Promise<BuildState | undefined> {
   const r = await stack.client(['status', id, '--json']);
@@ -24,5 +27,20 @@ export async function waitForBuild(
         `${id}: timed out waiting for ${what}; last state ${JSON.stringify(s?.steps.map((x) => [x.name, x.state]))}`,
       );
     await sleep(300);
+  }
+}
+
+/** Waits until a step's log (in the stack's build store) holds `text`: a point read from the build, not a timer. */
+export async function untilLogged(
+  stack: Stack,
+  id: string,
+  step: string,
+  text: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const file = path.join(stack.storeDir, stepLogKey(id, step));
+  for (const deadline = Date.now() + timeoutMs; ; await sleep(100)) {
+    if ((await readFile(file, 'utf8').catch(() => '')).includes(text)) return;
+    if (Date.now() > deadline) throw new Error(`${id}: ${step} never logged "${text}"`);
   }
 }
