@@ -93,6 +93,16 @@ function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput
       calls.push('recordPublished');
       recorded.push(record);
     },
+    decideRebuild: log('decideRebuild', {
+      build: true,
+      triggers: ['periodic' as const],
+      reason: 'periodic rebuild for package updates',
+      baseImageId: 1001,
+    }),
+    recordBuild: async () => {
+      calls.push('recordBuild');
+      return {} as never;
+    },
   };
 }
 
@@ -253,6 +263,6 @@ test('client schedule list says why each scheduled run published or not', async 
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stdout,
-    /build-web-scheduled\S*: succeeded, publish unchanged — no package changed since image 41 \(build web-before\).*\(base image 1001\)/,
+    /build-web-scheduled\S*: built — periodic rebuild for package updates; succeeded, publish unchanged — no package changed since image 41 \(build web-before\).*\(base image 1001\)/,
   );
 });
