@@ -2,7 +2,8 @@
  * The build workflow with its activities stubbed (the real dev server, no lab): the sbom step runs
  * right after inventory with the plan's uploads and first-boot scripts, the manifest keeps its
  * summary, and a scheduled rebuild publishes with the package diff as its reasonForUpdate unless
- * the spec states its own.
+ * the spec states its own. The activities are stubs: this checks the workflow's wiring; the reason
+ * itself, from two real bills of materials, is tested in tests/activities/publish-reason-real.test.ts.
  */
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
