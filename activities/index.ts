@@ -20,6 +20,8 @@ import { pruneSnapshots } from './prune-snapshots';
 import { publish } from './publish';
 import { reviewStatus } from './review-status';
 import { lastPublished, recordPublished } from './published-record';
+import { decideRebuild } from './decide-rebuild';
+import { recordBuild } from './record-build';
 
 export function createActivities(deps: ActivityDeps): BuildActivities {
   return {
@@ -44,5 +46,7 @@ export function createActivities(deps: ActivityDeps): BuildActivities {
     reviewStatus: activity(reviewStatus(deps)),
     lastPublished: activity(lastPublished(deps)),
     recordPublished: activity(recordPublished(deps)),
+    decideRebuild: activity(decideRebuild(deps)),
+    recordBuild: activity(recordBuild(deps)),
   };
 }

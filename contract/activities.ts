@@ -28,6 +28,7 @@ import type {
 import type { BuildInput } from './build';
 import type { SbomInput, SbomSummary } from './sbom';
 import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './publish';
+import type { LastBuildRecord, RebuildDecision, RebuildInput, RecordBuildInput } from './rebuild';
 
 export interface BuildActivities {
   /** The whole input checked on the worker before anything is created. */
@@ -56,4 +57,8 @@ export interface BuildActivities {
   reviewStatus(input: { appId: string }): Promise<AppStatus | null>;
   lastPublished(input: { family: string }): Promise<PublishedRecord | null>;
   recordPublished(record: PublishedRecord): Promise<void>;
+  /** A scheduled run, before provision: build or skip, and why. */
+  decideRebuild(input: RebuildInput): Promise<RebuildDecision>;
+  /** A finished image build, remembered for the next decision. */
+  recordBuild(input: RecordBuildInput): Promise<LastBuildRecord>;
 }

@@ -4,6 +4,7 @@ import type { BuildPlan } from './plan';
 import type { InventoryResult, PruneResult, ValidationResult, VerifyResult } from './steps';
 import type { PublishOutcome } from './publish';
 import type { SbomSummary } from './sbom';
+import type { RebuildDecision } from './rebuild';
 
 export type BuildMode = 'image' | 'base';
 
@@ -22,6 +23,8 @@ export interface BuildInput {
   publish?: boolean;
   /** Started by a schedule: buildId and snapshotName are made per run; an unchanged rebuild is not published. */
   scheduled?: boolean;
+  /** A scheduled run builds anyway once the family's last build is this old (`--rebuild-after`); absent: every run builds. */
+  rebuildAfterMs?: number;
   /** Waits of the publish step; tests shorten them. */
   publishTiming?: PublishTiming;
 }
@@ -57,6 +60,8 @@ export interface BuildManifest {
   mode: BuildMode;
   name: string;
   baseImage: string;
+  /** A scheduled run: why it built, or why it skipped (then nothing else was done). */
+  rebuild?: RebuildDecision;
   /** The image id baseImage (a slug) resolved to for this build. */
   baseImageId?: number;
   region: string;

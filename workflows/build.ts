@@ -30,6 +30,8 @@ export function behaviourChanges(guarded = true) {
     sbom: () => (guarded ? wf.patched('sbom') : true),
     /** snapshot.waitForTransfer: false — start the transfers, do not wait for them. */
     transferNoWait: () => (guarded ? wf.patched('transfer-no-wait') : true),
+    /** A scheduled run decides before provision whether to build; every image build is recorded for that. */
+    rebuildTriggers: () => (guarded ? wf.patched('rebuild-triggers') : true),
   };
 }
 
@@ -85,6 +87,29 @@ export async function runBuild(
       manifest.error = err instanceof Error ? err.message : String(err);
       steps.end('failed');
       throw err;
+    }
+  }
+
+  // A scheduled run builds only when something changed (or a periodic rebuild is due): decided
+  // before any droplet exists, so a skipped run costs one API read.
+  const triggers = changes.rebuildTriggers();
+  if (triggers && input.scheduled) {
+    const decision = await steps.runFinal('decide', 'decide whether to rebuild (base image, spec, timer)', (s) =>
+      call(QUICK, 'decideRebuild', s, {
+        family: plan.name,
+        plan,
+        contextDigest: input.contextDigest,
+        at: new Date(wf.workflowInfo().startTime).toISOString(),
+        ...(input.rebuildAfterMs !== undefined ? { rebuildAfterMs: input.rebuildAfterMs } : {}),
+        ...api,
+      }),
+    );
+    manifest.rebuild = decision;
+    if (decision.baseImageId !== undefined) manifest.baseImageId = decision.baseImageId;
+    if (!decision.build) {
+      manifest.status = 'succeeded';
+      steps.end('succeeded');
+      return manifest;
     }
   }
 
@@ -317,6 +342,21 @@ export async function runBuild(
         ? 'verify was skipped (--no-verify)'
         : `the image was ${manifest.verify.state}`,
     );
+
+    if (triggers) {
+      await steps.run('record-build', 'remember this build for the next scheduled run', (d, s) =>
+        call(QUICK, 'recordBuild', s, {
+          family: plan.name,
+          buildId: input.buildId,
+          image: plan.droplet.image,
+          ...(manifest.baseImageId !== undefined ? { baseImageId: manifest.baseImageId } : {}),
+          contextDigest: d,
+          plan,
+          snapshotId: snap.id,
+          startedAt: new Date(wf.workflowInfo().startTime).toISOString(),
+        }),
+      );
+    }
 
     if (plan.snapshot.keep !== undefined) {
       const keep = plan.snapshot.keep;

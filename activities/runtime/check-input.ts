@@ -143,6 +143,7 @@ const buildInput = z.object({
   verify: z.boolean().optional(),
   publish: z.boolean().optional(),
   scheduled: z.boolean().optional(),
+  rebuildAfterMs: ms.optional(),
   publishTiming: z.record(z.string(), ms).optional(),
 });
 

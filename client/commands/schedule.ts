@@ -27,6 +27,7 @@ import type { StartFlags } from '../build-input';
 interface CreateFlags extends StartFlags {
   every?: string;
   cron?: string;
+  rebuildAfter?: string;
   paused?: boolean;
 }
 
@@ -37,6 +38,7 @@ interface Flags extends ConnectionFlags {
 
 /** "30d", "12h", "90m", "2w": what Temporal's interval takes, and people write. */
 const EVERY = /^\d+(\.\d+)?(s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 export function registerScheduleCommands(program: Command): void {
   const schedule = program.command('schedule').description('rebuild images on a schedule (Temporal Schedules)');
@@ -49,6 +51,10 @@ export function registerScheduleCommands(program: Command): void {
         .argument('<spec>', 'the build spec (YAML)')
         .option('--every <interval>', 'e.g. 30d, 12h')
         .option('--cron <expression>', 'a cron expression, e.g. "0 3 1 * *" (03:00 UTC on the 1st)')
+        .option(
+          '--rebuild-after <interval>',
+          'build only when the base image or the spec changed, or the last build is this old (e.g. 30d); default: every run builds',
+        )
         .option('--id <schedule-id>', 'the schedule id (default rebuild-<name>)')
         .option('--paused', 'create it paused')
         .option('--json', 'print JSON'),
@@ -58,6 +64,14 @@ export function registerScheduleCommands(program: Command): void {
       throw new UserError('say when: give exactly one of --every 30d or --cron "0 3 1 * *"', 2);
     if (flags.every && !EVERY.test(flags.every))
       throw new UserError(`--every must be a number and a unit (s, m, h, d, w), e.g. 30d, not "${flags.every}"`, 2);
+    if (flags.rebuildAfter && !EVERY.test(flags.rebuildAfter))
+      throw new UserError(
+        `--rebuild-after must be a number and a unit (s, m, h, d, w), e.g. 30d, not "${flags.rebuildAfter}"`,
+        2,
+      );
+    const rebuildAfterMs = flags.rebuildAfter
+      ? Math.round(parseFloat(flags.rebuildAfter) * UNIT_MS[flags.rebuildAfter.slice(-1)]!)
+      : undefined;
     const loaded = await loadSpecForClient(specFile);
     const options = buildOptions(loaded.plan, flags);
     const settings = temporalSettings(flags);
@@ -72,6 +86,7 @@ export function registerScheduleCommands(program: Command): void {
       contextDigest: ctx.digest,
       snapshotName: loaded.plan.snapshot.name ?? '',
       scheduled: true,
+      ...(rebuildAfterMs !== undefined ? { rebuildAfterMs } : {}),
       ...options,
     };
     try {
@@ -105,11 +120,27 @@ export function registerScheduleCommands(program: Command): void {
     }
     const when = flags.every ? `every ${flags.every}` : `on cron "${flags.cron}"`;
     if (flags.json)
-      console.log(JSON.stringify({ scheduleId, when, publish: !!options.publish, contextDigest: ctx.digest }, null, 2));
-    else
       console.log(
-        `created schedule ${scheduleId}: rebuild ${loaded.plan.name} ${when}${options.publish ? ', publishing after approval' : ''}${flags.paused ? ' (paused)' : ''}`,
+        JSON.stringify(
+          {
+            scheduleId,
+            when,
+            rebuildAfterMs: rebuildAfterMs ?? null,
+            publish: !!options.publish,
+            contextDigest: ctx.digest,
+          },
+          null,
+          2,
+        ),
       );
+    else {
+      const only = flags.rebuildAfter
+        ? ` when its base image or spec changed, or at least every ${flags.rebuildAfter}`
+        : '';
+      console.log(
+        `created schedule ${scheduleId}: rebuild ${loaded.plan.name} ${when}${only}${options.publish ? ', publishing after approval' : ''}${flags.paused ? ' (paused)' : ''}`,
+      );
+    }
   });
 
   withConnectionFlags(
@@ -120,7 +151,7 @@ export function registerScheduleCommands(program: Command): void {
       scheduleId: string;
       paused: boolean;
       next: string | null;
-      recent: { buildId: string; at: string; outcome: string }[];
+      recent: ({ buildId: string; at: string } & RunOutcome)[];
       note: string;
     }[] = [];
     for await (const s of client.schedule.list()) {
@@ -132,7 +163,7 @@ export function registerScheduleCommands(program: Command): void {
         recent: await Promise.all(
           s.info.recentActions.map(async (a) => {
             const buildId = 'workflow' in a.action ? a.action.workflow.workflowId : '';
-            return { buildId, at: a.takenAt.toISOString(), outcome: await runOutcome(client, buildId) };
+            return { buildId, at: a.takenAt.toISOString(), ...(await runOutcome(client, buildId)) };
           }),
         ),
         note: s.state.note ?? '',
@@ -191,20 +222,31 @@ export function registerScheduleCommands(program: Command): void {
   });
 }
 
-/** Why a scheduled run published or not, from its manifest: what `client schedule list` shows per run. */
-async function runOutcome(client: Client, buildId: string): Promise<string> {
-  if (!buildId) return '';
+interface RunOutcome {
+  /** One line: why the run built or skipped, then how it ended and why it published or not. */
+  outcome: string;
+  /** The run's rebuild decision (runs started before rebuild triggers have none). */
+  built?: boolean;
+  reason?: string;
+}
+
+/** Why a scheduled run built or skipped, and published or not, from its manifest: what `client schedule list` shows per run. */
+async function runOutcome(client: Client, buildId: string): Promise<RunOutcome> {
+  if (!buildId) return { outcome: '' };
   try {
     const handle = client.workflow.getHandle(buildId);
     const desc = await handle.describe();
-    if (desc.status.name === 'RUNNING') return 'running';
-    if (desc.status.name !== 'COMPLETED') return desc.status.name.toLowerCase();
+    if (desc.status.name === 'RUNNING') return { outcome: 'running' };
+    if (desc.status.name !== 'COMPLETED') return { outcome: desc.status.name.toLowerCase() };
     const m = (await handle.result()) as BuildManifest;
+    const decision = m.rebuild ? { built: m.rebuild.build, reason: m.rebuild.reason } : {};
     const base = m.baseImageId !== undefined ? ` (base image ${m.baseImageId})` : '';
-    if (!m.publish) return `${m.status}, not published${base}`;
+    if (m.rebuild && !m.rebuild.build) return { outcome: `skipped — ${m.rebuild.reason}${base}`, ...decision };
+    const built = m.rebuild ? `built — ${m.rebuild.reason}; ` : '';
+    if (!m.publish) return { outcome: `${built}${m.status}, not published${base}`, ...decision };
     const why = m.publish.reason ? ` — ${m.publish.reason}` : '';
-    return `${m.status}, publish ${m.publish.state}${why}${base}`;
+    return { outcome: `${built}${m.status}, publish ${m.publish.state}${why}${base}`, ...decision };
   } catch (err) {
-    return `unknown (${err instanceof Error ? err.message : String(err)})`;
+    return { outcome: `unknown (${err instanceof Error ? err.message : String(err)})` };
   }
 }

@@ -48,6 +48,8 @@ export type AuditEvent =
   | { type: 'image.created'; imageId: number; name: string; dropletId: number; sizeBytes: number }
   | { type: 'image.region_added'; imageId: number; region: string }
   | { type: 'image.deleted'; imageId: number }
+  /** A new base image under a distribution slug (as DigitalOcean refreshes them); the one it replaced is retired. */
+  | { type: 'image.base_published'; slug: string; imageId: number; replaced: number }
   | { type: 'key.created'; keyId: number; fingerprint: string }
   | { type: 'key.deleted'; keyId: number; fingerprint: string }
   | { type: 'tag.created'; tag: string }

@@ -24,7 +24,9 @@ export interface LabContext {
 /** Distribution images whose base tree the runtime has (or is preparing), as image records. */
 export async function distributionImages(ctx: LabContext): Promise<ImageRecord[]> {
   const ready = new Set([...(await ctx.runtime.availableDistributions()), ...ctx.extraDistributions]);
-  return DISTRIBUTIONS.filter((d) => ready.has(d.slug)).map(distributionImage);
+  return DISTRIBUTIONS.filter((d) => ready.has(d.slug)).map(
+    (d) => ctx.state.baseImages.get(d.slug) ?? distributionImage(d),
+  );
 }
 
 /** An image by numeric id or slug: snapshots first, then the distributions. */
@@ -33,7 +35,8 @@ export async function findImage(ctx: LabContext, idOrSlug: string | number): Pro
   if (/^\d+$/.test(s)) {
     const snap = ctx.state.images.get(Number(s));
     if (snap) return snap;
-    return (await distributionImages(ctx)).find((d) => d.id === Number(s));
+    const base = (await distributionImages(ctx)).find((d) => d.id === Number(s));
+    return base ?? ctx.state.retiredBaseImages.get(Number(s));
   }
   return (await distributionImages(ctx)).find((d) => d.slug === s);
 }

@@ -62,6 +62,8 @@ export interface ImageRecord {
   public: boolean;
   /** Snapshots: the team whose account holds it (the creator's; /_lab/images can change it). */
   team?: string;
+  /** A base image replaced by a newer one under its slug (POST /_lab/distributions/{slug}). */
+  retired?: boolean;
   /** Distribution images: the runtime's base tree; snapshots: the archive under the state dir. */
   source: { kind: 'distribution'; slug: string } | { kind: 'snapshot'; archivePath: string; dropletId: number };
 }

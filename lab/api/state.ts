@@ -24,6 +24,10 @@ export class LabState {
   readonly images = new Map<number, ImageRecord>();
   readonly keys = new Map<number, SshKeyRecord>();
   readonly tags = new Map<string, TagRecord>();
+  /** Base images published under a distribution slug since the start (the catalogue's otherwise), by slug. */
+  readonly baseImages = new Map<string, ImageRecord>();
+  /** Base images a newer one replaced under their slug: still found by id, as `retired`. */
+  readonly retiredBaseImages = new Map<number, ImageRecord>();
   /** Marketplace apps of the Vendor API, by app id. */
   readonly vendorApps = new Map<string, VendorAppRecord>();
 
@@ -41,6 +45,13 @@ export class LabState {
 
   imageId(): number {
     return this.nextImage++;
+  }
+
+  /** A new base image under `current`'s slug: the slug now resolves to it; `current` is retired. */
+  publishBaseImage(current: ImageRecord, next: ImageRecord): void {
+    this.retiredBaseImages.set(current.id, { ...current, slug: null, retired: true });
+    this.baseImages.set(next.slug!, next);
+    this.audit.record({ type: 'image.base_published', slug: next.slug!, imageId: next.id, replaced: current.id });
   }
 
   addDroplet(d: DropletRecord): void {

@@ -54,7 +54,7 @@ export function imageView(state: LabState, img: ImageRecord) {
     size_gigabytes: img.sizeGigabytes,
     description: img.description,
     tags: state.tagsOf('image', img.id),
-    status: 'available',
+    status: img.retired ? 'retired' : 'available',
     error_message: '',
   };
 }

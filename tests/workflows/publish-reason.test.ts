@@ -2,7 +2,8 @@
  * The build workflow with its activities stubbed (the real dev server, no lab): the sbom step runs
  * right after inventory with the plan's uploads and first-boot scripts, the manifest keeps its
  * summary, and a scheduled rebuild publishes with the package diff as its reasonForUpdate unless
- * the spec states its own.
+ * the spec states its own. The activities are stubs: this checks the workflow's wiring; the reason
+ * itself, from two real bills of materials, is tested in tests/activities/publish-reason-real.test.ts.
  */
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
@@ -92,6 +93,16 @@ function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput
     recordPublished: async (record: PublishedRecord) => {
       calls.push('recordPublished');
       recorded.push(record);
+    },
+    decideRebuild: log('decideRebuild', {
+      build: true,
+      triggers: ['periodic' as const],
+      reason: 'periodic rebuild for package updates',
+      baseImageId: 1001,
+    }),
+    recordBuild: async () => {
+      calls.push('recordBuild');
+      return {} as never;
     },
   };
 }
@@ -253,6 +264,6 @@ test('client schedule list says why each scheduled run published or not', async 
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stdout,
-    /build-web-scheduled\S*: succeeded, publish unchanged — no package changed since image 41 \(build web-before\).*\(base image 1001\)/,
+    /build-web-scheduled\S*: built — periodic rebuild for package updates; succeeded, publish unchanged — no package changed since image 41 \(build web-before\).*\(base image 1001\)/,
   );
 });

@@ -60,6 +60,7 @@ export function registerDroplets(router: Router, ctx: LabContext): void {
     if (!size) throw unprocessable('You specified an invalid size for Droplet creation.');
     const image = await findImage(ctx, body.image);
     if (!image) throw unprocessable('You specified an invalid image for Droplet creation.');
+    if (image.retired) throw unprocessable('The image has been retired: create the Droplet from its slug.');
     if (!image.regions.includes(regionSlug)) throw unprocessable(`The image is not available in region ${regionSlug}.`);
     if (size.disk < image.minDiskSize)
       throw unprocessable(

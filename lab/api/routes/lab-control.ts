@@ -3,13 +3,14 @@
  * tests, fault rules to add, list and clear, and the Vendor API's Marketplace apps to set up.
  */
 import { z } from 'zod';
-import { numericId, type LabContext } from '../context';
+import { distributionImages, numericId, type LabContext } from '../context';
 import type { ContractChecker } from '../contract';
 import { badRequest, notFound } from '../errors';
 import { faultRuleSchema } from '../faults';
 import { json, noContent } from '../http';
 import type { Router } from '../router';
 import type { LabState } from '../state';
+import { imageView } from '../views';
 import {
   MODIFIED_BY,
   mergeReview,
@@ -21,6 +22,11 @@ import {
 } from '../vendor';
 
 const imageChange = z.strictObject({ team: z.string().min(1) });
+const baseImageRelease = z.strictObject({
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  createdAt: z.iso.datetime().optional(),
+});
 
 const faultsBody = z.union([
   faultRuleSchema,
@@ -141,6 +147,27 @@ export function registerLabControl(router: Router, ctx: LabContext, contract: Co
     if (!r.success) throw badRequest(`invalid image change: ${issues(r.error)}`);
     img.team = r.data.team;
     return json(200, { id: img.id, name: img.name, team: img.team });
+  });
+
+  /**
+   * Body: {name?, description?, createdAt?}: a new base image under a distribution slug, as
+   * DigitalOcean refreshes its base images — a new id, the same slug (the same base tree in the
+   * lab); `GET /v2/images/{slug}` answers with it from now on, the one it replaced is `retired`.
+   */
+  router.post('/_lab/distributions/:slug', async (req) => {
+    const current = (await distributionImages(ctx)).find((d) => d.slug === req.params.slug);
+    if (!current) throw notFound();
+    const r = baseImageRelease.safeParse(req.body ?? {});
+    if (!r.success) throw badRequest(`invalid base image: ${issues(r.error)}`);
+    const next = {
+      ...current,
+      id: state.imageId(),
+      name: r.data.name ?? current.name,
+      description: r.data.description ?? current.description,
+      createdAt: r.data.createdAt ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    state.publishBaseImage(current, next);
+    return json(201, { image: imageView(state, next), replaced: current.id });
   });
 
   /** Body: {name?, status?, reason?, review?}: a status set here stops the running review and stays. */
