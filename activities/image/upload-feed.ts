@@ -1,0 +1,68 @@
+/**
+ * Streams an upload's entries into a tar stream and hashes each file's bytes as they are read: the
+ * digests the droplet's copies are checked against (no second read on the worker).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import type { Pack } from 'tar-stream';
+import type { Entry } from './upload-plan';
+
+/** Files up to this size are read whole, several ahead; bigger ones are streamed. */
+const SMALL = 4 << 20;
+/** How many small files are read ahead of the one being packed. */
+const AHEAD = 64;
+/** Big files are read in 4 MiB chunks: fewer trips through the streams (ssh2 cuts packets itself). */
+const CHUNK = 4 << 20;
+
+/** Packs the entries, finalizes the tar, and returns the SHA-256 (hex) of each file, in entry order. */
+export async function feedTar(tar: Pack, entries: Entry[]): Promise<string[]> {
+  const reads = new Map<number, Promise<Buffer>>();
+  let ahead = 0;
+  const prefetch = (from: number) => {
+    for (ahead = Math.max(ahead, from); ahead < entries.length && reads.size < AHEAD; ahead++) {
+      const e = entries[ahead]!;
+      if (e.type === 'file' && e.size <= SMALL) reads.set(ahead, fs.readFile(e.abs));
+    }
+  };
+  const digests: string[] = [];
+  try {
+    for (const [i, e] of entries.entries()) {
+      const header = { name: e.name, mode: e.mode, mtime: new Date(), uid: 0, gid: 0 };
+      if (e.type === 'directory') {
+        tar.entry({ ...header, type: 'directory' });
+        continue;
+      }
+      prefetch(i);
+      const pending = reads.get(i);
+      if (pending) {
+        const body = await pending;
+        reads.delete(i);
+        digests.push(createHash('sha256').update(body).digest('hex'));
+        await new Promise<void>((resolve, reject) =>
+          tar.entry({ ...header, type: 'file', size: body.length }, body, (err) => (err ? reject(err) : resolve())),
+        );
+        continue;
+      }
+      digests.push(await streamFile(tar, { ...header, type: 'file', size: e.size }, e.abs));
+    }
+    tar.finalize();
+    return digests;
+  } catch (err) {
+    tar.destroy(err as Error);
+    throw err;
+  } finally {
+    // Reads still in flight after a failure: their results are not wanted.
+    for (const r of reads.values()) r.catch(() => undefined);
+  }
+}
+
+function streamFile(tar: Pack, header: Parameters<Pack['entry']>[0], abs: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    const sink = tar.entry(header, (err) => (err ? reject(err) : resolve(hash.digest('hex'))));
+    const rs = createReadStream(abs, { highWaterMark: CHUNK });
+    rs.on('data', (c) => hash.update(c));
+    rs.on('error', reject);
+    rs.pipe(sink);
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * The upload step on a real lab droplet: a tree and a file land as read, twice over (idempotent),
+ * and a byte changed on the way — which tar extracts without complaint — fails the step: the
+ * droplet's hash of each file where it landed must match the worker's hash of what it read.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { upload } from '../../activities/upload';
+import { DropletShells } from '../../activities/remote/droplet-shells';
+import { cloudConfig } from '../../activities/image/cloud-config';
+import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../../platform/host-key';
+import { packContext, publishContext } from '../../context/pack';
+import type { ActivityDeps } from '../../activities/runtime/deps';
+import type { DropletRef } from '../../contract/steps';
+import { dropletFromImage, type TestDroplet } from '../support/droplet';
+import { startTestLab, type TestLab } from '../support/lab-api';
+import { labActivityDeps } from '../support/lab-deps';
+
+let lab: TestLab;
+let droplet: TestDroplet;
+let ref: DropletRef;
+let shells: DropletShells;
+let deps: ActivityDeps;
+let digest: string;
+const big = randomBytes(3 << 20);
+/** Set by a test: the stream offset (after the file list) whose byte is flipped on the way. */
+let flipAt: number | undefined;
+
+before(async () => {
+  lab = await startTestLab('upload-verify');
+  const login = ed25519FromSeed(randomBytes(32));
+  const secret = hostKeySecretFrom(Buffer.from(login.privateOpenSsh));
+  const buildId = `upload-verify-${process.pid}`;
+  droplet = await dropletFromImage(lab.server.endpoint, lab.token, 'debian-12-x64', 's-1vcpu-1gb', {
+    key: login,
+    userData: cloudConfig(deriveHostKey(secret, buildId)),
+  });
+  await droplet.run('cloud-init status --wait >/dev/null');
+  ref = { buildId, dropletId: droplet.id, ipv4: droplet.ip };
+  shells = new DropletShells(Buffer.from(login.privateOpenSsh), secret);
+  const run = shells.run.bind(shells);
+  shells.run = (r, command, opts = {}) =>
+    run(
+      r,
+      command,
+      flipAt !== undefined && opts.stdin ? { ...opts, stdin: flip(opts.stdin as Readable, flipAt) } : opts,
+    );
+
+  const ctxDir = join(lab.work, 'ctx');
+  await mkdir(join(ctxDir, 'tree/sub'), { recursive: true });
+  await writeFile(join(ctxDir, 'tree/-dash.txt'), 'a name that looks like an option\n');
+  await writeFile(join(ctxDir, 'tree/sub/it has spaces.txt'), 'spaces\n');
+  await writeFile(join(ctxDir, 'big.bin'), big);
+  await mkdir(join(lab.work, 'w'), { recursive: true });
+  ({ deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w')));
+  deps.shells = shells;
+  const ctx = await packContext(ctxDir, ['tree/', 'big.bin']);
+  await publishContext(deps.store, ctx);
+  digest = ctx.digest;
+});
+
+after(async () => {
+  shells?.closeAll();
+  await droplet?.destroy();
+  await lab?.dispose();
+});
+
+/** Flips one byte of the stream at `at` bytes after the preamble (the file list before the tar). */
+function flip(stdin: Readable, at: number): Readable {
+  let seen = 0;
+  let preamble: number | undefined;
+  let head = '';
+  return stdin.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        if (preamble === undefined) {
+          head += chunk.toString('latin1');
+          const nl = head.indexOf('\n');
+          if (nl >= 0) preamble = nl + 1 + Number(head.slice(0, nl));
+        }
+        const i = preamble === undefined ? -1 : preamble + at - seen;
+        if (i >= 0 && i < chunk.length) {
+          chunk = Buffer.from(chunk);
+          chunk[i]! ^= 0xff;
+        }
+        seen += chunk.length;
+        done(null, chunk);
+      },
+    }),
+  );
+}
+
+const step = (src: string, dest: string) =>
+  upload(deps)({ droplet: ref, step: 'upload', contextDigest: digest, upload: { kind: 'upload', src, dest } });
+
+test('a tree and a big file land as read, and again when run twice', async () => {
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(await step('tree/', '/opt/up/tree/'), { files: 2, bytes: 40, verified: 2 });
+    assert.equal((await step('big.bin', '/opt/up/big.bin')).verified, 1);
+  }
+  const sum = createHash('sha256').update(big).digest('hex');
+  assert.match((await droplet.run('sha256sum /opt/up/big.bin')).out, new RegExp(`^${sum} `));
+  assert.equal((await droplet.run("cat '/opt/up/tree/-dash.txt'")).out, 'a name that looks like an option\n');
+});
+
+test('a byte changed on the way fails the step, though tar extracted the file', async () => {
+  // 512 bytes of tar header, then the file's bytes: the change lands in the content.
+  flipAt = 512 + 100_000;
+  try {
+    await assert.rejects(step('big.bin', '/opt/bad/big.bin'), /did not land as sent/);
+  } finally {
+    flipAt = undefined;
+  }
+  // tar did write the changed file: only the check caught it.
+  assert.equal((await droplet.run('test -f /opt/bad/big.bin && echo yes')).out.trim(), 'yes');
+});
