@@ -32,6 +32,8 @@ export function behaviourChanges(guarded = true) {
     transferNoWait: () => (guarded ? wf.patched('transfer-no-wait') : true),
     /** A scheduled run decides before provision whether to build; every image build is recorded for that. */
     rebuildTriggers: () => (guarded ? wf.patched('rebuild-triggers') : true),
+    /** The build droplet goes as soon as the snapshot exists, not after the copies to other regions. */
+    destroyBeforeTransfer: () => (guarded ? wf.patched('destroy-before-transfer') : true),
   };
 }
 
@@ -278,6 +280,9 @@ export async function runBuild(
           delete manifest.snapshot;
         })
       : undefined;
+    // A copy to another region needs only the image: nobody pays for the droplet while it runs.
+    const destroyedEarly = release && image !== undefined && changes.destroyBeforeTransfer();
+    if (destroyedEarly) await buildDroplet.runNow();
     if (plan.snapshot.regions.length > 0) {
       // snapshot.waitForTransfer: false starts each copy and goes on (the manifest lists them as transferring).
       const noWait = plan.snapshot.waitForTransfer === false && changes.transferNoWait();
@@ -303,7 +308,7 @@ export async function runBuild(
     if (!release || !image) return;
 
     // The image stands on its own: the build droplet goes now, not after days of review.
-    await buildDroplet.runNow();
+    if (!destroyedEarly) await buildDroplet.runNow();
 
     if (input.verify === false) {
       manifest.verify = { state: 'skipped' };

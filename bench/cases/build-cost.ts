@@ -36,7 +36,7 @@ export async function buildCost(stack: Stack): Promise<void> {
     const m = (JSON.parse(r.stdout) as { manifest: BuildManifest }).manifest;
     build.push(m.cost!.buildDropletMinutes);
     test.push(m.cost!.testDropletMinutes);
-    const transfer = m.steps.filter((s) => s.name === 'transfer').reduce((n, s) => n + (s.seconds ?? 0), 0);
+    const transfer = m.steps.filter((s) => s.name.startsWith('transfer-')).reduce((n, s) => n + (s.seconds ?? 0), 0);
     packer.push(m.cost!.buildDropletMinutes + transfer / 60);
     fabric.push((await fabricLifetime(stack, spec, work)) / 60);
   }

@@ -53,6 +53,9 @@ test('the manifest names the snapshot, its regions, the OS and package versions'
   const stepMinutes = sequential.reduce((n, x) => n + (x.seconds ?? 0), 0) / 60;
   assert.ok(manifest.cost && manifest.cost.buildDropletMinutes >= stepMinutes * 0.9, JSON.stringify(manifest.cost));
   assert.ok(manifest.cost.testDropletMinutes > 0, 'the verify droplet is counted');
+  // The copy to sfo3 needs only the image: the build droplet is destroyed before it starts.
+  const names = manifest.steps.map((x) => x.name);
+  assert.ok(names.indexOf('destroy') < names.indexOf('transfer-sfo3'), `step order: ${names.join(', ')}`);
   assert.equal(manifest.os?.versionId, '12');
   assert.match(manifest.packages?.nginx ?? '', /^\d/);
   assert.match(manifest.packages?.['mariadb-server'] ?? '', /^\d/);
@@ -86,6 +89,15 @@ test('the build droplet is gone and exactly one was created, plus one to verify 
   );
   const state = await stack.lab.state();
   assert.equal(state.droplets.list.filter((d) => d.status !== 'archive').length, 0, 'no droplet left');
+  // What the build asked DigitalOcean, by kind (issue #20 P6: ≤ 40 per build, verify's included).
+  const kinds = new Map<string, number>();
+  for (const e of audit.filter((x) => x.type === 'request')) {
+    const k = `${String(e.method)} ${String(e.path).replace(/\/\d+/g, '/:id').replace(/\?.*$/, '')}`;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  console.log(
+    `API calls: ${[...kinds.values()].reduce((a, b) => a + b, 0)}: ${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`,
+  );
 });
 
 test('the snapshot holds no login keys, host keys, shell history or logs', async () => {
