@@ -8,6 +8,7 @@ if [ ! -x node_modules/.bin/node ] || [ ! -d node_modules/@temporalio/worker ] |
   echo "ensure-tools: npm ci" >&2
   npm ci --no-audit --no-fund >&2
 fi
+bash scripts/ensure-ssh2-crypto.sh
 bash scripts/ensure-lab-debs.sh
 bash scripts/ensure-temporal.sh >/dev/null
 bash scripts/ensure-versitygw.sh >/dev/null
