@@ -43,7 +43,7 @@ export function provision(workerDeps: ActivityDeps) {
       userData,
     });
     beat({ dropletId: created.id });
-    const active = await waitActive(deps, created.id, {
+    const active = await waitActive(deps, created, {
       ...(input.stateTimeoutMs !== undefined ? { timeoutMs: input.stateTimeoutMs } : {}),
       needPrivate: connectWithPrivateIp === true,
     });

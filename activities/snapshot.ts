@@ -36,6 +36,7 @@ export function snapshot(workerDeps: ActivityDeps) {
         const a = await getAction(deps, actionId);
         if (a.status === 'errored') actionId = undefined;
       }
+      const posted = actionId === undefined;
       if (actionId === undefined) actionId = (await postDropletAction(deps, id, 'snapshot', { name: input.name })).id;
       beat({ actionId });
       // An errored action throws here; the retry sees it errored and posts a new one.
@@ -45,18 +46,14 @@ export function snapshot(workerDeps: ActivityDeps) {
         { step: 'snapshot' },
         input.timeoutMs ?? 4 * 60 * 60_000,
         input.timeoutMs !== undefined ? 'timeouts.snapshot' : undefined,
+        posted,
       );
       snap = await findByName(deps, id, input.name);
       if (!snap)
         throw new Error(`snapshot action completed but no snapshot named ${input.name} is listed for droplet ${id}`);
     }
     const imageId = Number(snap.id);
-    for (const tag of input.tags) {
-      await deps.api.call('create tag', (c) => c.tag.createTag({ name: tag })).catch(() => undefined);
-      await deps.api.call('tag snapshot', (c) =>
-        c.tag.tagResources({ tag_name: tag, resources: [{ resource_id: String(imageId), resource_type: 'image' }] }),
-      );
-    }
+    for (const tag of input.tags) await tagImage(deps, tag, imageId);
     return { id: imageId, name: snap.name, regions: snap.regions, sizeGigabytes: snap.size_gigabytes };
   };
 }
@@ -82,4 +79,19 @@ export function deleteSnapshot(workerDeps: ActivityDeps) {
       throw err;
     }
   };
+}
+
+/** Tags the image; the tag is created only when it does not exist yet (after the first build, it does). */
+async function tagImage(deps: ActivityDeps, tag: string, imageId: number): Promise<void> {
+  const tagIt = () =>
+    deps.api.call('tag snapshot', (c) =>
+      c.tag.tagResources({ tag_name: tag, resources: [{ resource_id: String(imageId), resource_type: 'image' }] }),
+    );
+  try {
+    await tagIt();
+  } catch (err) {
+    if (!(err instanceof DoApiError && err.status === 404)) throw err;
+    await deps.api.call('create tag', (c) => c.tag.createTag({ name: tag }));
+    await tagIt();
+  }
 }

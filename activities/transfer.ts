@@ -27,6 +27,7 @@ export function transfer(workerDeps: ActivityDeps) {
     };
     let actionId = (Context.current().info.heartbeatDetails as { actionId?: number } | undefined)?.actionId;
     if (actionId !== undefined && (await getIt(actionId)).status === 'errored') actionId = undefined;
+    const posted = actionId === undefined;
     if (actionId === undefined) {
       const r = await deps.api.call('transfer image', (c) =>
         c.image.transferImage({ image_id: input.imageId, region: input.region }),
@@ -42,7 +43,9 @@ export function transfer(workerDeps: ActivityDeps) {
       { region: input.region },
       input.timeoutMs ?? 12 * 60 * 60_000,
       input.timeoutMs !== undefined ? 'timeouts.transfer' : undefined,
+      posted,
     );
-    return (await image()).regions;
+    // The copy completed: the image is in that region too (no need to ask again).
+    return [...new Set([...before.regions, input.region])];
   };
 }

@@ -42,7 +42,8 @@ export function verify(workerDeps: ActivityDeps) {
     });
     const { connectWithPrivateIp, ...network } = input.network ?? {};
     const tag = verifyTag(input.buildId);
-    await destroyTagged(deps, tag);
+    // An earlier attempt's test droplet goes: every attempt tests a droplet booted from the image just now.
+    const leftover = await destroyTagged(deps, tag);
     const notes: string[] = [];
     const size = await smallestSizeFor(deps, input.imageId, input.region, notes);
     const t0 = Date.now();
@@ -57,9 +58,11 @@ export function verify(workerDeps: ActivityDeps) {
       .update(blob)
       .digest('hex')
       .replace(/(..)(?!$)/g, '$1:');
-    await deps.api.call('register one-time SSH key', (c) =>
-      c.sshKey.createSshKey({ name: keyName, public_key: oneTime.publicOpenSsh }),
-    );
+    const keyId = (
+      await deps.api.call('register one-time SSH key', (c) =>
+        c.sshKey.createSshKey({ name: keyName, public_key: oneTime.publicOpenSsh }),
+      )
+    ).data.ssh_key.id;
     const created = await findOrCreate(deps, {
       lookupTag: tag,
       name: `verify-${input.imageId}`,
@@ -70,12 +73,14 @@ export function verify(workerDeps: ActivityDeps) {
       tags: [BUILDER_TAG, buildTag(input.buildId), tag],
       userData: cloudConfig(deriveHostKey(deps.hostKeySecret, hostKeyId)),
       sshKeys: [fingerprint],
+      // destroyTagged just listed this tag and left nothing: no second look before the create.
+      knownAbsent: leftover.destroyed.length === 0,
       ...network,
     });
     beat({ verifyDropletId: created.id });
     let loginRef: DropletRef | undefined;
     try {
-      const active = await waitActive(deps, created.id, {
+      const active = await waitActive(deps, created, {
         ...(input.stateTimeoutMs !== undefined ? { timeoutMs: input.stateTimeoutMs } : {}),
         needPrivate: connectWithPrivateIp === true,
       });
@@ -163,7 +168,8 @@ export function verify(workerDeps: ActivityDeps) {
     } finally {
       if (loginRef) deps.shells.releaseKey(loginRef);
       await destroyTagged(deps, tag);
-      await deleteKeysNamed(deps, keyName);
+      // This attempt's key, by its id (an earlier attempt's were deleted by name above).
+      await deps.api.call('delete one-time SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: keyId }));
     }
   };
 }
@@ -214,8 +220,7 @@ import { FailureType } from '../contract/failures';
 async function smallestSizeFor(deps: ActivityDeps, imageId: number, region: string, notes: string[]): Promise<string> {
   const image = (await deps.api.call('get image', (c) => c.image.getImage({ image_id: imageId }))).data
     .image as unknown as { min_disk_size: number };
-  const sizes = (await deps.api.call('list sizes', (c) => c.size.listSizes({ per_page: 200 }))).data
-    .sizes as unknown as SizeInfo[];
+  const sizes = await listSizes(deps);
   const offered = sizes
     .filter((s) => s.available && s.regions.includes(region))
     .sort((a, b) => a.price_monthly - b.price_monthly || a.memory - b.memory);
@@ -233,4 +238,17 @@ async function smallestSizeFor(deps: ActivityDeps, imageId: number, region: stri
       `the image needs a ${image.min_disk_size} GB disk, so ${smaller.join(', ')} cannot use it: build on the smallest size`,
     );
   return pick.slug;
+}
+
+/** DigitalOcean's sizes change a few times a year: a worker asks once an hour, not once a build. */
+let sizesSeen: { at: number; client: ActivityDeps['api']['client']; sizes: Promise<SizeInfo[]> } | undefined;
+function listSizes(deps: ActivityDeps): Promise<SizeInfo[]> {
+  if (sizesSeen && sizesSeen.client === deps.api.client && Date.now() - sizesSeen.at < 60 * 60_000)
+    return sizesSeen.sizes;
+  const sizes = deps.api
+    .call('list sizes', (c) => c.size.listSizes({ per_page: 200 }))
+    .then((r) => r.data.sizes as unknown as SizeInfo[]);
+  sizesSeen = { at: Date.now(), client: deps.api.client, sizes };
+  sizes.catch(() => (sizesSeen = undefined));
+  return sizes;
 }

@@ -19,6 +19,8 @@ export interface NewDroplet {
   userData: string;
   /** Keys DigitalOcean puts in root's authorized_keys (default: the worker's login key). */
   sshKeys?: (string | number)[];
+  /** The caller has just listed this tag and found nothing: no need to look again before the first create. */
+  knownAbsent?: boolean;
   /** The spec's network and agent options (sent only when set). */
   vpcUuid?: string;
   privateNetworking?: boolean;
@@ -37,11 +39,13 @@ export interface DropletInfo {
 export async function findOrCreate(deps: ActivityDeps, d: NewDroplet): Promise<DropletInfo> {
   // Create is the one call never retried blindly: after any failure, look again first.
   for (let attempt = 1; ; attempt++) {
-    const existing = await deps.api.call('list build droplets', (c) =>
-      c.droplet.listDroplets({ tag_name: d.lookupTag }),
-    );
-    const found = existing.data.droplets[0];
-    if (found) return found as DropletInfo;
+    if (attempt > 1 || !d.knownAbsent) {
+      const existing = await deps.api.call('list build droplets', (c) =>
+        c.droplet.listDroplets({ tag_name: d.lookupTag }),
+      );
+      const found = existing.data.droplets[0];
+      if (found) return found as DropletInfo;
+    }
     try {
       const res = await deps.api.call(
         'create droplet',
@@ -86,10 +90,17 @@ export interface WaitActiveOptions {
   needPrivate?: boolean;
 }
 
-export async function waitActive(deps: ActivityDeps, id: number, opts: WaitActiveOptions = {}): Promise<DropletInfo> {
+export async function waitActive(
+  deps: ActivityDeps,
+  droplet: Pick<DropletInfo, 'id' | 'status'>,
+  opts: WaitActiveOptions = {},
+): Promise<DropletInfo> {
+  const id = droplet.id;
   const pollMs = deps.timing?.pollMs ?? 2000;
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
   const deadline = Date.now() + timeoutMs;
+  // A droplet just created is `new` for seconds at least: looking at once would only cost a call.
+  if (droplet.status === 'new') await sleep(pollMs);
   for (;;) {
     const d = (await deps.api.call('get droplet', (c) => c.droplet.getDroplet({ droplet_id: id }))).data
       .droplet as DropletInfo;

@@ -88,7 +88,7 @@ test('vpcUuid, privateNetworking, ipv6 and monitoring reach the create request a
     ipv6: true,
     monitoring: true,
   });
-  const active = await waitActive(deps, created.id, { needPrivate: true });
+  const active = await waitActive(deps, created, { needPrivate: true });
   const audit = (await readFile(join(work, 'audit.jsonl'), 'utf8')).split('\n').filter(Boolean);
   assert.ok(audit.length > 0);
   type View = {
@@ -119,7 +119,7 @@ test('vpcUuid, privateNetworking, ipv6 and monitoring reach the create request a
     tags: ['fields-plain'],
     userData: '#cloud-config\n',
   });
-  await waitActive(deps, plain.id);
+  await waitActive(deps, plain);
   const p = (await labGet<{ droplet: View }>(`/droplets/${plain.id}`)).droplet;
   assert.notEqual(p.vpc_uuid, VPC);
   assert.deepEqual(
@@ -155,7 +155,7 @@ test('timeouts.snapshot and timeouts.transfer bound the snapshot action and each
     tags: ['fields-snap'],
     userData: '#cloud-config\n',
   });
-  await waitActive(deps, created.id);
+  await waitActive(deps, created);
   const ref = { buildId: 'b-snap', dropletId: created.id, ipv4: '169.254.100.1' };
   await assert.rejects(
     new MockActivityEnvironment().run(activity(snapshot(deps)), {
