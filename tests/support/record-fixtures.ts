@@ -5,10 +5,15 @@
  * workflow change that is guarded by a patch, to add histories of the new code beside the old.
  * `record-fixtures.js <prefix> release` records the release steps instead: a build waiting for
  * approval, one published through a busy app and a review, and a matrix build.
+ * `record-fixtures.js <prefix> rebuild` records scheduled runs that decide before provision: one
+ * that skips because nothing changed since the last build (`rebuild-skipped`), and one that builds
+ * because the lab published a new base image under the spec's slug (`rebuild-built`).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { BuildManifest } from '../../contract/build';
 import { startStack } from './stack';
 import type { Stack } from './stack';
 import { REPO } from './temporal';
@@ -36,6 +41,15 @@ async function main(): Promise<void> {
     try {
       await recordRelease(stack, save, waitFor);
     } finally {
+      await stack.stop();
+    }
+    return;
+  }
+  if (process.argv[3] === 'rebuild') {
+    try {
+      await recordRebuild(stack, save);
+    } finally {
+      await stack.client(['schedule', 'delete', 'rebuild-replay']).catch(() => undefined);
       await stack.stop();
     }
     return;
@@ -117,6 +131,82 @@ async function recordRelease(
   ]);
   if (m.code !== 0) throw new Error(m.stderr);
   await save('replay-matrix', 'web-matrix');
+}
+
+/** As tests/release/rebuild-triggers.test.ts: a paused schedule, triggered by hand. */
+async function recordRebuild(stack: Stack, save: (id: string, name: string) => Promise<void>): Promise<void> {
+  const slug = 'debian-12-x64';
+  const dir = path.join(stack.dir, 'replay');
+  await fs.mkdir(dir, { recursive: true });
+  const spec = path.join(dir, 'build.yaml');
+  await fs.writeFile(
+    spec,
+    `name: replay\nvendor: forge\ndroplet: { image: ${slug} }\napt: { upgrade: false }\nscripts:\n  - run: echo built > /etc/replay\n`,
+  );
+  const c = await stack.client([
+    'schedule',
+    'create',
+    spec,
+    '--id',
+    'rebuild-replay',
+    '--every',
+    '30d',
+    '--rebuild-after',
+    '30d',
+    '--paused',
+    '--no-verify',
+  ]);
+  if (c.code !== 0) throw new Error(c.stderr);
+
+  const recent = async (): Promise<{ buildId: string }[]> => {
+    const r = await stack.client(['schedule', 'list', '--json']);
+    if (r.code !== 0) throw new Error(r.stderr);
+    const listed = JSON.parse(r.stdout) as { scheduleId: string; recent: { buildId: string }[] }[];
+    return listed.find((s) => s.scheduleId === 'rebuild-replay')?.recent ?? [];
+  };
+  /** Triggers the schedule, waits for the new run to close and returns its id and manifest. */
+  const run = async (): Promise<{ id: string; manifest: BuildManifest }> => {
+    const before = (await recent()).length;
+    const t = await stack.client(['schedule', 'trigger', 'rebuild-replay']);
+    if (t.code !== 0) throw new Error(t.stderr);
+    for (let i = 0; i < 120; i++) {
+      const now = await recent();
+      if (now.length > before) {
+        const id = now.at(-1)!.buildId;
+        const manifest = (await stack.temporal.client.workflow.getHandle(id).result()) as BuildManifest;
+        return { id, manifest };
+      }
+      await sleep(500);
+    }
+    throw new Error('the schedule started no run');
+  };
+
+  const first = await run();
+  if (first.manifest.status !== 'succeeded' || first.manifest.rebuild?.build !== true) {
+    throw new Error(`the first scheduled run did not build: ${JSON.stringify(first.manifest.rebuild)}`);
+  }
+  const skipped = await run();
+  if (skipped.manifest.rebuild?.build !== false) {
+    throw new Error(`the second scheduled run did not skip: ${JSON.stringify(skipped.manifest.rebuild)}`);
+  }
+  await save(skipped.id, 'rebuild-skipped');
+
+  // The lab publishes a new base image under the same slug: the next run builds from it.
+  const published = await fetch(`${stack.lab.origin}/_lab/distributions/${slug}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ description: 'Debian 12 x64 (refreshed)' }),
+  });
+  if (published.status !== 201) throw new Error(`publishing a base image: ${published.status}`);
+  const built = await run();
+  if (
+    built.manifest.status !== 'succeeded' ||
+    built.manifest.rebuild?.build !== true ||
+    !built.manifest.rebuild.triggers?.includes('base-image')
+  ) {
+    throw new Error(`the third scheduled run did not build for the base image: ${JSON.stringify(built.manifest)}`);
+  }
+  await save(built.id, 'rebuild-built');
 }
 
 main().then(
