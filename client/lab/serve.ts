@@ -46,6 +46,9 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
     throw err;
   }
   process.stdout.write(`lab API: ${server.endpoint}\ntoken:   ${hint}\n`);
+  process.stdout.write(
+    `control: /_lab/… needs the Bearer token in ${server.controlTokenFile} (0600, new each start)\n`,
+  );
   if (opts.audit) process.stdout.write(`audit:   ${opts.audit}\n`);
   process.stdout.write(
     `checks:  ${opts.contractCheck ? "every exchange against DigitalOcean's OpenAPI document (violations on stderr and in /_lab/state)" : 'off'}\n`,

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DropletRuntime } from '../droplets/runtime';
 import { stateDir as runtimeStateDir } from '../droplets/paths';
+import { CONTROL_TOKEN_FILE, checkHost, requireControlToken, writeControlToken } from './access';
 import { AuditLog } from './audit';
 import type { LabContext } from './context';
 import { ContractChecker, type ContractViolation } from './contract';
@@ -88,6 +89,8 @@ export interface LabServer {
   readonly origin: string;
   /** e.g. http://127.0.0.1:8585/v2 — what dots-wrapper's `endpoint` wants. */
   readonly endpoint: string;
+  /** The 0600 file holding this start's control token, needed (as a Bearer token) by /_lab/…. */
+  readonly controlTokenFile: string;
   readonly faults: Faults;
   /** undefined when contractCheck is off. */
   readonly contract: ContractChecker | undefined;
@@ -145,6 +148,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   // `client lab clean` sweeps the machines of servers whose process is gone, then this directory.
   const record: ServerRecord = { pid: process.pid, machinePrefix: `${machinePrefix}${serverTag}-` };
   await writeFile(join(ownDir, SERVER_RECORD), `${JSON.stringify(record)}\n`);
+  const controlTokenFile = join(ownDir, CONTROL_TOKEN_FILE);
+  const controlToken = await writeControlToken(controlTokenFile);
 
   const faults = new Faults(opts.faultSeed ?? 1);
   for (const f of opts.faults ?? []) faults.add(f);
@@ -181,6 +186,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   const control = new Router();
   registerLabControl(control, ctx, contract);
 
+  let port = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = Date.now();
     const requestId = randomUUID();
@@ -195,6 +201,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     let fault: string | undefined;
     let out: LabResponse;
     try {
+      checkHost(req.headers.host, port);
       if (isApi) {
         const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
         const rate = limiter.take(token);
@@ -216,6 +223,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
           out = await route(api, method, url, body, requestId, req, team);
         }
       } else if (url.pathname.startsWith('/_lab/')) {
+        requireControlToken(req.headers.authorization, controlToken, controlTokenFile);
         body = await readJsonBody(req);
         out = await route(control, method, url, body, requestId, req, '');
       } else {
@@ -284,7 +292,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   audit.record({ type: 'lab.started', endpoint: `${origin}/v2` });
@@ -294,6 +302,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     port,
     origin,
     endpoint: `${origin}/v2`,
+    controlTokenFile,
     faults,
     contract,
     contractViolations: async () => (contract ? contract.violations() : []),

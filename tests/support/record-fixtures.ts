@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { labControl } from './lab-control';
 import { startStack } from './stack';
 import type { Stack } from './stack';
 import { REPO } from './temporal';
@@ -77,15 +78,14 @@ async function recordRelease(
   waitFor: (id: string, status: string) => Promise<void>,
 ): Promise<void> {
   const web = path.join(REPO, 'tests/release/fixtures/web/build.yaml');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps`, {
+  await labControl(stack.lab, '/_lab/vendor-apps', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
+    body: {
       id: 'lab-webcheck',
       name: 'Webcheck',
       status: 'inReview',
       review: { pendingMs: 500, inReviewMs: 500 },
-    }),
+    },
   });
   const fast = ['--review-poll', '0.015', '--busy-retry', '0.03'];
   await stack.client(['start-build', web, '--publish', '--id', 'replay-published', ...fast]);
@@ -93,11 +93,7 @@ async function recordRelease(
   await save('replay-published', 'web-waiting-for-approval');
   await stack.client(['approve', 'replay-published']);
   await waitFor('replay-published', 'waiting-for-review');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps/lab-webcheck`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ status: 'approved' }),
-  });
+  await labControl(stack.lab, '/_lab/vendor-apps/lab-webcheck', { method: 'POST', body: { status: 'approved' } });
   await waitFor('replay-published', 'succeeded');
   await save('replay-published', 'web-published');
 
