@@ -16,6 +16,10 @@ export function registerLabCommands(program: Command): void {
     .option('--port <n>', 'port to listen on', portArg, DEFAULT_LAB_PORT)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--audit <file>', 'append an audit log (JSON lines) of every request and state change')
+    .option(
+      '--data-dir <dir>',
+      "keep the lab's droplets, snapshots, keys and apps here across restarts (default: <state dir>/api/data-<port>)",
+    )
     .option('--token <t>', 'the accepted bearer token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
     .option('--no-contract-check', "do not validate exchanges against DigitalOcean's OpenAPI document")
     .option('--prepare <slugs>', 'base images to build right away, comma-separated ("" for none)', 'debian-12-x64')
@@ -24,6 +28,7 @@ export function registerLabCommands(program: Command): void {
         port: number;
         host: string;
         audit?: string;
+        dataDir?: string;
         token?: string;
         contractCheck: boolean;
         prepare: string;
@@ -37,6 +42,7 @@ export function registerLabCommands(program: Command): void {
             .map((s) => s.trim())
             .filter(Boolean),
           ...(o.audit ? { audit: o.audit } : {}),
+          ...(o.dataDir ? { dataDir: o.dataDir } : {}),
           ...(o.token ? { token: o.token } : {}),
         });
       },

@@ -1,6 +1,8 @@
 /** `client lab api`: the lab's DigitalOcean API in the foreground until SIGINT/SIGTERM. */
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../lab/droplets/nspawn-runtime';
+import { join } from 'node:path';
+import { stateDir } from '../../lab/droplets/paths';
 import { UserError } from '../../contract/user-error';
 import { labToken } from './defaults';
 
@@ -8,6 +10,8 @@ export interface ServeOptions {
   port: number;
   host: string;
   audit?: string;
+  /** Default: <state dir>/api/data-<port>. */
+  dataDir?: string;
   token?: string;
   contractCheck: boolean;
   /** Base images to build in the background right away (the runtime would build them on first use). */
@@ -29,6 +33,7 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
       tokens: [token],
       port: opts.port,
       host: opts.host,
+      dataDir: opts.dataDir ?? join(stateDir(), 'api', `data-${opts.port}`),
       contractCheck: opts.contractCheck,
       extraDistributions: opts.prepare,
       onContractViolation: (v) =>
@@ -46,11 +51,14 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
     throw err;
   }
   process.stdout.write(`lab API: ${server.endpoint}\ntoken:   ${hint}\n`);
+  process.stdout.write(
+    `control: /_lab/… needs the Bearer token in ${server.controlTokenFile} (0600, new each start)\n`,
+  );
   if (opts.audit) process.stdout.write(`audit:   ${opts.audit}\n`);
   process.stdout.write(
     `checks:  ${opts.contractCheck ? "every exchange against DigitalOcean's OpenAPI document (violations on stderr and in /_lab/state)" : 'off'}\n`,
   );
-  process.stdout.write('Ctrl-C stops it and destroys its droplets.\n');
+  process.stdout.write('Ctrl-C stops it: its droplets are powered off for good, their records and snapshots kept.\n');
   for (const slug of opts.prepare) {
     ensureBaseImage(slug).then(
       () => process.stdout.write(`base image ${slug} ready\n`),
@@ -63,7 +71,7 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const { droplets } = await server.state();
-  process.stdout.write(`${signal}: stopping the lab, destroying ${droplets.total} droplet(s) …\n`);
+  process.stdout.write(`${signal}: stopping the lab and the systems of its ${droplets.total} droplet(s) …\n`);
   await server.close();
   const { leaks } = await server.state();
   if (leaks.length > 0)

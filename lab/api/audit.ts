@@ -78,8 +78,12 @@ export class AuditLog {
     if (file) mkdirSync(dirname(file), { recursive: true });
   }
 
+  /** Called after each event: every state change is one (the lab saves its state then). */
+  onRecord: (() => void) | undefined;
+
   record(event: AuditEvent): void {
     this.counts.set(event.type, (this.counts.get(event.type) ?? 0) + 1);
+    this.onRecord?.();
     if (!this.file) return;
     // Synchronous append: whoever reads the file (a test, `tail -f`) sees every line at once,
     // in order, and a crash loses nothing. The lab's volume makes the cost irrelevant.

@@ -161,13 +161,44 @@ export class Machines {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
-  /** Destroys every droplet and waits for all background work; returns how many droplets it destroyed. */
-  async close(): Promise<number> {
+  /**
+   * Destroys every droplet's machine and waits for all background work; returns how many.
+   * keepRecords (a lab with a data dir): the droplets stay in the API, `off`, as a restarted lab
+   * reports them; nothing of their systems is left on the host either way.
+   */
+  async close(opts: { keepRecords?: boolean } = {}): Promise<number> {
     this.closing = true;
     const all = [...this.state.droplets.values()];
-    for (const d of all) this.destroy(d);
+    for (const d of all) {
+      if (opts.keepRecords) this.stop(d);
+      else this.destroy(d);
+    }
     await this.idle();
     return all.length;
+  }
+
+  /** The lab is stopping: the machine goes, the record stays (off, no machine). */
+  private stop(d: DropletRecord): void {
+    d.gone.abort(new Error('the lab stopped'));
+    for (const id of d.actionIds) {
+      const a = this.state.actions.get(id);
+      if (a) this.state.finishAction(a, 'errored', 'the lab stopped');
+    }
+    const machine = d.machine;
+    d.machine = Promise.resolve(undefined);
+    d.locked = false;
+    this.state.setDropletStatus(d, 'off', 'the lab stopped');
+    this.track(
+      (async () => {
+        const m = await machine;
+        if (!m) return;
+        try {
+          await m.destroy();
+        } catch (err) {
+          this.leaks.push({ dropletId: d.id, machineName: d.machineName, error: message(err) });
+        }
+      })(),
+    );
   }
 
   private startDropletAction(d: DropletRecord, type: string): ActionRecord {
@@ -217,7 +248,8 @@ export class Machines {
 
   private async machineOf(d: DropletRecord): Promise<RunningDroplet> {
     const m = await d.machine;
-    if (!m || d.gone.signal.aborted) throw new Error('the droplet has no machine');
+    if (!m || d.gone.signal.aborted)
+      throw new Error('the droplet has no machine (a droplet from before a lab restart has none): delete it');
     return m;
   }
 

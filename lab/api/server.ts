@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DropletRuntime } from '../droplets/runtime';
 import { stateDir as runtimeStateDir } from '../droplets/paths';
+import { CONTROL_TOKEN_FILE, checkHost, requireControlToken, writeControlToken } from './access';
 import { AuditLog } from './audit';
 import type { LabContext } from './context';
 import { ContractChecker, type ContractViolation } from './contract';
@@ -31,6 +32,7 @@ import { addVendorApp, labSummary, registerLabControl } from './routes/lab-contr
 import { registerSnapshots } from './routes/snapshots';
 import { registerTags } from './routes/tags';
 import { DEFAULT_VENDOR_API_OPTIONS, VENDOR_MESSAGES, registerVendorApi } from './routes/vendor';
+import { loadState, StateSaver } from './persist';
 import { LabState } from './state';
 import { DEFAULT_TEAM } from './model';
 import { recordVendorRequest, type VendorAppInput } from './vendor';
@@ -55,6 +57,12 @@ export interface LabServerOptions {
   faultSeed?: number;
   /** Where this server keeps its snapshot archives (in its own subdirectory, removed on close). */
   stateDir?: string;
+  /**
+   * Keep the lab's model (state.json) and snapshot archives here, across restarts: a lab started
+   * on it again knows its droplets (off: their systems stopped with the old lab), snapshots, keys,
+   * tags and Marketplace apps. Without it, everything goes with the server's own directory.
+   */
+  dataDir?: string;
   /** Validate every request and response against the OpenAPI document (default true). */
   contractCheck?: boolean;
   specPath?: string;
@@ -88,6 +96,8 @@ export interface LabServer {
   readonly origin: string;
   /** e.g. http://127.0.0.1:8585/v2 — what dots-wrapper's `endpoint` wants. */
   readonly endpoint: string;
+  /** The 0600 file holding this start's control token, needed (as a Bearer token) by /_lab/…. */
+  readonly controlTokenFile: string;
   readonly faults: Faults;
   /** undefined when contractCheck is off. */
   readonly contract: ContractChecker | undefined;
@@ -139,12 +149,16 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   }
   const serverTag = randomBytes(2).toString('hex');
   const ownDir = join(opts.stateDir ?? join(runtimeStateDir(), 'api'), `${SERVER_DIR_PREFIX}${serverTag}`);
-  const snapshotsDir = join(ownDir, 'snapshots');
+  const snapshotsDir = join(opts.dataDir ?? ownDir, 'snapshots');
+  await mkdir(ownDir, { recursive: true });
   await mkdir(snapshotsDir, { recursive: true });
+  if (opts.dataDir) await loadState(state, opts.dataDir);
   const machinePrefix = opts.machinePrefix ?? DEFAULT_MACHINE_PREFIX;
   // `client lab clean` sweeps the machines of servers whose process is gone, then this directory.
   const record: ServerRecord = { pid: process.pid, machinePrefix: `${machinePrefix}${serverTag}-` };
   await writeFile(join(ownDir, SERVER_RECORD), `${JSON.stringify(record)}\n`);
+  const controlTokenFile = join(ownDir, CONTROL_TOKEN_FILE);
+  const controlToken = await writeControlToken(controlTokenFile);
 
   const faults = new Faults(opts.faultSeed ?? 1);
   for (const f of opts.faults ?? []) faults.add(f);
@@ -163,6 +177,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     opts.contractCheck === false ? undefined : new ContractChecker(opts.specPath, opts.onContractViolation);
   const limiter = new RateLimiter(opts.rateLimitPerHour ?? 5000);
   const log = opts.log ?? ((line: string) => process.stderr.write(`lab api: ${line}\n`));
+  const saver = opts.dataDir ? new StateSaver(state, opts.dataDir, log) : undefined;
 
   const api = new Router();
   registerAccountKeys(api, ctx);
@@ -181,6 +196,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   const control = new Router();
   registerLabControl(control, ctx, contract);
 
+  let port = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = Date.now();
     const requestId = randomUUID();
@@ -195,6 +211,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     let fault: string | undefined;
     let out: LabResponse;
     try {
+      checkHost(req.headers.host, port);
       if (isApi) {
         const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
         const rate = limiter.take(token);
@@ -216,6 +233,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
           out = await route(api, method, url, body, requestId, req, team);
         }
       } else if (url.pathname.startsWith('/_lab/')) {
+        requireControlToken(req.headers.authorization, controlToken, controlTokenFile);
         body = await readJsonBody(req);
         out = await route(control, method, url, body, requestId, req, '');
       } else {
@@ -251,6 +269,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       requestId,
       ...(fault ? { fault } : {}),
     });
+    // Changes the audit log does not see (an image's team, a tag, an app's review settings) too.
+    if (method !== 'GET' && method !== 'HEAD') saver?.schedule();
     // Every body the Vendor API received (and read: after authentication), kept as received.
     if (isVendor && bodyRead && (method === 'PATCH' || body !== undefined)) {
       recordVendorRequest(state, method, url.pathname, out.status, body);
@@ -284,16 +304,21 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   audit.record({ type: 'lab.started', endpoint: `${origin}/v2` });
+  if (saver) {
+    audit.onRecord = () => saver.schedule();
+    saver.schedule(); // what loading changed (droplets off, actions cut short)
+  }
 
   let closing: Promise<void> | undefined;
   return {
     port,
     origin,
     endpoint: `${origin}/v2`,
+    controlTokenFile,
     faults,
     contract,
     contractViolations: async () => (contract ? contract.violations() : []),
@@ -304,9 +329,10 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;
-        const destroyed = await machines.close();
-        await rm(ownDir, { recursive: true, force: true });
+        const destroyed = await machines.close({ keepRecords: saver !== undefined });
         audit.record({ type: 'lab.closed', destroyed });
+        await saver?.flush();
+        await rm(ownDir, { recursive: true, force: true });
       })()),
   };
 }

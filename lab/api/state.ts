@@ -39,6 +39,15 @@ export class LabState {
 
   constructor(readonly audit: AuditLog) {}
 
+  /** After loading saved records: new ids come after every loaded one. */
+  reserveIds(used: { droplet: number[]; action: number[]; image: number[]; key: number[] }): void {
+    const after = (next: number, ids: number[]) => Math.max(next, ...ids.map((i) => i + 1));
+    this.nextDroplet = after(this.nextDroplet, used.droplet);
+    this.nextAction = after(this.nextAction, used.action);
+    this.nextImage = after(this.nextImage, used.image);
+    this.nextKey = after(this.nextKey, used.key);
+  }
+
   dropletId(): number {
     return this.nextDroplet++;
   }

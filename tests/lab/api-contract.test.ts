@@ -14,6 +14,7 @@ import { DoApi } from '../../platform/digitalocean';
 import { connectSsh, exec } from '../../platform/ssh';
 import { createLabServer } from '../../lab/api/server';
 import { createNspawnRuntime, isEmpty } from '../../lab/droplets/nspawn-runtime';
+import { labControl } from '../support/lab-control';
 import { failure, skipUnlessRoot, startTestLab, waitFor, type TestLab } from '../support/lab-api';
 
 const execFileP = promisify(execFile);
@@ -465,10 +466,9 @@ describe('lab DigitalOcean API', { skip }, () => {
 
   describe('faults', () => {
     test('429 with retry-after (set through the control endpoint), then normal again', async () => {
-      const r = await fetch(`${lab.server.origin}/_lab/faults`, {
+      const r = await labControl(lab.server, '/_lab/faults', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'rate-limit', path: '^/v2/regions$', times: 1, retryAfterSeconds: 7 }),
+        body: { kind: 'rate-limit', path: '^/v2/regions$', times: 1, retryAfterSeconds: 7 },
       });
       assert.equal(r.status, 201);
       const f = await failure(c.region.listRegions({}));
@@ -504,14 +504,9 @@ describe('lab DigitalOcean API', { skip }, () => {
 
     test('a probability with a seed fires the same way every time', async () => {
       const pattern = async () => {
-        await fetch(`${lab.server.origin}/_lab/faults`, {
+        await labControl(lab.server, '/_lab/faults', {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            replace: true,
-            seed: 7,
-            rules: [{ kind: 'server-error', path: '^/v2/regions$', probability: 0.5 }],
-          }),
+          body: { replace: true, seed: 7, rules: [{ kind: 'server-error', path: '^/v2/regions$', probability: 0.5 }] },
         });
         const statuses: number[] = [];
         for (let i = 0; i < 16; i++) statuses.push((await raw('/v2/regions')).status);
@@ -520,7 +515,7 @@ describe('lab DigitalOcean API', { skip }, () => {
       const first = await pattern();
       assert.ok(first.includes(500) && first.includes(200), first.join(','));
       assert.deepEqual(await pattern(), first);
-      assert.equal((await fetch(`${lab.server.origin}/_lab/faults`, { method: 'DELETE' })).status, 204);
+      assert.equal((await labControl(lab.server, '/_lab/faults', { method: 'DELETE' })).status, 204);
       assert.equal(lab.server.faults.list().length, 0);
     });
 
@@ -594,7 +589,7 @@ describe('lab DigitalOcean API', { skip }, () => {
       );
       assert.deepEqual(unexpected, [], JSON.stringify(unexpected, null, 2));
       const state = await lab.server.state();
-      const viaHttp = (await (await fetch(`${lab.server.origin}/_lab/state`)).json()) as typeof state;
+      const viaHttp = (await (await labControl(lab.server, '/_lab/state')).json()) as typeof state;
       assert.equal(viaHttp.contract.enabled, true);
       assert.ok('violations' in viaHttp.contract && viaHttp.contract.violations === violations.length);
       assert.equal(state.contract.enabled, true);

@@ -24,6 +24,7 @@ import {
   vendorListedAppSchema,
   type VendorListedApp,
 } from '../../lab/api/vendor-contract';
+import { controlHeaders } from '../support/lab-control';
 import { memoryRuntime } from '../support/memory-runtime';
 
 const TOKEN = `dop_v1_vendor_test_${process.pid}`;
@@ -53,7 +54,8 @@ async function call(
   token: string | null = TOKEN,
   on: LabServer = server,
 ): Promise<{ status: number; data: unknown; headers: Headers }> {
-  const headers: Record<string, string> = {};
+  // The lab's own endpoints take its control token; a test of /v2 or the Vendor API passes its own.
+  const headers: Record<string, string> = path.startsWith('/_lab/') ? controlHeaders(on) : {};
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const init = { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) };

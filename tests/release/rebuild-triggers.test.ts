@@ -12,6 +12,7 @@ import type { BuildManifest } from '../../contract/build';
 import { DoApi } from '../../platform/digitalocean';
 import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
+import { labControl } from '../support/lab-control';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const SLUG = 'debian-12-x64';
@@ -108,10 +109,9 @@ test('a schedule skips when nothing changed and builds when the base image behin
   assert.equal((await created()).length, dropletsBefore, 'a skipped run creates no droplet');
 
   // The lab publishes a new base image under the same slug.
-  const published = await fetch(`${stack.lab.origin}/_lab/distributions/${SLUG}`, {
+  const published = await labControl(stack.lab, `/_lab/distributions/${SLUG}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ description: 'Debian 12 x64 (refreshed)' }),
+    body: { description: 'Debian 12 x64 (refreshed)' },
   });
   assert.equal(published.status, 201);
   const body = (await published.json()) as { image: { id: number; slug: string }; replaced: number };

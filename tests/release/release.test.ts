@@ -18,6 +18,7 @@ import { VendorApi } from '../../platform/vendor-api';
 import { vendorApiUrl } from '../../worker/config';
 import { LAB_TOKEN, assertNoLeftovers, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
+import { labControl } from '../support/lab-control';
 import { REPO } from '../support/temporal';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -93,7 +94,7 @@ async function app(): Promise<{
     softwareIncluded: { name: string; version: string }[];
   };
 }> {
-  const r = await fetch(`${stack.lab.origin}/_lab/vendor-apps/${APP}`);
+  const r = await labControl(stack.lab, `/_lab/vendor-apps/${APP}`);
   const body = (await r.json()) as Record<string, unknown>;
   return (body.app ?? body) as Awaited<ReturnType<typeof app>>;
 }
@@ -155,11 +156,7 @@ test('verify fails, waits, and a retry with the fixed test passes on a new dropl
   );
   const again = await client('approve', id);
   assert.notEqual(again.code, 0, 'a second approval is refused');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps/${APP}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ status: 'approved' }),
-  });
+  await labControl(stack.lab, `/_lab/vendor-apps/${APP}`, { method: 'POST', body: { status: 'approved' } });
 
   const m = await result(id);
   assert.equal(m.status, 'succeeded');

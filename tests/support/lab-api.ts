@@ -7,17 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from 'dots-wrapper';
 import { createLabServer, type LabServer, type LabServerOptions } from '../../lab/api/server';
+import { createNspawnRuntime, ensureBaseImage, findLeftovers, type Leftovers } from '../../lab/droplets/nspawn-runtime';
 import {
-  createNspawnRuntime,
-  ensureBaseImage,
-  findLeftovers,
-  isEmpty,
-  sweepLeftovers,
-  type Leftovers,
-} from '../../lab/droplets/nspawn-runtime';
+  cleanHost,
+  hostLeftovers,
+  leftoverError,
+  requireLabRoot,
+  skipUnlessRootFor,
+  unexpectedDroplets,
+} from './teardown';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export const skipUnlessRoot = process.getuid?.() !== 0 ? "needs root (the lab's droplets are namespaces)" : false;
+/** Skips a lab test without root, except under CI=true: there it fails with NEEDS_ROOT. */
+export const skipUnlessRoot = skipUnlessRootFor();
 
 export interface TestLab {
   server: LabServer;
@@ -29,11 +31,15 @@ export interface TestLab {
   /** Audit log lines, parsed. */
   audit(): Promise<Array<Record<string, unknown> & { type: string }>>;
   leftovers(): Promise<Leftovers>;
-  /** Closes the server, sweeps anything left with our prefix, removes the work dir. */
-  dispose(): Promise<void>;
+  /**
+   * Fails if a droplet other than `expected` is still listed, or (after closing the server) if
+   * anything of its droplets is left on the host; cleans up either way and removes the work dir.
+   */
+  dispose(expected?: number[]): Promise<void>;
 }
 
 export async function startTestLab(name: string, opts: Partial<LabServerOptions> = {}): Promise<TestLab> {
+  requireLabRoot();
   const work = await mkdtemp(join(tmpdir(), `${name}-`));
   // Droplet disks, snapshot trees and network slots of this test stay in its own state dir.
   process.env.IMAGE_FORGE_LAB_DIR = join(work, 'state');
@@ -66,14 +72,17 @@ export async function startTestLab(name: string, opts: Partial<LabServerOptions>
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown> & { type: string }),
     leftovers: () => findLeftovers(machinePrefix),
-    dispose: async () => {
+    dispose: async (expected = []) => {
+      const found: string[] = [];
       try {
+        found.push(...(await unexpectedDroplets(server, expected)));
         await server.close();
       } finally {
-        const left = await findLeftovers(machinePrefix);
-        if (!isEmpty(left)) await sweepLeftovers(machinePrefix);
+        found.push(...(await hostLeftovers(machinePrefix, work)));
+        if (found.length > 0) await cleanHost(machinePrefix, work);
         await rm(work, { recursive: true, force: true });
       }
+      if (found.length > 0) throw leftoverError(`lab test ${name}`, found);
     },
   };
 }

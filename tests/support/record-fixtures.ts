@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BuildManifest } from '../../contract/build';
+import { labControl } from './lab-control';
 import { startStack } from './stack';
 import type { Stack } from './stack';
 import { REPO } from './temporal';
@@ -91,15 +92,14 @@ async function recordRelease(
   waitFor: (id: string, status: string) => Promise<void>,
 ): Promise<void> {
   const web = path.join(REPO, 'tests/release/fixtures/web/build.yaml');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps`, {
+  await labControl(stack.lab, '/_lab/vendor-apps', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
+    body: {
       id: 'lab-webcheck',
       name: 'Webcheck',
       status: 'inReview',
       review: { pendingMs: 500, inReviewMs: 500 },
-    }),
+    },
   });
   const fast = ['--review-poll', '0.015', '--busy-retry', '0.03'];
   await stack.client(['start-build', web, '--publish', '--id', 'replay-published', ...fast]);
@@ -107,11 +107,7 @@ async function recordRelease(
   await save('replay-published', 'web-waiting-for-approval');
   await stack.client(['approve', 'replay-published']);
   await waitFor('replay-published', 'waiting-for-review');
-  await fetch(`${stack.lab.origin}/_lab/vendor-apps/lab-webcheck`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ status: 'approved' }),
-  });
+  await labControl(stack.lab, '/_lab/vendor-apps/lab-webcheck', { method: 'POST', body: { status: 'approved' } });
   await waitFor('replay-published', 'succeeded');
   await save('replay-published', 'web-published');
 
@@ -192,10 +188,9 @@ async function recordRebuild(stack: Stack, save: (id: string, name: string) => P
   await save(skipped.id, 'rebuild-skipped');
 
   // The lab publishes a new base image under the same slug: the next run builds from it.
-  const published = await fetch(`${stack.lab.origin}/_lab/distributions/${slug}`, {
+  const published = await labControl(stack.lab, `/_lab/distributions/${slug}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ description: 'Debian 12 x64 (refreshed)' }),
+    body: { description: 'Debian 12 x64 (refreshed)' },
   });
   if (published.status !== 201) throw new Error(`publishing a base image: ${published.status}`);
   const built = await run();

@@ -18,6 +18,7 @@ import type { LabServer, LabServerOptions } from '../../lab/api/server';
 import { createNspawnRuntime, findLeftovers, isEmpty, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
 import type { WorkerSettings } from '../../worker/config';
 import { createBuildWorker } from '../../worker/run';
+import { requireLabRoot } from './teardown';
 import { REPO, startTemporal } from './temporal';
 import type { TemporalOptions } from './temporal';
 
@@ -67,6 +68,7 @@ export interface StackOptions {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  requireLabRoot();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'forge-stack-'));
   const machinePrefix = `t${randomBytes(2).toString('hex')}-`;
   const auditFile = path.join(dir, 'lab-audit.jsonl');

@@ -24,6 +24,7 @@ import { createLabServer, type LabServer } from '../../lab/api/server';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
 import { REPO, startTemporal } from '../support/temporal';
 import type { PublishOnlyInput } from '../support/workflows/publish-only';
+import { labControl } from '../support/lab-control';
 import { labActivityDeps } from '../support/lab-deps';
 
 const TOKEN = `dop_v1_publish_wf_${process.pid}`;
@@ -143,7 +144,7 @@ test('the dry run shows exactly what is sent; no read of the app: submitted, rev
   assert.match(out.submitted?.lastUpdated ?? '', /^\d{4}-\d\d-\d\dT/);
   assert.equal(typeof out.submitted?.version, 'number');
 
-  const app = (await (await fetch(`${lab.origin}/_lab/vendor-apps/app-ok`)).json()) as {
+  const app = (await (await labControl(lab, '/_lab/vendor-apps/app-ok')).json()) as {
     lab: { received: { method: string; body: unknown }[] };
   };
   const patches = app.lab.received.filter((r) => r.method === 'PATCH');
@@ -166,7 +167,7 @@ test('an app that stays in review past the ceiling fails the build with a clear 
   );
   assert.ok(err instanceof WorkflowFailedError);
   assert.match(err.cause?.message ?? '', /app-busy stayed pending or in review for 2 s.*publish it again/);
-  const app = (await (await fetch(`${lab.origin}/_lab/vendor-apps/app-busy`)).json()) as {
+  const app = (await (await labControl(lab, '/_lab/vendor-apps/app-busy')).json()) as {
     lab: { received: { body: Record<string, unknown> }[] };
   };
   assert.ok(app.lab.received.length >= 2, 'it tried again while the app was busy');
