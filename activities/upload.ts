@@ -6,7 +6,7 @@
  * What landed is verified: the worker hashes each file as it reads it, the droplet hashes each
  * file where tar put it, and the two must agree (a missing, short or altered file fails the step).
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { ActivityDeps } from './runtime/deps';
 import { contextRoot } from './runtime/context-files';
@@ -15,6 +15,7 @@ import { expectedDigest, fileListPreamble, uploadCommand } from './remote/upload
 import type { UploadInput, UploadResult } from '../contract/steps';
 import { planUpload } from './image/upload-plan';
 import { feedTar } from './image/upload-feed';
+import { coalesce } from './remote/coalesce';
 
 export { planUpload };
 
@@ -27,7 +28,8 @@ export function upload(deps: ActivityDeps) {
     const tar = pack();
     const wire = new PassThrough({ highWaterMark: 4 << 20 });
     wire.write(fileListPreamble(files.map((f) => f.name)));
-    tar.pipe(wire);
+    // pipeline, not pipe: a failed read destroys the whole chain, so the droplet's side ends too.
+    pipeline(tar, coalesce(), wire, () => undefined);
     const feeding = feedTar(tar, entries);
     // A failed read ends the stream early: tar on the droplet then fails too, and the read's error is the one reported.
     feeding.catch(() => undefined);
