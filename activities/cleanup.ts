@@ -1,9 +1,11 @@
 /**
  * cleanup: what DigitalOcean's own cleanup script does (marketplace-image-rules.md), except
  * removing the login key and host keys: those go last, in shutdown, so the build can still log
- * in to validate. Ends by zero-filling free space (bounded by the droplet's own disk).
+ * in to validate. Its apt still goes through the worker's apt proxy, whose file it then removes.
+ * Ends by zero-filling free space (bounded by the droplet's own disk).
  */
 import type { ActivityDeps } from './runtime/deps';
+import { APT_PROXY_FILE } from '../contract/apt-proxy';
 import { APT } from './remote/apt';
 import { runOnDroplet } from './remote/run-on-droplet';
 import type { CommandResult, StepContext } from '../contract/steps';
@@ -16,6 +18,9 @@ ${APT} full-upgrade || exit 1
 ${APT} autoremove --purge || exit 1
 ${APT} autoclean
 apt-get -y clean
+# The worker's build-time apt proxy (install wrote it) must not reach the image.
+rm -f ${APT_PROXY_FILE}
+test ! -e ${APT_PROXY_FILE} || exit 1
 rm -rf /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]* 2>/dev/null
 history -c
 : > /root/.bash_history

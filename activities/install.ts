@@ -1,4 +1,7 @@
-/** install: apt update, optional full upgrade, then the spec's packages. */
+/**
+ * install: apt update, optional full upgrade, then the spec's packages — through the worker's apt
+ * proxy when its operator set one (worker config only; cleanup removes it before the seal).
+ */
 import type { ActivityDeps } from './runtime/deps';
 import { aptScript } from './remote/apt';
 import { runOnDroplet } from './remote/run-on-droplet';
@@ -8,6 +11,8 @@ export function install(deps: ActivityDeps) {
   return async (input: InstallInput): Promise<CommandResult> => {
     const what =
       input.apt.packages.length > 0 ? `apt-get install ${input.apt.packages.join(' ')}` : 'apt-get full-upgrade';
-    return runOnDroplet(deps, input.droplet, input.step, what, 'bash -s', { stdin: aptScript(input.apt) });
+    return runOnDroplet(deps, input.droplet, input.step, what, 'bash -s', {
+      stdin: aptScript(input.apt, deps.aptProxy),
+    });
   };
 }

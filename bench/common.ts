@@ -10,6 +10,7 @@ import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../platform/h
 import { cloudConfig } from '../activities/image/cloud-config';
 import { dropletFromImage } from '../tests/support/droplet';
 import type { TestDroplet } from '../tests/support/droplet';
+import { LAB_APT_PROXY } from '../lab/droplets/network';
 import { LAB_TOKEN } from '../tests/support/stack';
 import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
@@ -21,7 +22,7 @@ export const opt = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 export const RUNS = Number(opt('runs', '3'));
-export const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6,P7').split(','));
+export const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6,P7,P8').split(','));
 export const BUILDS = Number(opt('builds', '20'));
 
 export interface Row {
@@ -114,4 +115,12 @@ export async function snapshotThroughApi(stack: Stack, dropletId: number): Promi
   const imgs = await api.call('snapshots', (c) => c.droplet.listDropletSnapshots({ droplet_id: dropletId }));
   for (const img of imgs.data.snapshots)
     await api.call('delete', (c) => c.image.deleteImage({ image_id: Number(img.id) })).catch(() => undefined);
+}
+
+/**
+ * The apt proxy the baselines' droplets get as their first command, the same the project's worker
+ * uses (IMAGE_FORGE_APT_PROXY): all of them then fetch from the same lab apt cache.
+ */
+export function benchAptProxy(stack: Stack): string | undefined {
+  return stack.aptCache ? LAB_APT_PROXY : undefined;
 }

@@ -5,7 +5,9 @@
  *   node dist/bench/run.js [--runs 3] [--only P1,P2,...] [--builds 20]
  *
  * P1 whole build (droplet ready → cleanup done), P2 per-step overhead, P3 one 256 MiB file,
- * P4 a 2,000-file tree, P5 concurrent builds on one worker (peak RSS, makespan), P6 API calls.
+ * P4 a 2,000-file tree, P5 concurrent builds on one worker (peak RSS, makespan), P6 API calls,
+ * P7 fix-and-retry, P8 a warm rebuild (the lab's apt cache empty, then warm). The lab runs its apt
+ * cache and the worker uses it (IMAGE_FORGE_APT_PROXY); the baselines' droplets use it too.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +22,7 @@ import { fileTree } from './cases/file-tree';
 import { fixAndRetry } from './cases/fix-and-retry';
 import { oneBigFile } from './cases/one-big-file';
 import { perStep } from './cases/per-step';
+import { warmRebuild } from './cases/warm-rebuild';
 import { wholeBuild } from './cases/whole-build';
 
 const failures: string[] = [];
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     if (ONLY.has('P4')) await part('P4', fileTree);
     if (ONLY.has('P5')) await part('P5', concurrentBuilds);
     if (ONLY.has('P7')) await part('P7', fixAndRetry);
+    if (ONLY.has('P8')) await part('P8', warmRebuild);
     if (ONLY.has('P6') || ONLY.has('cost')) await part('P6', buildCost);
   } finally {
     await stack.stop();

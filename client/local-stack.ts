@@ -1,7 +1,8 @@
 /**
  * `--local`: everything a build needs on this machine, started when missing and left running for
  * the next build — the Temporal dev server (Web UI, state in a SQLite file), the lab (the local
- * DigitalOcean) and a worker pointed at it. `client local stop` stops them.
+ * DigitalOcean, with its apt cache when apt-cacher-ng is installed) and a worker pointed at both.
+ * `client local stop` stops them.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,8 @@ import { connectClient } from '../platform/temporal-connection';
 import { UserError } from '../contract/user-error';
 import { WORKER_SECRETS_VAR, parseWorkerSecrets } from '../contract/worker-secrets';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LAB_APT_PROXY } from '../lab/droplets/network';
+import { labHasAptCache } from './lab/serve';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -99,6 +102,7 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
         LOCAL.labToken,
         '--audit',
         path.join(dir, 'lab-audit.jsonl'),
+        ...(labHasAptCache() ? [] : ['--no-apt-cache']),
       ],
       {},
     );
@@ -117,6 +121,8 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
       DIGITALOCEAN_API_URL: labUrl,
       IMAGE_FORGE_SSH_KEY: key,
       [WORKER_SECRETS_VAR]: workerSecrets.join(','),
+      // The lab's droplets reach its apt cache by this name (a forwarder on their veth).
+      ...(labHasAptCache() ? { IMAGE_FORGE_APT_PROXY: LAB_APT_PROXY } : {}),
     });
     await waitFor(
       () => workerPolling(temporal),

@@ -12,8 +12,10 @@ installed() {
 missing=()
 # chromium: the browser test of the Temporal Web UI (Debian's build; no browser downloads here);
 # python3-fabric: the benchmark's baseline; openssh-server: the sshd a test runs as an SSH jump host
-# (bastion) on 127.0.0.1 — installed without starting a system-wide sshd (see below).
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server; do
+# (bastion) on 127.0.0.1 — installed without starting a system-wide sshd (see below);
+# apt-cacher-ng: the droplets' apt cache, which the lab runs itself as its child (lab/apt-cache/),
+# so the package's own service is kept from starting too.
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then
@@ -29,7 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update >&2
   # No service starts during the install (policy-rc.d exit 101): openssh-server must not bring up a
-  # system-wide sshd on port 22; the tests run their own sshd on 127.0.0.1 and stop it.
+  # system-wide sshd on port 22 (the tests run their own sshd on 127.0.0.1 and stop it), nor
+  # apt-cacher-ng a system-wide cache on port 3142.
   restore=""
   if [ -e /usr/sbin/policy-rc.d ]; then restore="$(mktemp)"; cp -p /usr/sbin/policy-rc.d "$restore"; fi
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -42,5 +45,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if installed openssh-server && command -v systemctl >/dev/null; then
     systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true
     if [ -d /run/systemd/system ]; then systemctl stop ssh.service ssh.socket >/dev/null 2>&1 || true; fi
+  fi
+  if installed apt-cacher-ng && command -v systemctl >/dev/null; then
+    systemctl disable apt-cacher-ng.service >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then systemctl stop apt-cacher-ng.service >/dev/null 2>&1 || true; fi
   fi
 fi

@@ -4,6 +4,7 @@
  * DigitalOcean's (DIGITALOCEAN_TOKEN).
  */
 import { UserError } from '../contract/user-error';
+import { parseAptProxy } from '../contract/apt-proxy';
 import { parseWorkerSecrets } from '../contract/worker-secrets';
 import { VENDOR_API } from '../platform/vendor-api';
 import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../platform/temporal-settings';
@@ -27,6 +28,11 @@ export interface WorkerSettings {
   vendorToken?: string;
   /** Variables of the worker's environment a spec's `fromWorker` may read (IMAGE_FORGE_WORKER_SECRETS). */
   workerSecrets?: string[];
+  /**
+   * An apt proxy build droplets use while they build (IMAGE_FORGE_APT_PROXY, e.g. the lab's cache).
+   * Off by default: real DigitalOcean droplets cannot reach a proxy on the worker's host.
+   */
+  aptProxy?: string;
 }
 
 export function workerSettingsFrom(env: Record<string, string | undefined>): WorkerSettings {
@@ -60,6 +66,13 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
   if (env.DIGITALOCEAN_VENDOR_TOKEN) s.vendorToken = env.DIGITALOCEAN_VENDOR_TOKEN;
   if (env.IMAGE_FORGE_STORE_DIR) s.storeDir = env.IMAGE_FORGE_STORE_DIR;
   if (env.IMAGE_FORGE_CACHE) s.cacheDir = env.IMAGE_FORGE_CACHE;
+  if (env.IMAGE_FORGE_APT_PROXY) {
+    try {
+      s.aptProxy = parseAptProxy(env.IMAGE_FORGE_APT_PROXY);
+    } catch (err) {
+      throw new UserError((err as Error).message);
+    }
+  }
   return s;
 }
 

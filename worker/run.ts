@@ -13,6 +13,7 @@ import type { ActivityDeps } from '../activities/runtime/deps';
 import { DoApi } from '../platform/digitalocean';
 import { checkStore, storeFromEnv } from '../context/store-config';
 import { UserError } from '../contract/user-error';
+import { parseAptProxy } from '../contract/apt-proxy';
 import { parseWorkerSecrets } from '../contract/worker-secrets';
 import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
@@ -29,6 +30,12 @@ export async function createBuildWorker(
   let workerSecrets: string[];
   try {
     workerSecrets = parseWorkerSecrets((settings.workerSecrets ?? []).join(','));
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  let aptProxy: string | undefined;
+  try {
+    aptProxy = settings.aptProxy ? parseAptProxy(settings.aptProxy) : undefined;
   } catch (err) {
     throw new UserError((err as Error).message);
   }
@@ -56,6 +63,7 @@ export async function createBuildWorker(
     // Only what the operator allowed: nothing else of the worker's environment is within a build's reach.
     workerEnv: Object.fromEntries(workerSecrets.map((n) => [n, process.env[n]])),
     workerSecrets,
+    ...(aptProxy ? { aptProxy } : {}),
     ...(extra.timing ? { timing: extra.timing } : {}),
   });
   const code = workflowCode();

@@ -20,6 +20,11 @@ if apt-get -qq update >/dev/null 2>&1; then
   n=$(( $(apt-get --just-print upgrade 2>/dev/null | grep -ci security) / 2 ))
   if [ "$n" -gt 0 ]; then say FAIL security-updates "$n security updates are pending (run a full upgrade at the end of the build)"; else say PASS security-updates "none pending"; fi
 else say FAIL security-updates "apt-get update failed, so pending updates cannot be checked"; fi
+# 4b. the build's apt proxy (a worker setting, IMAGE_FORGE_APT_PROXY) must not reach the image:
+# a customer's droplet cannot reach the builder's proxy, so its apt would fail.
+if [ -e /etc/apt/apt.conf.d/99image-forge-build-proxy ]; then say FAIL apt-proxy "/etc/apt/apt.conf.d/99image-forge-build-proxy is the build's apt proxy (cleanup removes it)"
+elif grep -rqsiE '^[^#/]*Acquire::https?::Proxy' /etc/apt/apt.conf /etc/apt/apt.conf.d/; then say WARN apt-proxy "an apt proxy is set in /etc/apt (customers' droplets may not reach it)"
+else say PASS apt-proxy "no apt proxy in the image"; fi
 # 5. logs at the top of /var/log
 found=0
 # On a droplet made from the image (IMAGE_CHECK_AFTER_BOOT=1), logs written since this boot are

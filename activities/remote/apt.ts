@@ -1,14 +1,24 @@
 /** apt as a build runs it: non-interactive, keeping existing config files, waiting for the dpkg lock. */
+import { APT_PROXY_FILE } from '../../contract/apt-proxy';
 import { shq } from './shell-quote';
 import type { InstallInput } from '../../contract/steps';
 
 export const APT =
   'apt-get -y -q -o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
-export function aptScript(apt: InstallInput['apt']): string {
+/**
+ * Points the droplet's apt at the worker's proxy (written again each time, so a retried install
+ * is idempotent). It stays until cleanup, so the spec's own scripts' apt-get use it too.
+ */
+export function aptProxyCommand(proxy: string): string {
+  return `printf '%s\\n' ${shq(`Acquire::http::Proxy "${proxy}";`)} > ${APT_PROXY_FILE}`;
+}
+
+export function aptScript(apt: InstallInput['apt'], proxy?: string): string {
   return [
     'set -euo pipefail',
     'export DEBIAN_FRONTEND=noninteractive',
+    ...(proxy ? [aptProxyCommand(proxy)] : []),
     // --error-on=any: a mirror that half-fails must fail the step, not go unnoticed.
     `${APT} update --error-on=any`,
     ...(apt.upgrade ? [`${APT} full-upgrade`] : []),

@@ -32,6 +32,8 @@ export interface ActivityDeps {
   workerEnv: Record<string, string | undefined>;
   /** The names of workerEnv a spec may read (IMAGE_FORGE_WORKER_SECRETS); every other name is refused. */
   workerSecrets: readonly string[];
+  /** The worker's apt proxy for build droplets (IMAGE_FORGE_APT_PROXY); from its config, never a build's input. */
+  aptProxy?: string;
   /** Timings that tests shorten. */
   timing?: { pollMs?: number; shutdownGraceMs?: number };
 }

@@ -15,13 +15,13 @@ import type { BuildManifest } from '../../contract/build';
 import { loadSpec } from '../../spec/load';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { add, fab, freshDroplet, RUNS, secs, snapshotThroughApi } from '../common';
+import { benchAptProxy, add, fab, freshDroplet, RUNS, secs, snapshotThroughApi } from '../common';
 
 export async function buildCost(stack: Stack): Promise<void> {
   const spec = path.join(REPO, 'examples/lamp');
   const work = await fs.mkdtemp(path.join(stack.dir, 'p6-'));
   const { plan } = await loadSpec(path.join(spec, 'build.yaml'));
-  await fs.writeFile(path.join(work, 'apt.sh'), aptScript(plan.apt));
+  await fs.writeFile(path.join(work, 'apt.sh'), aptScript(plan.apt, benchAptProxy(stack)));
   await fs.writeFile(path.join(work, 'cleanup.sh'), CLEANUP_SCRIPT);
   const calls: number[] = [];
   const build: number[] = [];

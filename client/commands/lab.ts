@@ -23,6 +23,10 @@ export function registerLabCommands(program: Command): void {
     .option('--token <t>', 'the accepted bearer token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
     .option('--no-contract-check', "do not validate exchanges against DigitalOcean's OpenAPI document")
     .option('--prepare <slugs>', 'base images to build right away, comma-separated ("" for none)', 'debian-12-x64')
+    .option(
+      '--no-apt-cache',
+      'no apt cache for the droplets (by default apt-cacher-ng runs with the lab, its cache in ~/.cache/image-forge/apt-cache; workers use it with IMAGE_FORGE_APT_PROXY=http://apt-cache.lab.internal:3142)',
+    )
     .action(
       async (o: {
         port: number;
@@ -32,11 +36,13 @@ export function registerLabCommands(program: Command): void {
         token?: string;
         contractCheck: boolean;
         prepare: string;
+        aptCache: boolean;
       }) => {
         await serveLabApi({
           port: o.port,
           host: o.host,
           contractCheck: o.contractCheck,
+          aptCache: o.aptCache,
           prepare: o.prepare
             .split(',')
             .map((s) => s.trim())

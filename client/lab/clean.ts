@@ -1,10 +1,12 @@
 /**
  * `client lab clean`: removes what crashed lab processes left behind — the droplets of lab API
  * servers whose process is gone (their namespaces, mounts, cgroups, disks), their directories,
- * and snapshot trees nothing uses. `--prefix` sweeps any machine-name prefix, live or not.
+ * snapshot trees nothing uses, and apt caches (apt-cacher-ng) whose lab was killed.
+ * `--prefix` sweeps any machine-name prefix, live or not.
  */
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { aptCacheDir, stopOrphanedCache } from '../../lab/apt-cache/apt-cacher-ng';
 import { SERVER_DIR_PREFIX, SERVER_RECORD, type ServerRecord } from '../../lab/api/server';
 import { pruneSnapshotTrees, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
 import { stateDir } from '../../lab/droplets/paths';
@@ -40,6 +42,16 @@ export async function labClean(opts: { prefix?: string; apiStateDir?: string }):
     if (record && !(await sweep(record.machinePrefix))) continue;
     await rm(path, { recursive: true, force: true });
     process.stdout.write(`removed ${path} (its lab server is gone)\n`);
+  }
+  if (await stopOrphanedCache(aptCacheDir()))
+    process.stdout.write(`stopped the orphaned apt cache of ${aptCacheDir()}\n`);
+  for (const dir of (await readdir(stateDir()).catch(() => [] as string[])).filter((d) => d.startsWith('apt-cache-'))) {
+    // A private cache (its lab found the shared one busy): gone with its lab.
+    const path = join(stateDir(), dir);
+    if (!(await stopOrphanedCache(path)) && (await readFile(join(path, 'pid'), 'utf8').catch(() => '')) !== '')
+      continue;
+    await rm(path, { recursive: true, force: true });
+    process.stdout.write(`removed ${path} (its lab is gone)\n`);
   }
   for (const tree of await pruneSnapshotTrees().catch((err: Error) => (problems.push(err.message), [] as string[]))) {
     process.stdout.write(`removed unused snapshot tree ${tree}\n`);

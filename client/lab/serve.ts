@@ -1,5 +1,8 @@
 /** `client lab api`: the lab's DigitalOcean API in the foreground until SIGINT/SIGTERM. */
+import { existsSync } from 'node:fs';
+import { APT_CACHER_NG, startAptCache, type AptCache } from '../../lab/apt-cache/apt-cacher-ng';
 import { createLabServer, type LabServer } from '../../lab/api/server';
+import { LAB_APT_PROXY } from '../../lab/droplets/network';
 import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../lab/droplets/nspawn-runtime';
 import { join } from 'node:path';
 import { stateDir } from '../../lab/droplets/paths';
@@ -16,6 +19,13 @@ export interface ServeOptions {
   contractCheck: boolean;
   /** Base images to build in the background right away (the runtime would build them on first use). */
   prepare: string[];
+  /** Run the lab's apt cache (apt-cacher-ng) for the droplets. */
+  aptCache: boolean;
+}
+
+/** Whether `client lab api` runs an apt cache by default here: apt-cacher-ng is installed. */
+export function labHasAptCache(): boolean {
+  return existsSync(APT_CACHER_NG);
 }
 
 export async function serveLabApi(opts: ServeOptions): Promise<void> {
@@ -26,10 +36,14 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
       throw new UserError(`unknown distribution ${slug} for --prepare (known: ${known.join(', ')})`);
   }
   const { token, hint } = labToken(opts.token);
+  let aptCache: AptCache | undefined;
+  if (opts.aptCache && !labHasAptCache())
+    process.stderr.write(`lab api: no apt cache: ${APT_CACHER_NG} is not installed (scripts/ensure-lab-debs.sh)\n`);
+  else if (opts.aptCache) aptCache = await startAptCache();
   let server: LabServer;
   try {
     server = await createLabServer({
-      runtime: createNspawnRuntime(),
+      runtime: createNspawnRuntime({ aptCachePort: () => aptCache?.port }),
       tokens: [token],
       port: opts.port,
       host: opts.host,
@@ -43,6 +57,7 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
       ...(opts.audit ? { auditFile: opts.audit } : {}),
     });
   } catch (err) {
+    await aptCache?.stop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
       throw new UserError(`port ${opts.port} is already in use (another lab?): choose one with --port`);
@@ -55,6 +70,11 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
     `control: /_lab/… needs the Bearer token in ${server.controlTokenFile} (0600, new each start)\n`,
   );
   if (opts.audit) process.stdout.write(`audit:   ${opts.audit}\n`);
+  process.stdout.write(
+    aptCache
+      ? `apt:     cache ${aptCache.dir} (apt-cacher-ng on 127.0.0.1:${aptCache.port}); workers: IMAGE_FORGE_APT_PROXY=${LAB_APT_PROXY}\n`
+      : 'apt:     no cache (droplets reach the mirror directly)\n',
+  );
   process.stdout.write(
     `checks:  ${opts.contractCheck ? "every exchange against DigitalOcean's OpenAPI document (violations on stderr and in /_lab/state)" : 'off'}\n`,
   );
@@ -73,6 +93,7 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
   const { droplets } = await server.state();
   process.stdout.write(`${signal}: stopping the lab and the systems of its ${droplets.total} droplet(s) …\n`);
   await server.close();
+  await aptCache?.stop();
   const { leaks } = await server.state();
   if (leaks.length > 0)
     throw new UserError(

@@ -2,7 +2,8 @@
  * A droplet's network: its own netns joined to the host by a veth pair with a link-local /30
  * (host .1, droplet .2). No default route inside, and forwarding is off on the host side, so the
  * droplet reaches nothing but the host's veth address — where an in-process forwarder on port 80
- * leads to the Debian mirror, which the droplet's /etc/hosts maps to that address.
+ * leads to the Debian mirror, which the droplet's /etc/hosts maps to that address. With the lab's
+ * apt cache on, a second forwarder on port 3142 leads to it, under the name APT_CACHE_HOST.
  */
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +14,17 @@ import { assertMachineName, netnsPath, slotsDir } from './paths';
 /** 169.254.1.0 … 169.254.254.255 in /30 blocks: 169.254.0.x and 169.254.255.x stay unused. */
 const MAX_SLOTS = 254 * 64;
 export const MIRROR_HOST = 'deb.debian.org';
+/** The lab's apt cache as droplets see it: this name (their /etc/hosts) and port, on the veth's host side. */
+export const APT_CACHE_HOST = 'apt-cache.lab.internal';
+export const APT_CACHE_PORT = 3142;
+/** What a worker building in the lab sets as IMAGE_FORGE_APT_PROXY. */
+export const LAB_APT_PROXY = `http://${APT_CACHE_HOST}:${APT_CACHE_PORT}`;
+
+export interface NetworkOptions {
+  mirrorHost?: string;
+  /** The apt cache's loopback port on the host: droplets get a forwarder to it. */
+  aptCachePort?: number;
+}
 
 export interface DropletNetwork {
   machineName: string;
@@ -26,6 +38,14 @@ export interface DropletNetwork {
   hostInterface: string;
   netnsPath: string;
   forwarder: Forwarder;
+  /** To the lab's apt cache, when it is on. */
+  aptCacheForwarder?: Forwarder;
+}
+
+/** Closes the droplet's forwarders (its owner does, before teardownNetwork). */
+export async function closeForwarders(net: DropletNetwork): Promise<void> {
+  await net.forwarder.close();
+  await net.aptCacheForwarder?.close();
 }
 
 export function slotAddresses(slot: number): { hostAddress: string; dropletAddress: string } {
@@ -83,13 +103,13 @@ async function writeSysctl(path: string, value: string, netns?: string): Promise
 }
 
 /** Creates netns, veth and addresses and starts the mirror forwarder. Undoes itself on failure. */
-export async function setupNetwork(machineName: string, opts: { mirrorHost?: string } = {}): Promise<DropletNetwork> {
+export async function setupNetwork(machineName: string, opts: NetworkOptions = {}): Promise<DropletNetwork> {
   assertMachineName(machineName);
   const skip = new Set<number>();
   for (let attempt = 1; ; attempt++) {
     const slot = await allocateSlot(machineName, skip);
     try {
-      return await setupSlot(machineName, slot, opts.mirrorHost ?? MIRROR_HOST);
+      return await setupSlot(machineName, slot, opts);
     } catch (err) {
       await teardownNetwork(machineName, slot);
       // A live process still holds this address's port 80 (e.g. a lab whose droplet was swept
@@ -100,7 +120,7 @@ export async function setupNetwork(machineName: string, opts: { mirrorHost?: str
   }
 }
 
-async function setupSlot(machineName: string, slot: number, mirrorHost: string): Promise<DropletNetwork> {
+async function setupSlot(machineName: string, slot: number, opts: NetworkOptions): Promise<DropletNetwork> {
   const { hostAddress, dropletAddress } = slotAddresses(slot);
   const hostIf = hostInterfaceName(slot);
   await run('ip', ['netns', 'add', machineName]);
@@ -123,9 +143,23 @@ async function setupSlot(machineName: string, slot: number, mirrorHost: string):
   const forwarder = await startForwarder({
     listenHost: hostAddress,
     listenPort: 80,
-    targetHost: mirrorHost,
+    targetHost: opts.mirrorHost ?? MIRROR_HOST,
     targetPort: 80,
   });
+  let aptCacheForwarder: Forwarder | undefined;
+  if (opts.aptCachePort !== undefined) {
+    try {
+      aptCacheForwarder = await startForwarder({
+        listenHost: hostAddress,
+        listenPort: APT_CACHE_PORT,
+        targetHost: '127.0.0.1',
+        targetPort: opts.aptCachePort,
+      });
+    } catch (err) {
+      await forwarder.close();
+      throw err;
+    }
+  }
   return {
     machineName,
     slot,
@@ -135,6 +169,7 @@ async function setupSlot(machineName: string, slot: number, mirrorHost: string):
     hostInterface: hostIf,
     netnsPath: netnsPath(machineName),
     forwarder,
+    ...(aptCacheForwarder ? { aptCacheForwarder } : {}),
   };
 }
 
@@ -167,8 +202,12 @@ export async function vethsByAliasPrefix(prefix: string): Promise<Array<{ ifname
     .map((l) => ({ ifname: l.ifname as string, alias: l.ifalias as string }));
 }
 
-/** The droplet's /etc/hosts (bind-mounted read-only): its name, and the mirror at the forwarder. */
-export function dropletHostsFile(hostname: string, hostAddress: string, mirrorName = MIRROR_HOST): string {
+/** The droplet's /etc/hosts (bind-mounted read-only): its name, the mirror and the apt cache at the forwarders. */
+export function dropletHostsFile(
+  hostname: string,
+  hostAddress: string,
+  opts: { mirrorName?: string; aptCache?: boolean } = {},
+): string {
   return [
     '127.0.0.1\tlocalhost',
     `127.0.1.1\t${hostname}`,
@@ -176,7 +215,10 @@ export function dropletHostsFile(hostname: string, hostAddress: string, mirrorNa
     'ff02::1\t\tip6-allnodes',
     'ff02::2\t\tip6-allrouters',
     `# image-forge lab: the Debian mirror through the host's forwarder`,
-    `${hostAddress}\t${mirrorName}`,
+    `${hostAddress}\t${opts.mirrorName ?? MIRROR_HOST}`,
+    ...(opts.aptCache
+      ? [`# the lab's apt cache (apt-cacher-ng) through the host's forwarder`, `${hostAddress}\t${APT_CACHE_HOST}`]
+      : []),
     '',
   ].join('\n');
 }

@@ -20,7 +20,7 @@ import {
 } from './cleanup';
 import { createDisk, diskPaths, mountRoot } from './disk';
 import { sleep, tryRun } from './exec';
-import { dropletHostsFile, setupNetwork, type DropletNetwork } from './network';
+import { closeForwarders, dropletHostsFile, setupNetwork, type DropletNetwork } from './network';
 import { assertMachineName, assertMountablePath, dropletCgroup, dropletDir, dropletsDir, netnsPath } from './paths';
 import type { DropletBootSpec, DropletExit, DropletRuntime, RunningDroplet } from './runtime';
 import { ensureSnapshotTree, pruneSnapshotTrees, writeSnapshot } from './snapshot';
@@ -28,6 +28,11 @@ import { ensureSnapshotTree, pruneSnapshotTrees, writeSnapshot } from './snapsho
 export interface NspawnRuntimeOptions {
   /** Where the droplets' port-80 forwarder leads (default deb.debian.org). */
   mirrorHost?: string;
+  /**
+   * The port of the lab's apt cache on the host's loopback (lab/apt-cache), read as each droplet
+   * is made (a cache may be restarted): droplets reach it through a forwarder.
+   */
+  aptCachePort?: () => number | undefined;
   /** `booted` rejects when sshd has not answered by then (default 180 s). */
   bootTimeoutMs?: number;
 }
@@ -259,7 +264,7 @@ class NspawnDroplet implements RunningDroplet {
   destroy(): Promise<void> {
     this.destroying ??= (async () => {
       if (this.running) await this.powerOff();
-      await this.net.forwarder.close();
+      await closeForwarders(this.net);
       live.delete(this.machineName);
       await cleanupMachine(this.machineName);
       await pruneSnapshotTrees().catch((err: Error) => log(`pruning snapshot trees: ${err.message}`));
@@ -319,13 +324,20 @@ export function createNspawnRuntime(opts: NspawnRuntimeOptions = {}): DropletRun
       await mkdir(dropletsDir(), { recursive: true });
       await mkdir(dir); // fails if the name is taken, in this process or another
       let net: DropletNetwork | undefined;
+      const aptCachePort = opts.aptCachePort?.();
       try {
-        net = await setupNetwork(spec.machineName, opts.mirrorHost ? { mirrorHost: opts.mirrorHost } : {});
+        net = await setupNetwork(spec.machineName, {
+          ...(opts.mirrorHost ? { mirrorHost: opts.mirrorHost } : {}),
+          ...(aptCachePort !== undefined ? { aptCachePort } : {}),
+        });
         const meta: DropletMeta = { machineName: spec.machineName, slot: net.slot, lower, uuid: randomUUID() };
         await writeFile(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
         await createDisk(dir, spec.diskGiB);
         await mountRoot(dir, lower);
-        await writeFile(join(dir, 'hosts'), dropletHostsFile(spec.hostname, net.hostAddress));
+        await writeFile(
+          join(dir, 'hosts'),
+          dropletHostsFile(spec.hostname, net.hostAddress, { aptCache: aptCachePort !== undefined }),
+        );
         await writeSeed(dir, spec);
         const droplet = new NspawnDroplet(spec.machineName, net, meta, spec.hostname, bootTimeoutMs);
         live.set(spec.machineName, droplet);
@@ -333,7 +345,7 @@ export function createNspawnRuntime(opts: NspawnRuntimeOptions = {}): DropletRun
         return droplet;
       } catch (err) {
         live.delete(spec.machineName);
-        await net?.forwarder.close();
+        if (net) await closeForwarders(net);
         await cleanupMachine(spec.machineName).catch((e: Error) => log(`cleanup after failed create: ${e.message}`));
         throw err;
       }

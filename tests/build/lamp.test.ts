@@ -3,13 +3,15 @@
  * then checked the way a customer and DigitalOcean's review would: a droplet made from the
  * snapshot runs its first-boot scripts once and in order, greets root's first login once, serves
  * the PHP page from MariaDB, and passes the image check with no failure and no warning; the
- * snapshot itself holds no keys, history or logs; the build droplet is gone.
+ * snapshot itself holds no keys, history or logs; the build droplet is gone. The build's apt went
+ * through the lab's apt cache (the worker's IMAGE_FORGE_APT_PROXY), and the image keeps no proxy.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from '../../activities/image/check';
+import { APT_PROXY_FILE } from '../../contract/apt-proxy';
 import type { BuildManifest } from '../../contract/build';
 import { dropletFromImage } from '../support/droplet';
 import type { TestDroplet } from '../support/droplet';
@@ -124,11 +126,18 @@ test('the snapshot holds no login keys, host keys, shell history or logs', async
   const logs = [...entries].filter(([n, size]) => /^var\/log\/[^/]+\.log$/.test(n) && size > 50);
   assert.deepEqual(logs, [], 'no non-empty top-level logs');
   assert.ok(!entries.has('zerofile'), 'the zero-fill file was removed');
+  assert.ok(!entries.has(APT_PROXY_FILE.slice(1)), "the worker's apt proxy is not in the image");
   assert.deepEqual(
     [...entries.keys()].filter((e) => e.startsWith('var/lib/cloud/instances/') && e !== 'var/lib/cloud/instances/'),
     [],
     'cloud-init will see a new instance',
   );
+});
+
+test("the build's apt went through the lab's apt cache", async () => {
+  const traffic = await stack.aptCache!.traffic();
+  // nginx, MariaDB, PHP and their dependencies: dozens of packages, each served by the cache.
+  assert.ok(traffic.packagesServed >= 30, JSON.stringify(traffic));
 });
 
 test('a droplet from the snapshot: first boot once, first login once, site up, image check clean', async () => {
@@ -156,6 +165,7 @@ test('a droplet from the snapshot: first boot once, first login once, site up, i
   assert.doesNotMatch(second.out, /Welcome/, 'the message is shown on the first login only');
   assert.equal((await d.run('cmp /root/.bashrc /etc/skel/.bashrc')).code, 0, '.bashrc restored');
 
+  assert.equal((await d.run(`test -e ${APT_PROXY_FILE}`)).code, 1, 'no apt proxy on the customer droplet');
   const page = await d.run('curl -fsS http://localhost/');
   assert.match(page.out, /LAMP on DigitalOcean: PHP 8\.2.*database connected \(MariaDB/);
 

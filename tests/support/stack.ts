@@ -13,8 +13,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { ed25519FromSeed } from '../../platform/host-key';
 import type { ActivityDeps } from '../../activities/runtime/deps';
+import { startAptCache, type AptCache } from '../../lab/apt-cache/apt-cacher-ng';
 import { createLabServer } from '../../lab/api/server';
 import type { LabServer, LabServerOptions } from '../../lab/api/server';
+import { LAB_APT_PROXY } from '../../lab/droplets/network';
 import { createNspawnRuntime, findLeftovers, isEmpty, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
 import type { WorkerSettings } from '../../worker/config';
 import { createBuildWorker } from '../../worker/run';
@@ -34,10 +36,19 @@ export interface Stack {
   keyFile: string;
   storeDir: string;
   machinePrefix: string;
+  /** The lab's apt cache, when on; droplets made from now on use the current one. */
+  aptCache?: AptCache;
+  /** Stops the apt cache and starts one on `dir` (default the machine's shared cache directory). */
+  restartAptCache(dir?: string): Promise<AptCache>;
   /** The environment a client or worker process of this stack needs. */
   env: Record<string, string>;
   worker?: { worker: Worker; deps: ActivityDeps; running: Promise<void> };
-  startWorker(opts?: { timing?: ActivityDeps['timing']; extraEnv?: Record<string, string> }): Promise<void>;
+  /** aptProxy: false starts a worker without IMAGE_FORGE_APT_PROXY. */
+  startWorker(opts?: {
+    timing?: ActivityDeps['timing'];
+    extraEnv?: Record<string, string>;
+    aptProxy?: boolean;
+  }): Promise<void>;
   stopWorker(): Promise<void>;
   spawnWorker(extraEnv?: Record<string, string>): WorkerProcess;
   client(args: string[], extraEnv?: Record<string, string>): Promise<ClientRun>;
@@ -65,6 +76,8 @@ export interface StackOptions {
   worker?: boolean;
   timing?: ActivityDeps['timing'];
   apiTimeoutMs?: number;
+  /** The lab's apt cache (default on): false runs without one, and the worker without a proxy. */
+  aptCache?: boolean;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -78,15 +91,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   await fs.writeFile(keyFile, key.privateOpenSsh, { mode: 0o600 });
 
   const temporal = await startTemporal(opts.temporal);
+  let aptCache = opts.aptCache === false ? undefined : await startAptCache();
   const labOptions: LabServerOptions = {
-    runtime: createNspawnRuntime(),
+    runtime: createNspawnRuntime({ aptCachePort: () => aptCache?.port }),
     tokens: [LAB_TOKEN],
     auditFile,
     machinePrefix,
     timing: { transferDelayMs: 500 },
     ...opts.lab,
   };
-  const lab = await createLabServer(labOptions);
+  const lab = await createLabServer(labOptions).catch(async (err: unknown) => {
+    await aptCache?.stop().catch(() => undefined);
+    await temporal.teardown().catch(() => undefined);
+    throw err;
+  });
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: 'default',
@@ -97,8 +115,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     IMAGE_FORGE_CACHE: path.join(dir, 'cache'),
     // The tiny fixture reads FORGE_TEST_SECRET, the SBOM test FORGE_BOM_SECRET: the operator allows both.
     IMAGE_FORGE_WORKER_SECRETS: 'FORGE_TEST_SECRET,FORGE_BOM_SECRET',
+    ...(aptCache ? { IMAGE_FORGE_APT_PROXY: LAB_APT_PROXY } : {}),
   };
-  const settings = (): WorkerSettings => ({
+  const settings = (aptProxy = true): WorkerSettings => ({
     temporal: { address: temporal.address, namespace: 'default', tls: false },
     taskQueue: 'image-forge',
     token: LAB_TOKEN,
@@ -110,6 +129,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     maxConcurrentWorkflows: 40,
     workerSecrets: ['FORGE_TEST_SECRET', 'FORGE_BOM_SECRET'],
     ...(opts.apiTimeoutMs ? { apiTimeoutMs: opts.apiTimeoutMs } : {}),
+    ...(aptCache && aptProxy ? { aptProxy: LAB_APT_PROXY } : {}),
   });
   const workers: WorkerProcess[] = [];
 
@@ -123,10 +143,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     keyFile,
     storeDir,
     machinePrefix,
+    ...(aptCache ? { aptCache } : {}),
     env,
+    async restartAptCache(dir) {
+      await aptCache?.stop();
+      aptCache = undefined;
+      aptCache = await startAptCache(dir ? { dir } : {});
+      stack.aptCache = aptCache;
+      return aptCache;
+    },
     async startWorker(o = {}) {
       const timing = o.timing ?? opts.timing;
-      const { worker, deps } = await createBuildWorker(settings(), temporal.nativeConnection, timing ? { timing } : {});
+      const { worker, deps } = await createBuildWorker(
+        settings(o.aptProxy ?? true),
+        temporal.nativeConnection,
+        timing ? { timing } : {},
+      );
       if (o.extraEnv) deps.workerEnv = { ...process.env, ...o.extraEnv };
       stack.worker = { worker, deps, running: worker.run() };
     },
@@ -183,6 +215,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       for (const w of workers) await w.kill('SIGKILL').catch(() => undefined);
       await stack.stopWorker().catch(() => undefined);
       await lab.close().catch(() => undefined);
+      await aptCache?.stop().catch(() => undefined);
       await stack.temporal.teardown().catch(() => undefined);
       await sweepLeftovers(machinePrefix).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);

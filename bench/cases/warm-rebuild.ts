@@ -1,0 +1,69 @@
+/**
+ * P8: a warm rebuild. The LAMP spec built with the lab's apt cache empty (a fresh directory), then
+ * the same spec again with that cache warm; the second build's time over the first's, each from
+ * its first step to its snapshot. The worker's apt proxy (IMAGE_FORGE_APT_PROXY) is what makes
+ * the second one cheaper: its packages come from the cache on the worker's host, not the mirror.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { StepRecord } from '../../contract/build';
+import type { Stack } from '../../tests/support/stack';
+import { REPO } from '../../tests/support/temporal';
+import { add, RUNS } from '../common';
+
+const end = (s: StepRecord | undefined) => Date.parse(s!.startedAt!) + s!.seconds! * 1000;
+
+async function buildSecs(stack: Stack): Promise<{ secs: number; install: number }> {
+  const r = await stack.client([
+    'start-build',
+    path.join(REPO, 'examples/lamp/build.yaml'),
+    '--wait',
+    '--json',
+    '--no-verify',
+  ]);
+  if (r.code !== 0) throw new Error(`P8 build failed: ${r.stderr}`);
+  const steps = (JSON.parse(r.stdout) as { manifest: { steps: StepRecord[] } }).manifest.steps;
+  return {
+    secs: (end(steps.find((s) => s.name === 'snapshot')) - Date.parse(steps[0]!.startedAt!)) / 1000,
+    install: steps.find((s) => s.name === 'install')?.seconds ?? 0,
+  };
+}
+
+export async function warmRebuild(stack: Stack): Promise<void> {
+  if (!stack.aptCache) throw new Error('P8 needs the lab apt cache (apt-cacher-ng)');
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const ratios: number[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const dir = await fs.mkdtemp(path.join(stack.dir, 'p8-apt-cache-'));
+      const cache = await stack.restartAptCache(dir);
+      const first = await buildSecs(stack);
+      const fetched = await cache.traffic();
+      const second = await buildSecs(stack);
+      const after = await cache.traffic();
+      console.error(
+        `  P8 run ${i + 1}: cold ${first.secs.toFixed(1)} s (install ${first.install.toFixed(1)} s, ${fetched.packagesFetched} packages fetched), ` +
+          `warm ${second.secs.toFixed(1)} s (install ${second.install.toFixed(1)} s, ${after.packagesFetched - fetched.packagesFetched} fetched, ${after.packagesServed - fetched.packagesServed} served)`,
+      );
+      cold.push(first.secs);
+      warm.push(second.secs);
+      ratios.push(second.secs / first.secs);
+      await stack.restartAptCache(); // back to the machine's shared cache
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  } finally {
+    if (!stack.aptCache.shared) await stack.restartAptCache().catch(() => undefined);
+  }
+  const what = 'LAMP build, first step → snapshot';
+  add({ id: 'P8', what, how: 'project, apt cache empty', unit: 's', samples: cold });
+  add({ id: 'P8', what, how: 'project, apt cache warm', unit: 's', samples: warm });
+  add({
+    id: 'P8',
+    what: 'warm rebuild ÷ first build (same spec, worker apt cache)',
+    how: 'project (IMAGE_FORGE_APT_PROXY)',
+    unit: '×',
+    samples: ratios,
+    goal: '≤ 0.5',
+  });
+}
