@@ -3,6 +3,7 @@
  * the worker that took each), so a fault test strikes at a known step on a known worker instead
  * of after a timer that may land anywhere.
  */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -25,7 +26,15 @@ export async function untilActivityRunning(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const workflowId of workflowIds) {
-      const d = await client.workflow.getHandle(workflowId).describe();
+      // A build its client has not started yet is not there to describe: look again later.
+      const d = await client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        });
+      if (!d) continue;
       for (const p of d.raw.pendingActivities ?? []) {
         // STARTED: a worker has taken the task (state 2 in the server's enum).
         if (p.activityType?.name !== activityType || Number(p.state) !== 2 || !p.lastWorkerIdentity) continue;
