@@ -19,15 +19,15 @@ echo "ensure-ssh2-crypto: building ssh2's crypto binding for $("$node" -v)" >&2
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 root="$PWD"
+# Under `npm test` npm's own settings (npm_config_*, npm_node_execpath: the system Node) reach node-gyp
+# and win over --nodedir: it then builds for the system Node again. Build without them.
+for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
 build() {
   (cd node_modules/ssh2/lib/protocol/crypto && rm -rf build &&
     "$root/$node" "$gyp" rebuild --nodedir="$root/${headers%/include}" \
       --real_openssl_major="$("$root/$node" -p "/^\d+/.exec(process.versions.openssl)[0]")") >"$log" 2>&1
 }
-# Once seen to build a binding that did not load on the first try in a fresh clone, and load on the
-# second: try twice. Without it ssh2 still works (slower): a warning, not a failure.
-for try in 1 2; do
-  build && loads && exit 0
-done
+# Without it ssh2 still works (slower): a warning, not a failure.
+build && loads && exit 0
 tail -5 "$log" >&2
 echo "ensure-ssh2-crypto: could not build a binding that loads; ssh2 runs without its native crypto (slower uploads)" >&2
