@@ -47,6 +47,16 @@ export const secs = async (fn: () => Promise<unknown>) => {
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 };
+/** scp's options for a lab droplet (a new droplet each run: no known_hosts). */
+export const scpOptions = (key: string) => [
+  '-q',
+  '-i',
+  key,
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+];
 export const sshArgs = (key: string, ip: string) => [
   '-i',
   key,

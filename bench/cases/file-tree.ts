@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '../../tests/support/stack';
-import { add, fab, freshDroplet, run, secs, sshArgs, RUNS } from '../common';
+import { add, fab, freshDroplet, run, secs, sshArgs, RUNS, scpOptions } from '../common';
 import { projectUpload } from './project-upload';
 export async function fileTree(stack: Stack): Promise<void> {
   const dir = await fs.mkdtemp(path.join(stack.dir, 'p4-'));
@@ -20,20 +20,7 @@ export async function fileTree(stack: Stack): Promise<void> {
     const { d, key, buildId } = await freshDroplet(stack);
     ours.push(await projectUpload(stack, d, key, buildId, dir, 'tree/', '/root/tree-ours/'));
     scp.push(
-      await secs(() =>
-        run('scp', [
-          '-q',
-          '-r',
-          '-i',
-          key,
-          '-o',
-          'StrictHostKeyChecking=no',
-          '-o',
-          'UserKnownHostsFile=/dev/null',
-          path.join(dir, 'tree'),
-          `root@${d.ip}:/root/tree-scp`,
-        ]),
-      ),
+      await secs(() => run('scp', [...scpOptions(key), '-r', path.join(dir, 'tree'), `root@${d.ip}:/root/tree-scp`])),
     );
     // The floor: one tar stream through OpenSSH, nothing checked.
     floor.push(

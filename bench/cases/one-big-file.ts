@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '../../tests/support/stack';
-import { add, fab, freshDroplet, run, secs, RUNS } from '../common';
+import { add, fab, freshDroplet, run, secs, RUNS, scpOptions } from '../common';
 import { projectUpload } from './project-upload';
 export async function oneBigFile(stack: Stack): Promise<void> {
   const dir = await fs.mkdtemp(path.join(stack.dir, 'p3-'));
@@ -18,17 +18,7 @@ export async function oneBigFile(stack: Stack): Promise<void> {
     scp.push(
       mb /
         (await secs(() =>
-          run('scp', [
-            '-q',
-            '-i',
-            key,
-            '-o',
-            'StrictHostKeyChecking=no',
-            '-o',
-            'UserKnownHostsFile=/dev/null',
-            path.join(dir, 'big.bin'),
-            `root@${d.ip}:/root/big-scp.bin`,
-          ]),
+          run('scp', [...scpOptions(key), path.join(dir, 'big.bin'), `root@${d.ip}:/root/big-scp.bin`]),
         )),
     );
     await d.run('rm -f /root/big-scp.bin');

@@ -10,11 +10,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runScriptOn } from '../../activities/remote/script';
-import { DropletShells } from '../../activities/remote/droplet-shells';
-import { cloudConfig } from '../../activities/image/cloud-config';
-import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../../platform/host-key';
+import type { DropletShells } from '../../activities/remote/droplet-shells';
 import type { DropletRef } from '../../contract/steps';
-import { dropletFromImage, type TestDroplet } from '../support/droplet';
+import type { TestDroplet } from '../support/droplet';
+import { pinnedDroplet } from '../support/pinned-droplet';
 import { startTestLab, type TestLab } from '../support/lab-api';
 import { labActivityDeps } from '../support/lab-deps';
 
@@ -27,17 +26,7 @@ const commands: string[] = [];
 
 before(async () => {
   lab = await startTestLab('script-step');
-  const login = ed25519FromSeed(randomBytes(32));
-  const secret = hostKeySecretFrom(Buffer.from(login.privateOpenSsh));
-  const buildId = `script-step-${process.pid}`;
-  droplet = await dropletFromImage(lab.server.endpoint, lab.token, 'debian-12-x64', 's-1vcpu-1gb', {
-    key: login,
-    userData: cloudConfig(deriveHostKey(secret, buildId)),
-  });
-  // The droplet's pinned host key is in place once cloud-init is done.
-  await droplet.run('cloud-init status --wait >/dev/null');
-  ref = { buildId, dropletId: droplet.id, ipv4: droplet.ip };
-  shells = new DropletShells(Buffer.from(login.privateOpenSsh), secret);
+  ({ droplet, ref, shells } = await pinnedDroplet(lab, `script-step-${process.pid}`));
   const run = shells.run.bind(shells);
   // Count the round trips and keep the commands the droplet was sent.
   shells.run = (r, command, opts) => {

@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { upload } from '../../activities/upload';
-import { DropletShells } from '../../activities/remote/droplet-shells';
-import { cloudConfig } from '../../activities/image/cloud-config';
-import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../../platform/host-key';
+import type { DropletShells } from '../../activities/remote/droplet-shells';
 import { packContext, publishContext } from '../../context/pack';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import type { DropletRef } from '../../contract/steps';
-import { dropletFromImage, type TestDroplet } from '../support/droplet';
+import type { TestDroplet } from '../support/droplet';
+import { pinnedDroplet } from '../support/pinned-droplet';
 import { startTestLab, type TestLab } from '../support/lab-api';
 import { labActivityDeps } from '../support/lab-deps';
 
@@ -33,16 +32,7 @@ let flipAt: number | undefined;
 
 before(async () => {
   lab = await startTestLab('upload-verify');
-  const login = ed25519FromSeed(randomBytes(32));
-  const secret = hostKeySecretFrom(Buffer.from(login.privateOpenSsh));
-  const buildId = `upload-verify-${process.pid}`;
-  droplet = await dropletFromImage(lab.server.endpoint, lab.token, 'debian-12-x64', 's-1vcpu-1gb', {
-    key: login,
-    userData: cloudConfig(deriveHostKey(secret, buildId)),
-  });
-  await droplet.run('cloud-init status --wait >/dev/null');
-  ref = { buildId, dropletId: droplet.id, ipv4: droplet.ip };
-  shells = new DropletShells(Buffer.from(login.privateOpenSsh), secret);
+  ({ droplet, ref, shells } = await pinnedDroplet(lab, `upload-verify-${process.pid}`));
   const run = shells.run.bind(shells);
   shells.run = (r, command, opts = {}) =>
     run(
