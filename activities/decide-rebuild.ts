@@ -15,7 +15,8 @@ export function decideRebuild(workerDeps: ActivityDeps) {
   return async (input: RebuildInput): Promise<RebuildDecision> => {
     checked(check.name, input.family, 'family');
     const deps = depsForInput(workerDeps, { api: input.api });
-    const image = input.plan.droplet.image;
+    // From the workflow input: it goes into an API path, so it must look like a slug or an id.
+    const image = checked(check.doSlug, input.plan.droplet.image, 'plan.droplet.image');
     const byId = /^\d+$/.test(image);
     const resolved = await deps.api.call(`resolve base image ${image}`, (c) =>
       c.image.getImage(byId ? { image_id: Number(image) } : { slug: image }),

@@ -159,6 +159,7 @@ export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): 
 export const check = {
   dropletSpec,
   doRegion,
+  doSlug,
   doTag,
   tags: z.array(doTag).max(LIMITS.tags),
   snapshotName,

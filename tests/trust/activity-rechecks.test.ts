@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { provision } from '../../activities/provision';
 import { snapshot } from '../../activities/snapshot';
 import { transfer } from '../../activities/transfer';
+import { decideRebuild } from '../../activities/decide-rebuild';
 import { publish } from '../../activities/publish';
 import { reviewStatus } from '../../activities/review-status';
 import { installFirstBoot } from '../../activities/install-first-boot';
@@ -50,6 +51,17 @@ test('each activity refuses a bad value before acting', async () => {
   await refuses(() => snapshot(untouchable)({ droplet: ref, name: 'a/b', tags: [] }), /refused input: name/);
   await refuses(() => snapshot(untouchable)({ droplet: ref, name: 'ok', tags: ['x y'] }), /tags/);
   await refuses(() => transfer(untouchable)({ imageId: 1, region: '../v2' }), /region/);
+  // The base image goes into an API path (GET /v2/images/{slug}).
+  await refuses(
+    () =>
+      decideRebuild(untouchable)({
+        family: 'web',
+        plan: { droplet: { ...droplet, image: '../account/keys' } },
+        contextDigest: 'sha256-0',
+        at: '2026-12-04T00:00:00Z',
+      } as unknown as Parameters<ReturnType<typeof decideRebuild>>[0]),
+    /plan\.droplet\.image/,
+  );
   const pub = { buildId: 'b', imageId: 1, version: '1', reasonForUpdate: 'r', osVersion: 'd', softwareIncluded: [] };
   await refuses(() => publish(untouchable)({ ...pub, appId: '../../apps/x' }), /appId/);
   await refuses(() => reviewStatus(untouchable)({ appId: 'a?b=1' }), /appId/);
