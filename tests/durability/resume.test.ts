@@ -22,7 +22,9 @@ before(async () => {
   stack = await startStack({
     worker: false,
     temporal: { port, dbFilename: `/tmp/forge-resume-${port}.sqlite` },
-    lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } },
+    // Every action lasts ≥3 s, so the snapshot step is still running when the test kills the worker
+    // (a lab snapshot of a 1 GiB disk can finish before the kill otherwise, and the kill lands in destroy).
+    lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1, minActionMs: 3000 } },
   });
 });
 

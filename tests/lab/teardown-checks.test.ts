@@ -1,17 +1,22 @@
 /**
  * The lab tests' shared teardown fails a test that leaks — a droplet it did not delete, a mount
- * or loop device left in its state dir — naming it, and cleans it anyway. And a lab test run
+ * or loop device left in its state dir — naming it, and cleans it anyway; so does a build test's
+ * stack, for droplets and verify's one-time keys. And a lab test run
  * without root fails with one clear sentence under CI, instead of a trace from deep in nspawn.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { skipUnlessRoot, startTestLab, waitFor } from '../support/lab-api';
 import { hostLeftovers, NEEDS_ROOT, requireLabRoot, skipUnlessRootFor } from '../support/teardown';
 import { REPO } from '../support/temporal';
+import { LAB_TOKEN, startStack } from '../support/stack';
+import { createApiClient } from 'dots-wrapper';
+import { ed25519FromSeed } from '../../platform/host-key';
 
 const skip = skipUnlessRoot;
 
@@ -83,4 +88,41 @@ test('a droplet the test says it expects is not a leak', { skip }, async () => {
   });
   await lab.dispose([created.data.droplet.id]);
   assert.deepEqual(await hostLeftovers(lab.machinePrefix, lab.work), []);
+});
+
+test(
+  "a build test's stack fails its teardown on a droplet or a one-time verify key left behind, and cleans them",
+  { skip },
+  async () => {
+    const stack = await startStack({ worker: false, aptCache: false });
+    const client = createApiClient({ token: LAB_TOKEN, endpoint: stack.lab.endpoint });
+    const id = (
+      await client.droplet.createDroplet({
+        name: 'leaked',
+        region: 'nyc3',
+        size: 's-1vcpu-1gb',
+        image: 'debian-12-x64',
+      })
+    ).data.droplet.id;
+    const pair = ed25519FromSeed(randomBytes(32));
+    const key = (await client.sshKey.createSshKey({ name: 'image-forge-verify-abc', public_key: pair.publicOpenSsh }))
+      .data.ssh_key.id;
+    await assert.rejects(stack.stop(), (err: Error) => {
+      assert.match(err.message, /this test stack left behind/);
+      assert.ok(err.message.includes(`droplet ${id} (leaked`), err.message);
+      assert.ok(err.message.includes(`ssh key ${key} (image-forge-verify-abc)`), err.message);
+      return true;
+    });
+    assert.deepEqual(await hostLeftovers(stack.machinePrefix, stack.dir), [], 'cleaned anyway');
+  },
+);
+
+test('a stack whose test kept a droplet on purpose, and says so, tears down clean', { skip }, async () => {
+  const stack = await startStack({ worker: false, aptCache: false });
+  const client = createApiClient({ token: LAB_TOKEN, endpoint: stack.lab.endpoint });
+  const id = (
+    await client.droplet.createDroplet({ name: 'kept', region: 'nyc3', size: 's-1vcpu-1gb', image: 'debian-12-x64' })
+  ).data.droplet.id;
+  await stack.stop([id]);
+  assert.deepEqual(await hostLeftovers(stack.machinePrefix, stack.dir), []);
 });

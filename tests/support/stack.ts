@@ -17,10 +17,10 @@ import { startAptCache, type AptCache } from '../../lab/apt-cache/apt-cacher-ng'
 import { createLabServer } from '../../lab/api/server';
 import type { LabServer, LabServerOptions } from '../../lab/api/server';
 import { LAB_APT_PROXY } from '../../lab/droplets/network';
-import { createNspawnRuntime, findLeftovers, isEmpty, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
+import { createNspawnRuntime, findLeftovers, isEmpty } from '../../lab/droplets/nspawn-runtime';
 import type { WorkerSettings } from '../../worker/config';
 import { createBuildWorker } from '../../worker/run';
-import { requireLabRoot } from './teardown';
+import { cleanHost, hostLeftovers, leftoverError, requireLabRoot, unexpectedDroplets } from './teardown';
 import { REPO, startTemporal } from './temporal';
 import type { TemporalOptions } from './temporal';
 
@@ -54,7 +54,11 @@ export interface Stack {
   client(args: string[], extraEnv?: Record<string, string>): Promise<ClientRun>;
   /** Audit log records (JSON lines). */
   audit(): Promise<Record<string, unknown>[]>;
-  stop(): Promise<void>;
+  /**
+   * Tears everything down; throws when a droplet (other than keptDroplets), a one-time key, a
+   * namespace, mount or loop device was left — after cleaning it anyway.
+   */
+  stop(keptDroplets?: number[]): Promise<void>;
 }
 
 export interface WorkerProcess {
@@ -211,14 +215,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
-    async stop() {
+    async stop(keptDroplets = []) {
       for (const w of workers) await w.kill('SIGKILL').catch(() => undefined);
       await stack.stopWorker().catch(() => undefined);
+      // Looked for before anything is torn down, so a leak fails the test file that made it.
+      const found: string[] = [];
+      try {
+        found.push(...(await unexpectedDroplets(lab, keptDroplets)));
+      } catch (err) {
+        found.push(`the lab's state could not be read: ${String(err)}`);
+      }
       await lab.close().catch(() => undefined);
       await aptCache?.stop().catch(() => undefined);
       await stack.temporal.teardown().catch(() => undefined);
-      await sweepLeftovers(machinePrefix).catch(() => undefined);
+      found.push(...(await hostLeftovers(machinePrefix, dir).catch((err: unknown) => [String(err)])));
+      await cleanHost(machinePrefix, dir).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (found.length > 0) throw leftoverError('this test stack', found);
     },
   };
   if (opts.worker !== false) await stack.startWorker();

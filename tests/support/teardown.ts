@@ -8,6 +8,9 @@ import { promisify } from 'node:util';
 import type { LabServer } from '../../lab/api/server';
 import { findLeftovers, isEmpty, sweepLeftovers } from '../../lab/droplets/nspawn-runtime';
 
+/** verify's one-time login keys are named so (activities/verify.ts). */
+const VERIFY_KEY_PREFIX = 'image-forge-verify-';
+
 export const NEEDS_ROOT = 'lab tests need root: run as root, as .ci/run does';
 
 /** Fails (never skips) when not root: the lab's droplets are namespaces, cgroups and loop devices. */
@@ -20,12 +23,18 @@ export function skipUnlessRootFor(uid = process.getuid?.(), ci = process.env.CI)
   return uid !== 0 && ci !== 'true' ? NEEDS_ROOT : false;
 }
 
-/** Droplets the lab still lists that the test did not say it expects. */
+/**
+ * Droplets the lab still lists that the test did not say it expects, and one-time verify keys a
+ * build registered and did not delete (the builder's own key stays registered by design).
+ */
 export async function unexpectedDroplets(lab: LabServer, expected: number[] = []): Promise<string[]> {
-  const { droplets } = await lab.state();
-  return droplets.list
-    .filter((d) => !expected.includes(d.id))
-    .map((d) => `droplet ${d.id} (${d.name}, ${d.status}, machine ${d.machineName})`);
+  const { droplets, keyList } = await lab.state();
+  return [
+    ...droplets.list
+      .filter((d) => !expected.includes(d.id))
+      .map((d) => `droplet ${d.id} (${d.name}, ${d.status}, machine ${d.machineName})`),
+    ...keyList.filter((k) => k.name.startsWith(VERIFY_KEY_PREFIX)).map((k) => `ssh key ${k.id} (${k.name})`),
+  ];
 }
 
 /** Mounts and loop devices under dir (the test's state dir), and the lab's leftovers by machine prefix. */

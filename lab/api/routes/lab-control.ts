@@ -62,6 +62,8 @@ export async function labSummary(ctx: LabContext, contract: ContractChecker | un
       i.source.kind === 'snapshot' ? [{ id: i.id, name: i.name, archivePath: i.source.archivePath }] : [],
     ),
     keys: state.keys.size,
+    /** Names too, so a test can tell a build's one-time key left behind from the builder's own. */
+    keyList: [...state.keys.values()].map((k) => ({ id: k.id, name: k.name })),
     tags: state.tags.size,
     actions: count(actions, (a) => a.status),
     /** Background work still running (boots, actions, destroys). */
