@@ -5,8 +5,7 @@
  * twice, and the run's own time comes from the workflow, so a retry decides the same.
  */
 import type { ActivityDeps } from './runtime/deps';
-import { depsForInput } from './runtime/input-checks';
-import { check, checked } from './runtime/check-input';
+import { check, checked, depsForInput } from './runtime/check-input';
 import { planDigest, readLastBuild } from './records/last-build';
 import { decideRebuild as decide } from '../contract/rebuild';
 import type { RebuildDecision, RebuildInput } from '../contract/rebuild';

@@ -3,7 +3,7 @@
  * its family tag) and deletes the older ones — never a protected one (the image just built, every
  * image ever submitted to the Marketplace, the images the app lists or reviews). Safe to run twice: a second run finds less to delete.
  */
-import { depsForInput } from './runtime/input-checks';
+import { depsForInput } from './runtime/check-input';
 import type { ActivityDeps } from './runtime/deps';
 import { familyTag } from '../contract/tags';
 import { DoApiError } from '../platform/digitalocean';

@@ -15,7 +15,7 @@ import type { ActivityDeps } from './runtime/deps';
 import { getAction, getDroplet, postDropletAction, waitAction } from './droplets/actions';
 import { SEAL_SCRIPT } from './image/seal';
 import { runOnDroplet } from './remote/run-on-droplet';
-import { depsForInput } from './runtime/input-checks';
+import { depsForInput } from './runtime/check-input';
 import type { DropletRef, ShutdownResult } from '../contract/steps';
 import { FailureType } from '../contract/failures';
 

@@ -12,8 +12,7 @@ import type { ActivityDeps } from './runtime/deps';
 import { postDropletAction, waitAction } from './droplets/actions';
 import { getAction } from './droplets/actions';
 import type { ApiRetry, SnapshotInput, SnapshotResult } from '../contract/steps';
-import { check, checked } from './runtime/check-input';
-import { depsForInput } from './runtime/input-checks';
+import { check, checked, depsForInput } from './runtime/check-input';
 
 interface SnapshotInfo {
   id: number | string;

@@ -7,9 +7,8 @@ import { Context } from '@temporalio/activity';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { waitAction } from './droplets/actions';
-import { depsForInput } from './runtime/input-checks';
+import { check, checked, depsForInput } from './runtime/check-input';
 import type { TransferInput } from '../contract/steps';
-import { check, checked } from './runtime/check-input';
 
 export function transfer(workerDeps: ActivityDeps) {
   return async (input: TransferInput): Promise<string[]> => {

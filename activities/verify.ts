@@ -17,7 +17,7 @@ import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
 import { PER_INSTANCE_DIR } from './image/first-boot';
 import { cloudConfig } from './image/cloud-config';
 import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
-import { depsForInput } from './runtime/input-checks';
+import { depsForInput } from './runtime/check-input';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import { runScriptOn } from './remote/script';

@@ -22,6 +22,8 @@ export const opt = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 };
 export const RUNS = Number(opt('runs', '3'));
+/** P1's goal is on the median of 5 runs (the issue's rule): at least that many, whatever --runs says. */
+export const P1_RUNS = Math.max(RUNS, Number(opt('p1-runs', '5')));
 export const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6,P7,P8').split(','));
 export const BUILDS = Number(opt('builds', '20'));
 

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beat } from '../runtime/heartbeat';
 import type { ActivityDeps } from '../runtime/deps';
 import { DoApiError } from '../../platform/digitalocean';
-import { describeMs, timedOut } from '../runtime/input-checks';
+import { describeMs, timedOut } from '../runtime/failures';
 
 export interface ActionInfo {
   id: number;

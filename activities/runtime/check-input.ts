@@ -13,10 +13,18 @@ import { z } from 'zod';
 import { envName, fileMode, name as specName } from '../../spec/schema';
 import { FailureType } from '../../contract/failures';
 import { refusedWorkerVariable } from '../../contract/worker-secrets';
-import { planProblems } from '../../contract/plan-checks';
+import {
+  apiRetryProblems,
+  bastionProblems,
+  dropletProblems,
+  planProblems,
+  timeoutProblems,
+} from '../../contract/plan-checks';
 import type { BuildInput } from '../../contract/build';
+import type { ApiRetry } from '../../contract/steps';
 import { MAX_SCRIPT_TIMEOUT_MS } from '../../contract/plan';
-import type { EnvSource } from '../../contract/plan';
+import type { BastionPlan, DropletPlan, EnvSource } from '../../contract/plan';
+import type { ActivityDeps } from './deps';
 
 export const LIMITS = {
   steps: 500,
@@ -241,4 +249,38 @@ export async function checkBuildInput(
     if (s.path !== undefined) paths.push([s.path, `plan.tests.${n}.path`]);
   });
   for (const [p, what] of paths) await checkContextPath(contextRoot, p, what);
+}
+
+/** Refuses for good, naming every problem found. */
+export function refuseIf(problems: string[]): void {
+  if (problems.length === 0) return;
+  throw ApplicationFailure.create({
+    message: `refused workflow input: ${problems.join('; ')}`,
+    type: FailureType.Spec,
+    nonRetryable: true,
+  });
+}
+
+/** The plan fields an API-calling activity takes from its input (droplet, bastion, API retries, timeouts). */
+export interface CheckedInput {
+  droplet?: Partial<DropletPlan>;
+  bastion?: BastionPlan | undefined;
+  api?: ApiRetry | undefined;
+  /** name → milliseconds */
+  timeouts?: Record<string, number | undefined>;
+}
+
+/** Checks what an activity takes from its input; returns deps whose API calls retry as the build says. */
+export function depsForInput(deps: ActivityDeps, input: CheckedInput): ActivityDeps {
+  const problems = [
+    ...(input.droplet ? dropletProblems(input.droplet) : []),
+    ...bastionProblems(input.bastion),
+    ...apiRetryProblems(input.api),
+  ];
+  for (const [name, ms] of Object.entries(input.timeouts ?? {})) {
+    if (ms !== undefined)
+      problems.push(...timeoutProblems({ stateMs: ms }).map((p) => p.replace('timeouts.stateMs', name)));
+  }
+  refuseIf(problems);
+  return input.api ? { ...deps, api: deps.api.withRetry(input.api) } : deps;
 }

@@ -68,3 +68,16 @@ export function scriptFailed(what: string, exitCode: number, tail: string[]): Ap
     details: [{ exitCode, tail }],
   });
 }
+
+/** A wait that ran out of its (spec) timeout: final, like Packer's timeouts. */
+export function timedOut(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: 'Timeout', nonRetryable: true });
+}
+
+/** 3600000 → '1 h', 90000 → '90 s': how a timeout reads in a message. */
+export function describeMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}

@@ -1,6 +1,11 @@
-/** P3: one 256 MiB file against scp and Fabric. */
-import { promises as fs } from 'node:fs';
+/**
+ * P3: one 256 MiB file against scp and Fabric, and where the project's time goes: ssh2 alone
+ * streaming the file into `cat` (the library's floor, no tar and no hashes), and each hash's cost.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { connectSsh, exec } from '../../platform/ssh';
 import type { Stack } from '../../tests/support/stack';
 import { add, fab, freshDroplet, run, secs, RUNS, scpOptions } from '../common';
 import { projectUpload } from './project-upload';
@@ -11,10 +16,43 @@ export async function oneBigFile(stack: Stack): Promise<void> {
   const ours: number[] = [];
   const scp: number[] = [];
   const fabric: number[] = [];
+  const ssh2Alone: number[] = [];
+  const workerHash: number[] = [];
+  const dropletHash: number[] = [];
+  const big = path.join(dir, 'big.bin');
   for (let i = 0; i < RUNS; i++) {
     const { d, key, buildId } = await freshDroplet(stack);
     ours.push(mb / (await projectUpload(stack, d, key, buildId, dir, 'big.bin', '/root/big-ours.bin')));
+    // The droplet's hash of what landed (the upload does this after tar -x), timed on its own.
+    const h = await d.run(
+      's=$(date +%s%N); openssl dgst -sha256 -r /root/big-ours.bin >/dev/null; echo $(( $(date +%s%N) - s ))',
+    );
+    dropletHash.push(Number(h.out.trim()) / 1e9);
     await d.run('rm -f /root/big-ours.bin');
+    workerHash.push(
+      await secs(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const hash = createHash('sha256');
+            createReadStream(big, { highWaterMark: 4 << 20 })
+              .on('data', (c) => hash.update(c))
+              .on('end', () => resolve())
+              .on('error', reject);
+          }),
+      ),
+    );
+    ssh2Alone.push(
+      mb /
+        (await secs(async () => {
+          const conn = await connectSsh({ host: d.ip, username: 'root', privateKey: await fs.readFile(key) });
+          try {
+            await exec(conn, 'cat > /root/big-ssh2.bin', { stdin: createReadStream(big, { highWaterMark: 4 << 20 }) });
+          } finally {
+            conn.end();
+          }
+        })),
+    );
+    await d.run('rm -f /root/big-ssh2.bin');
     scp.push(
       mb /
         (await secs(() =>
@@ -40,4 +78,26 @@ export async function oneBigFile(stack: Stack): Promise<void> {
   });
   add({ id: 'P3', what: 'one 256 MiB file', how: 'scp', unit: 'MB/s', samples: scp });
   add({ id: 'P3', what: 'one 256 MiB file', how: 'Fabric put', unit: 'MB/s', samples: fabric });
+  // The profile: what the project's time is made of.
+  add({
+    id: 'P3',
+    what: 'one 256 MiB file',
+    how: 'profile: ssh2 alone, file → `cat > file` (no tar, no hash)',
+    unit: 'MB/s',
+    samples: ssh2Alone,
+  });
+  add({
+    id: 'P3',
+    what: 'one 256 MiB file',
+    how: 'profile: worker SHA-256 of the file',
+    unit: 's',
+    samples: workerHash,
+  });
+  add({
+    id: 'P3',
+    what: 'one 256 MiB file',
+    how: "profile: droplet's openssl SHA-256 of the landed file",
+    unit: 's',
+    samples: dropletHash,
+  });
 }

@@ -11,7 +11,7 @@ import { loadSpec } from '../../spec/load';
 import type { BuildManifest } from '../../contract/build';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { add, benchAptProxy, fab, freshDroplet, run, secs, sshArgs, sshStdin, ONLY, RUNS } from '../common';
+import { add, benchAptProxy, fab, freshDroplet, run, secs, sshArgs, sshStdin, ONLY, P1_RUNS } from '../common';
 
 export async function wholeBuild(stack: Stack): Promise<void> {
   const spec = path.join(REPO, 'examples/lamp');
@@ -28,7 +28,7 @@ export async function wholeBuild(stack: Stack): Promise<void> {
   }
   const project: number[] = [];
   const calls: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < P1_RUNS; i++) {
     const before = (await stack.audit()).filter((e) => e.type === 'request').length;
     // Without verify: the baselines build the image only, so the comparison (and P6's call count) stays like for like.
     const r = await stack.client(['start-build', path.join(spec, 'build.yaml'), '--wait', '--json', '--no-verify']);
@@ -49,7 +49,7 @@ export async function wholeBuild(stack: Stack): Promise<void> {
   });
   const fabric: number[] = [];
   const raw: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < P1_RUNS; i++) {
     const a = await freshDroplet(stack);
     fabric.push(await secs(() => fab(a.key, a.d.ip, ['lamp', '--spec', spec, '--work', work], spec)));
     await a.d.destroy();

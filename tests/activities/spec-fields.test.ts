@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { activity } from '../../activities/runtime/failures';
-import { depsForInput } from '../../activities/runtime/input-checks';
+import { depsForInput } from '../../activities/runtime/check-input';
 import { connectAddress, findOrCreate, waitActive } from '../../activities/droplets/find-or-create';
 import { provision } from '../../activities/provision';
 import { transfer } from '../../activities/transfer';
