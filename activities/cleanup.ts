@@ -12,6 +12,11 @@ import type { CommandResult, StepContext } from '../contract/steps';
 
 export const CLEANUP_SCRIPT = `set -uo pipefail
 export DEBIAN_FRONTEND=noninteractive
+# An earlier attempt cut off mid zero-fill (a lost connection, a worker gone) may still be writing
+# /zerofile, or have left it filling the disk: end it and free the space first, or apt finds no room.
+pkill -f '^dd if=/dev/zero of=/zerofile' 2>/dev/null
+while pgrep -f '^dd if=/dev/zero of=/zerofile' >/dev/null 2>&1; do sleep 0.2; done
+rm -f /zerofile
 mkdir -p /tmp && chmod 1777 /tmp
 ${APT} update --error-on=any || exit 1
 ${APT} full-upgrade || exit 1

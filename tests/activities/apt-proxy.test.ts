@@ -3,7 +3,7 @@
  * cache (apt-cacher-ng, here with an empty cache of the test's own): install writes the proxy
  * file and apt goes through the cache (a second download of the same package is a hit); cleanup
  * removes the file; without the setting install writes none; the image check fails an image
- * that still holds it.
+ * that still holds it. And a cleanup retried after one cut off mid zero-fill still finds room.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,4 +113,23 @@ test('without IMAGE_FORGE_APT_PROXY install writes no proxy file', async () => {
   });
   assert.equal(r.exitCode, 0);
   assert.equal((await droplet.run(`ls /etc/apt/apt.conf.d/ | grep -c image-forge`)).out.trim(), '0');
+});
+
+test('a cleanup retried after one cut off mid zero-fill: the disk is freed and the old dd ended first', async () => {
+  // The earlier attempt's dd ran until the disk was full and its file stayed: apt has no room.
+  await droplet.run('dd if=/dev/zero of=/zerofile bs=4M status=none; true');
+  assert.match((await droplet.run('df --output=avail / | tail -1')).out.trim(), /^\d{1,4}$/, 'the disk is full');
+  const r = await cleanup(withProxy)({ droplet: ref, step: 'cleanup-retry', contextDigest: 'none' });
+  assert.equal(r.exitCode, 0, r.tail.join('\n'));
+  assert.equal((await droplet.run('test -e /zerofile')).code, 1, 'no zero-fill file left');
+
+  // An earlier attempt's dd still running (here blocked opening a FIFO): ended, not left behind in the image.
+  await droplet.run(
+    'mkfifo /zerofile && (setsid dd if=/dev/zero of=/zerofile bs=4M status=none </dev/null >/dev/null 2>&1 &)',
+  );
+  assert.equal((await droplet.run("pgrep -f '^dd if=/dev/zero of=/zerofile'")).code, 0, 'the old dd runs');
+  const again = await cleanup(withProxy)({ droplet: ref, step: 'cleanup-retry-2', contextDigest: 'none' });
+  assert.equal(again.exitCode, 0, again.tail.join('\n'));
+  assert.equal((await droplet.run("pgrep -f '^dd if=/dev/zero of=/zerofile'")).code, 1, 'the old dd was ended');
+  assert.equal((await droplet.run('test -e /zerofile')).code, 1);
 });
