@@ -6,6 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { BuildState } from '../../contract/operator';
 import { dropletFromImage } from '../support/droplet';
@@ -16,12 +18,14 @@ import { REPO, startTemporal } from '../support/temporal';
 
 const SPEC = path.join(REPO, 'tests/durability/fixtures/slow/build.yaml');
 let stack: Stack;
+// The server's SQLite file outlives a server restart, not the test.
+const dbDir = mkdtempSync(path.join(tmpdir(), 'forge-resume-'));
 
 before(async () => {
   const port = 17000 + Math.floor(Math.random() * 2000);
   stack = await startStack({
     worker: false,
-    temporal: { port, dbFilename: `/tmp/forge-resume-${port}.sqlite` },
+    temporal: { port, dbFilename: path.join(dbDir, 'temporal.sqlite') },
     // Every action lasts ≥3 s, so the snapshot step is still running when the test kills the worker
     // (a lab snapshot of a 1 GiB disk can finish before the kill otherwise, and the kill lands in destroy).
     lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1, minActionMs: 3000 } },
@@ -29,7 +33,11 @@ before(async () => {
 });
 
 after(async () => {
-  await stack?.stop();
+  try {
+    await stack?.stop();
+  } finally {
+    rmSync(dbDir, { recursive: true, force: true });
+  }
 });
 
 const state = (id: string) => buildState(stack, id);

@@ -9,14 +9,20 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { runScript } from '../../activities/run-script';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { LocalDirStore } from '../../context/store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-test('a cancelled script step sends TERM to the script on the droplet', async () => {
+test('a cancelled script step sends TERM to the script on the droplet', async (t) => {
+  // The step log goes to a store of the test's own, removed after.
+  const storeDir = mkdtempSync(join(tmpdir(), 'forge-abort-remote-'));
+  t.after(() => rmSync(storeDir, { recursive: true, force: true }));
   const commands: string[] = [];
   let finish: (code: number) => void = () => undefined;
   let started: () => void = () => undefined;
   const running = new Promise<void>((r) => (started = r));
   const deps = {
-    store: new LocalDirStore('/tmp/forge-abort-remote'),
+    store: new LocalDirStore(storeDir),
     workerSecrets: [],
     workerEnv: {},
     shells: {

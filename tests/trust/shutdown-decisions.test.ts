@@ -3,12 +3,19 @@
  * is powered off through the API only after a seal that succeeded — in this attempt, or in an
  * earlier one recorded in the heartbeat details. Never for a seal that failed or never ran.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { shutdown } from '../../activities/shutdown';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { LocalDirStore } from '../../context/store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Step logs go to a store of this file's own, removed after.
+const storeDir = mkdtempSync(join(tmpdir(), 'forge-shutdown-decisions-'));
+after(() => rmSync(storeDir, { recursive: true, force: true }));
 
 interface Fake {
   status: string;
@@ -35,7 +42,7 @@ function deps(fake: Fake, ssh: (command: string) => Promise<number>): ActivityDe
   };
   return {
     api: { call: async (_what: string, fn: (c: typeof client) => unknown) => fn(client) },
-    store: new LocalDirStore('/tmp/forge-shutdown-decisions'),
+    store: new LocalDirStore(storeDir),
     shells: {
       run: async (_ref: unknown, command: string) => {
         fake.commands.push(command);
