@@ -52,6 +52,8 @@ export interface StepRecord {
   error?: string;
   exitCode?: number;
   tail?: string[];
+  /** A step that succeeded with a problem worth saying (e.g. its log not stored whole). */
+  warning?: string;
 }
 
 export interface BuildManifest {

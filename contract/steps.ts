@@ -72,6 +72,8 @@ export interface CommandResult {
   /** Last lines of output, for the step summary. */
   tail: string[];
   seconds: number;
+  /** Something the step did not get right that did not fail it (its log not stored whole). */
+  warning?: string;
 }
 
 export interface UploadResult {

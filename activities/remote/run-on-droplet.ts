@@ -37,7 +37,13 @@ export async function runOnDroplet(
     const tail = log.tail();
     if (r.exitCode !== 0) log.write(`\n[exit code ${r.exitCode}]\n`);
     await log.close();
-    const result = { exitCode: r.exitCode, tail, seconds: r.seconds, output: Buffer.concat(captured).toString() };
+    const result = {
+      exitCode: r.exitCode,
+      tail,
+      seconds: r.seconds,
+      output: Buffer.concat(captured).toString(),
+      ...(log.warning ? { warning: log.warning } : {}),
+    };
     if (r.exitCode !== 0 && !opts.allowFailure) throw scriptFailed(title, r.exitCode, result.tail);
     return result;
   } catch (err) {

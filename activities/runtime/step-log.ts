@@ -17,6 +17,8 @@ export class StepLog {
   private partial = '';
   private lastBeat = 0;
   private flushing: Promise<void> = Promise.resolve();
+  /** Why a write to the store failed, the first time it did (the step goes on; the log is then incomplete). */
+  private lost: string | undefined;
 
   constructor(
     private readonly store: BlobStore,
@@ -62,8 +64,20 @@ export class StepLog {
     const data = this.pending;
     this.pending = '';
     if (!data) return this.flushing;
-    this.flushing = this.flushing.then(() => this.store.append(this.key, Buffer.from(data))).catch(() => undefined);
+    this.flushing = this.flushing
+      .then(() => this.store.append(this.key, Buffer.from(data)))
+      .catch((err: unknown) => {
+        // The error's own words only (a store error names the key and cause, never the log's text).
+        this.lost ??= err instanceof Error ? err.message.split('\n')[0]!.slice(0, 300) : String(err);
+      });
     return this.flushing;
+  }
+
+  /** Set when part of the log never reached the store: said in the step's result and by `client status`. */
+  get warning(): string | undefined {
+    return this.lost === undefined
+      ? undefined
+      : `the step log could not be stored whole (${this.mask(this.lost)}): \`client logs\` misses some of its output`;
   }
 
   async close(): Promise<void> {

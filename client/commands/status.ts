@@ -179,13 +179,21 @@ export function registerStatusCommands(program: Command): void {
 }
 
 function printSteps(state: BuildState): void {
+  for (const line of stepLines(state)) console.log(line);
+}
+
+/** What `client status` prints for each step: its state and time, and under it an error, output or warning. */
+export function stepLines(state: Pick<BuildState, 'steps'>): string[] {
+  const out: string[] = [];
   for (const s of state.steps) {
     const t = s.seconds !== undefined ? `${s.seconds.toFixed(1)} s` : '';
-    console.log(`  ${s.name.padEnd(16)} ${s.state.padEnd(21)} ${t.padStart(8)}  ${s.summary}`);
+    out.push(`  ${s.name.padEnd(16)} ${s.state.padEnd(21)} ${t.padStart(8)}  ${s.summary}`);
     if (s.state === 'waiting-for-operator' || s.state === 'failed') {
-      if (s.error) console.log(`      error: ${s.error}`);
-      if (s.exitCode !== undefined) console.log(`      exit code: ${s.exitCode}`);
-      for (const l of s.tail ?? []) console.log(`      | ${l}`);
+      if (s.error) out.push(`      error: ${s.error}`);
+      if (s.exitCode !== undefined) out.push(`      exit code: ${s.exitCode}`);
+      for (const l of s.tail ?? []) out.push(`      | ${l}`);
     }
+    if (s.warning) out.push(`      warning: ${s.warning}`);
   }
+  return out;
 }

@@ -122,11 +122,14 @@ export class StepRunner {
       delete rec.error;
       delete rec.exitCode;
       delete rec.tail;
+      delete rec.warning;
       this.progress.publish();
       const t0 = Date.now();
       try {
         const value = await fn(this.progress.contextDigest, summary);
         rec.state = 'succeeded';
+        const warning = warningOf(value);
+        if (warning) rec.warning = warning;
         rec.seconds = (Date.now() - t0) / 1000;
         this.progress.publish();
         return value;
@@ -176,4 +179,11 @@ function describeFailure(err: unknown): Pick<StepRecord, 'error' | 'exitCode' | 
     if (Array.isArray(d.tail)) out.tail = d.tail;
   }
   return out;
+}
+
+/** A step result's `warning` (CommandResult's), when it has one. */
+function warningOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('warning' in value)) return undefined;
+  const w = (value as { warning?: unknown }).warning;
+  return typeof w === 'string' ? w : undefined;
 }
