@@ -2,7 +2,7 @@
  * The build workflow with its activities stubbed (the real dev server, no lab): the sbom step runs
  * right after inventory with the plan's uploads and first-boot scripts, the manifest keeps its
  * summary, and a scheduled rebuild publishes with the package diff as its reasonForUpdate unless
- * the spec states its own. The activities are stubs: this checks the workflow's wiring; the reason
+ * the spec states its own; a step result's warning lands in its record. The activities are stubs: this checks the workflow's wiring; the reason
  * itself, from two real bills of materials, is tested in tests/activities/publish-reason-real.test.ts.
  */
 import { after, before, test } from 'node:test';
@@ -59,7 +59,8 @@ function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput
     destroy: log('destroy', { destroyed: [7] }),
     install: log('install', cmd),
     upload: log('upload', { files: 1, bytes: 1, verified: 1 }),
-    runScript: log('runScript', cmd),
+    // A script whose log the store refused: the step record keeps the warning.
+    runScript: log('runScript', { ...cmd, warning: 'the step log could not be stored whole (disk full)' }),
     installFirstBoot: log('installFirstBoot', { files: 1, bytes: 1, verified: 1 }),
     inventory: log('inventory', { os: { id: 'debian', versionId: '12', prettyName: 'Debian 12' }, packages: NEW }),
     sbom: async (input: SbomInput) => {
@@ -184,6 +185,9 @@ test('the sbom step follows inventory, and a scheduled rebuild publishes with th
   assert.deepEqual(r.sbomInputs[0]!.firstBoot, ['scripts/onboot.sh']);
   assert.equal(r.sbomInputs[0]!.firstLogin, 'scripts/welcome.sh');
   assert.equal(r.sbomInputs[0]!.snapshotName, 'stub-stock-reason-snap');
+  const script = r.manifest.steps.find((s) => s.name === '02-script');
+  assert.equal(script?.warning, 'the step log could not be stored whole (disk full)', 'the warning reaches the record');
+  assert.equal(r.manifest.steps.find((s) => s.name === '01-upload')?.warning, undefined);
   assert.ok(!JSON.stringify(r.sbomInputs[0]).includes('do-not-list'), 'no env value reaches the sbom step');
   assert.deepEqual(r.manifest.sbom, {
     packages: 3,
