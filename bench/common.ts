@@ -49,9 +49,8 @@ export const secs = async (fn: () => Promise<unknown>) => {
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 };
-/** scp's options for a lab droplet (a new droplet each run: no known_hosts). */
-export const scpOptions = (key: string) => [
-  '-q',
+/** OpenSSH's options for a lab droplet (a new droplet each run: no known_hosts). */
+const labSshOptions = (key: string) => [
   '-i',
   key,
   '-o',
@@ -59,17 +58,8 @@ export const scpOptions = (key: string) => [
   '-o',
   'UserKnownHostsFile=/dev/null',
 ];
-export const sshArgs = (key: string, ip: string) => [
-  '-i',
-  key,
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'LogLevel=ERROR',
-  `root@${ip}`,
-];
+export const scpOptions = (key: string) => ['-q', ...labSshOptions(key)];
+export const sshArgs = (key: string, ip: string) => [...labSshOptions(key), '-o', 'LogLevel=ERROR', `root@${ip}`];
 
 export async function fab(key: string, ip: string, task: string[], cwd: string): Promise<void> {
   // Debian's python3-fabric (2.6) ships the module, not a `fab` command.
