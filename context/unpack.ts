@@ -14,12 +14,24 @@ export class ContextError extends Error {
   override name = 'ContextError';
 }
 
+/** Extractions under way in this process, by target: concurrent activities share one. */
+const inFlight = new Map<string, Promise<string>>();
+
 export async function fetchContext(
   store: BlobStore,
   digest: string,
   cacheDir: string,
   limits = CONTEXT_LIMITS,
 ): Promise<string> {
+  const key = path.join(cacheDir, digest);
+  const running = inFlight.get(key);
+  if (running) return running;
+  const work = fetchOnce(store, digest, cacheDir, limits).finally(() => inFlight.delete(key));
+  inFlight.set(key, work);
+  return work;
+}
+
+async function fetchOnce(store: BlobStore, digest: string, cacheDir: string, limits: typeof CONTEXT_LIMITS) {
   const target = path.join(cacheDir, digest);
   if (
     await fs.stat(path.join(target, '.complete')).then(
@@ -41,8 +53,9 @@ export async function fetchContext(
       `build context ${digest} in the ${store.description} is corrupted (its content hashes to ${actual}): start the build again from the client`,
     );
   }
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  await fs.mkdir(tmp, { recursive: true });
+  // A unique folder per attempt: another worker process may be extracting the same digest.
+  await fs.mkdir(cacheDir, { recursive: true });
+  const tmp = await fs.mkdtemp(`${target}.tmp-`);
   await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
