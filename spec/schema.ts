@@ -59,9 +59,15 @@ const stepEntry = z.union(
   },
 );
 
-const envValue = z.union([z.string(), z.strictObject({ fromWorker: envName })], {
-  error: "must be a plain (non-secret) string, or { fromWorker: NAME } to read it from the worker's environment",
-});
+const envValue = z.union(
+  [
+    z.string().refine((v) => !v.includes('\0'), 'holds a NUL byte, which no environment variable can carry'),
+    z.strictObject({ fromWorker: envName }),
+  ],
+  {
+    error: "must be a plain (non-secret) string, or { fromWorker: NAME } to read it from the worker's environment",
+  },
+);
 
 const debianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx');
 

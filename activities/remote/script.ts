@@ -19,6 +19,8 @@ import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 export const WORK_DIR = '/run/image-forge';
 const PLACE_FAILED = 'image-forge: the script or its env did not arrive whole on the droplet';
 const PLACE_FAILED_EXIT = 254;
+/** Follows the script on stdin: read back intact, it proves the env and the script arrived whole. */
+const END_MARK = 'image-forge-end-of-input';
 
 export function resolveEnv(
   env: RunScriptInput['env'],
@@ -66,33 +68,14 @@ export async function runScriptOn(
   const file = `${WORK_DIR}/scripts/${step}`;
   const limitMs = checked(scriptLimit, script.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS, 'script.timeoutMs');
   const secs = Math.max(1, Math.round(limitMs / 1000));
-  const envFile = `${WORK_DIR}/env`;
   // Scripts also learn which build and step they run in (logs, idempotency markers).
   const all = { ...vars, IMAGE_FORGE_BUILD_ID: ref.buildId, IMAGE_FORGE_STEP: step };
   const envText = Object.entries(all)
     .map(([k, v]) => `export ${k}=${shq(v)}\n`)
     .join('');
   const pidFile = shq(`${WORK_DIR}/pids/${step}`);
-  const stdin = Buffer.concat([Buffer.from(envText), body]);
-  // One SSH round trip per step: the env file and the script arrive on stdin (never on the command
-  // line, which `ps` shows), each read to its exact length; then the script runs.
-  const run = [
-    // umask 077 only for the files written here: the script itself runs with the usual umask.
-    `(umask 077 && mkdir -p ${WORK_DIR}/scripts ${WORK_DIR}/pids && head -c ${Buffer.byteLength(envText)} > ${envFile} && head -c ${body.length} > ${shq(file)} && chmod 700 ${shq(file)}) &&`,
-    `  [ "$(stat -c %s ${envFile})" = ${Buffer.byteLength(envText)} ] && [ "$(stat -c %s ${shq(file)})" = ${body.length} ] ||`,
-    `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
-    `echo "$(date +%s.%N) ${step} start" >> ${WORK_DIR}/commands.log`,
-    // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
-    // `timeout` leads the script's process group: its pid is what an abort signals (endOnCancel).
-    `cd /root && set -a && . ${envFile} && set +a`,
-    `timeout --kill-after=10s ${secs}s ${shq(file)} < /dev/null &`,
-    `echo $! > ${pidFile}`,
-    'wait $!',
-    'rc=$?',
-    `rm -f ${pidFile}`,
-    `echo "$(date +%s.%N) ${step} exit $rc" >> ${WORK_DIR}/commands.log`,
-    'exit $rc',
-  ].join('\n');
+  const stdin = Buffer.concat([Buffer.from(envText), body, Buffer.from(END_MARK)]);
+  const run = placeAndRun({ envBytes: Buffer.byteLength(envText), bodyBytes: body.length, file, pidFile, step, secs });
   const r = await endOnCancel(deps, ref, pidFile, () =>
     runOnDroplet(deps, ref, step, script.label, run, { stdin, secrets, allowFailure: true }),
   );
@@ -111,6 +94,43 @@ export async function runScriptOn(
   }
   if (r.exitCode !== 0 && !opts.allowFailure) throw scriptFailed(script.label, r.exitCode, r.tail);
   return r;
+}
+
+/**
+ * The step's wrapper on the droplet, one SSH exec: the env and the script arrive on stdin (never on
+ * the command line, which `ps` shows). It starts as few processes as it can (each costs 2–15 ms in
+ * a small droplet): bash's own `read` takes the env (counted in bytes, kept in memory, never
+ * written to disk) and the end mark, `$EPOCHREALTIME` stamps the log, the folders are made once.
+ */
+function placeAndRun(o: {
+  envBytes: number;
+  bodyBytes: number;
+  file: string;
+  pidFile: string;
+  step: string;
+  secs: number;
+}): string {
+  const file = shq(o.file);
+  return [
+    `LC_ALL=C IFS= read -r -N ${o.envBytes} __forge_env`,
+    `[ -d ${WORK_DIR}/pids ] || mkdir -p -m 700 ${WORK_DIR} ${WORK_DIR}/scripts ${WORK_DIR}/pids`,
+    `head -c ${o.bodyBytes} > ${file} && chmod 700 ${file} &&`,
+    // Read in step with the bytes sent, the end mark proves nothing was cut short before it.
+    `  LC_ALL=C IFS= read -r -N ${END_MARK.length} __forge_end && [ "$__forge_end" = ${END_MARK} ] ||`,
+    `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
+    `echo "$EPOCHREALTIME ${o.step} start" >> ${WORK_DIR}/commands.log`,
+    `cd /root && set -a && eval "$__forge_env" && set +a && unset __forge_env __forge_end`,
+    // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
+    // `timeout` runs the script; its pid is what an abort signals (endOnCancel).
+    `timeout --kill-after=10s ${o.secs}s ${file} < /dev/null &`,
+    `echo $! > ${o.pidFile}`,
+    'wait $!',
+    'rc=$?',
+    // Emptied, not removed (a builtin, no process): a late abort then signals nothing.
+    `: > ${o.pidFile}`,
+    `echo "$EPOCHREALTIME ${o.step} exit $rc" >> ${WORK_DIR}/commands.log`,
+    'exit $rc',
+  ].join('\n');
 }
 
 /**

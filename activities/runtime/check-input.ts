@@ -80,7 +80,12 @@ const scriptStep = z.object({
 });
 const uploadStep = z.object({ kind: z.literal('upload'), src: contextPath, dest: destPath, mode: fileMode.optional() });
 const envSource = z.union([
-  z.object({ value: z.string().max(LIMITS.envValueBytes) }),
+  z.object({
+    value: z
+      .string()
+      .max(LIMITS.envValueBytes)
+      .refine((v) => !v.includes('\0'), 'holds a NUL byte, which no environment variable can carry'),
+  }),
   z.object({ fromWorker: envName }),
 ]);
 const dropletSpec = z.object({

@@ -1,14 +1,16 @@
 /**
- * A script step is one SSH round trip (issue #20 P2): its env file and the script go over stdin
- * of one exec, each read to its exact byte length, then the script runs — on a real lab droplet.
- * The secret never appears in the command (which `ps` on the droplet shows), the script runs with
- * the usual umask (the 077 is only for the files written), and multi-byte text arrives whole.
+ * A script step is one SSH round trip (issue #20 P2): its env and the script go over stdin of one
+ * exec, each read to its exact byte length, then the script runs — on a real lab droplet.
+ * The secret never appears in the command (which `ps` on the droplet shows) nor on the droplet's
+ * disk, the script runs with the usual umask, and multi-byte text arrives whole, whatever the
+ * droplet's locale.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { runScriptOn } from '../../activities/remote/script';
 import type { DropletShells } from '../../activities/remote/droplet-shells';
 import type { DropletRef } from '../../contract/steps';
@@ -71,8 +73,47 @@ test('one exec per script step; env and script arrive whole; the script keeps th
   );
   const want = createHash('sha256').update(SECRET).digest('hex');
   assert.equal((await droplet.run('cat /root/token.sha')).out.trim(), want, 'the secret arrived byte for byte');
-  const modes = await droplet.run('stat -c "%a %n" /run/image-forge/env /run/image-forge/scripts/07-script');
-  assert.equal(modes.out, '600 /run/image-forge/env\n700 /run/image-forge/scripts/07-script\n');
+  const modes = await droplet.run('stat -c "%a %n" /run/image-forge/scripts/07-script');
+  assert.equal(modes.out, '700 /run/image-forge/scripts/07-script\n');
+  const secretFiles = await droplet.run(`grep -rlF ${JSON.stringify(SECRET.slice(0, 14))} /run /root /tmp || true`);
+  assert.equal(secretFiles.out, '', 'the env is never written to the droplet');
+});
+
+test('under a UTF-8 locale, multi-byte and multi-line values still arrive byte for byte', async () => {
+  const { deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w3'));
+  await mkdir(join(lab.work, 'w3'), { recursive: true });
+  deps.shells = Object.assign(Object.create(shells) as DropletShells, {
+    run: (r: DropletRef, command: string, opts?: Parameters<DropletShells['run']>[2]) =>
+      shells.run(r, `export LC_ALL=C.UTF-8\n${command}`, opts),
+  });
+  const value = 'zwei\nZeilen: ünïcode ✓ $HOME `x` \\ end';
+  const r = await runScriptOn(
+    deps,
+    ref,
+    '09-script',
+    'sha256-none',
+    { kind: 'script', label: 'utf-8', run: 'printf %s "$V" | sha256sum | cut -c1-64; printf "tail ✓\\n"' },
+    { V: { value } },
+  );
+  assert.ok(r.tail.includes(createHash('sha256').update(value).digest('hex')), r.tail.join('\n'));
+  assert.ok(r.tail.includes('tail ✓'), r.tail.join('\n'));
+});
+
+test('input cut short on the way is a retryable placing failure, and the script does not run', async () => {
+  const { deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w4'));
+  await mkdir(join(lab.work, 'w4'), { recursive: true });
+  deps.shells = Object.assign(Object.create(shells) as DropletShells, {
+    run: (r: DropletRef, command: string, opts?: Parameters<DropletShells['run']>[2]) =>
+      shells.run(r, command, { ...opts, stdin: (opts!.stdin as Buffer).subarray(0, -30) }),
+  });
+  await assert.rejects(
+    runScriptOn(deps, ref, '10-script', 'sha256-none', { kind: 'script', label: 'cut', run: 'touch /root/ran' }, {}),
+    (e: unknown) => {
+      assert.ok(!(e instanceof ApplicationFailure), 'a plain error: Temporal retries it');
+      return /could not place script cut on the droplet/.test((e as Error).message);
+    },
+  );
+  assert.equal((await droplet.run('test -e /root/ran && echo ran || echo no')).out, 'no\n');
 });
 
 test('a failing script is the step failing, with its exit code, after the same one exec', async () => {

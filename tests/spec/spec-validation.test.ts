@@ -128,6 +128,8 @@ test('env: secrets only by reference to the worker', async () => {
   assert.deepEqual(plan.env, { LICENSE_KEY: { fromWorker: 'ACME_LICENSE_KEY' }, MODE: { value: 'production' } });
   const msg = await problems(`${BASE}env:\n  bad-name: x\n`);
   assert.match(msg, /env.*must be an environment variable name/);
+  // No environment variable can carry a NUL byte: refused here, not a mystery on the droplet.
+  assert.match(await problems(`${BASE}env:\n  MODE: "a\\0b"\n`), /env\.MODE.*NUL byte/);
 });
 
 test('the ordered steps form keeps uploads and commands interleaved', async () => {

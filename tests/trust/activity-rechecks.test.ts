@@ -79,6 +79,7 @@ test('each activity refuses a bad value before acting', async () => {
   const script = { kind: 'script' as const, run: 'true', label: 't' };
   const at = { droplet: ref, step: '01-script', contextDigest: 'sha256-0', script };
   await refuses(() => runScript(untouchable)({ ...at, env: { 'A;B': { value: 'x' } } }), /env/);
+  await refuses(() => runScript(untouchable)({ ...at, env: { K: { value: 'a\0b' } } }), /NUL byte/);
   await refuses(() => runScript(untouchable)({ ...at, env: { K: { fromWorker: 'NOT_LISTED' } } }), /NOT_LISTED/);
   await refuses(() => runScript(untouchable)({ ...at, env: { K: { fromWorker: 'DIGITALOCEAN_TOKEN' } } }), /no build/);
   await refuses(() => planUpload('/tmp', 'x', 'relative/dest'), /dest/);
