@@ -1,11 +1,13 @@
 /**
- * Streams an upload's entries into a tar stream and hashes each file's bytes as they are read: the
- * digests the droplet's copies are checked against (no second read on the worker).
+ * Streams an upload's entries into a tar stream and hashes each file: the digests the droplet's
+ * copies are checked against. A small file is hashed from the bytes read for the tar; a big one on
+ * a thread of its own (a second read, from the page cache) while the event loop streams it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import type { Pack } from 'tar-stream';
 import type { Entry } from './upload-plan';
+import { sha256OfFile } from './hash-thread';
 
 /** Files up to this size are read whole, several ahead; bigger ones are streamed. */
 const SMALL = 4 << 20;
@@ -24,7 +26,7 @@ export async function feedTar(tar: Pack, entries: Entry[]): Promise<string[]> {
       if (e.type === 'file' && e.size <= SMALL) reads.set(ahead, fs.readFile(e.abs));
     }
   };
-  const digests: string[] = [];
+  const digests: (string | Promise<string>)[] = [];
   try {
     for (const [i, e] of entries.entries()) {
       const header = { name: e.name, mode: e.mode, mtime: new Date(), uid: 0, gid: 0 };
@@ -43,10 +45,16 @@ export async function feedTar(tar: Pack, entries: Entry[]): Promise<string[]> {
         );
         continue;
       }
-      digests.push(await streamFile(tar, { ...header, type: 'file', size: e.size }, e.abs));
+      const digest = sha256OfFile(e.abs);
+      const streamed = streamFile(tar, { ...header, type: 'file', size: e.size }, e.abs);
+      // Both are awaited together; a failure of either is the one reported, never an unhandled one.
+      digest.catch(() => undefined);
+      streamed.catch(() => undefined);
+      digests.push(digest);
+      await Promise.all([streamed, digest]);
     }
     tar.finalize();
-    return digests;
+    return await Promise.all(digests);
   } catch (err) {
     tar.destroy(err as Error);
     throw err;
@@ -56,12 +64,10 @@ export async function feedTar(tar: Pack, entries: Entry[]): Promise<string[]> {
   }
 }
 
-function streamFile(tar: Pack, header: Parameters<Pack['entry']>[0], abs: string): Promise<string> {
+function streamFile(tar: Pack, header: Parameters<Pack['entry']>[0], abs: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    const sink = tar.entry(header, (err) => (err ? reject(err) : resolve(hash.digest('hex'))));
+    const sink = tar.entry(header, (err) => (err ? reject(err) : resolve()));
     const rs = createReadStream(abs, { highWaterMark: CHUNK });
-    rs.on('data', (c) => hash.update(c));
     rs.on('error', reject);
     rs.pipe(sink);
   });

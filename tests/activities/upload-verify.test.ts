@@ -27,6 +27,8 @@ let shells: DropletShells;
 let deps: ActivityDeps;
 let digest: string;
 const big = randomBytes(3 << 20);
+/** Over the 4 MiB read whole: streamed, and hashed on the worker's hashing thread; an odd size. */
+const huge = randomBytes((9 << 20) + 123);
 /** Set by a test: the stream offset (after the file list) whose byte is flipped on the way. */
 let flipAt: number | undefined;
 
@@ -46,10 +48,11 @@ before(async () => {
   await writeFile(join(ctxDir, 'tree/-dash.txt'), 'a name that looks like an option\n');
   await writeFile(join(ctxDir, 'tree/sub/it has spaces.txt'), 'spaces\n');
   await writeFile(join(ctxDir, 'big.bin'), big);
+  await writeFile(join(ctxDir, 'huge.bin'), huge);
   await mkdir(join(lab.work, 'w'), { recursive: true });
   ({ deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w')));
   deps.shells = shells;
-  const ctx = await packContext(ctxDir, ['tree/', 'big.bin']);
+  const ctx = await packContext(ctxDir, ['tree/', 'big.bin', 'huge.bin']);
   await publishContext(deps.store, ctx);
   digest = ctx.digest;
 });
@@ -92,9 +95,12 @@ test('a tree and a big file land as read, and again when run twice', async () =>
   for (let i = 0; i < 2; i++) {
     assert.deepEqual(await step('tree/', '/opt/up/tree/'), { files: 2, bytes: 40, verified: 2 });
     assert.equal((await step('big.bin', '/opt/up/big.bin')).verified, 1);
+    assert.deepEqual(await step('huge.bin', '/opt/up/'), { files: 1, bytes: huge.length, verified: 1 });
   }
   const sum = createHash('sha256').update(big).digest('hex');
   assert.match((await droplet.run('sha256sum /opt/up/big.bin')).out, new RegExp(`^${sum} `));
+  const hugeSum = createHash('sha256').update(huge).digest('hex');
+  assert.match((await droplet.run('sha256sum /opt/up/huge.bin')).out, new RegExp(`^${hugeSum} `));
   assert.equal((await droplet.run("cat '/opt/up/tree/-dash.txt'")).out, 'a name that looks like an option\n');
 });
 
@@ -108,4 +114,11 @@ test('a byte changed on the way fails the step, though tar extracted the file', 
   }
   // tar did write the changed file: only the check caught it.
   assert.equal((await droplet.run('test -f /opt/bad/big.bin && echo yes')).out.trim(), 'yes');
+  // The same for a file hashed on the worker's thread, the change near its end.
+  flipAt = 512 + huge.length - 50;
+  try {
+    await assert.rejects(step('huge.bin', '/opt/bad/'), /did not land as sent/);
+  } finally {
+    flipAt = undefined;
+  }
 });
