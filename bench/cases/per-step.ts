@@ -1,8 +1,19 @@
-/** P2: the cost of one step: 50 trivial scripts. */
+/**
+ * P2: the cost of one step: 50 trivial scripts. Beside Fabric and one `bash -s`, two profile rows
+ * split the project's figure: one SSH exec per command on one connection (the floor of any tool
+ * that runs each step as its own command, as the project must to get each step's exit code, log
+ * and retry), and the project's step wrapper alone (runScriptOn, no Temporal around it).
+ */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { BuildManifest } from '../../contract/build';
 import type { Stack } from '../../tests/support/stack';
+import type { ActivityDeps } from '../../activities/runtime/deps';
+import { DropletShells } from '../../activities/remote/droplet-shells';
+import { runScriptOn } from '../../activities/remote/script';
+import { hostKeySecretFrom } from '../../platform/host-key';
+import { LocalDirStore } from '../../context/store';
+import { connectSsh, exec } from '../../platform/ssh';
 import { add, fab, freshDroplet, secs, sshStdin, RUNS } from '../common';
 export async function perStep(stack: Stack): Promise<void> {
   const dir = await fs.mkdtemp(path.join(stack.dir, 'p2-'));
@@ -14,6 +25,8 @@ export async function perStep(stack: Stack): Promise<void> {
   const project: number[] = [];
   const rawPer: number[] = [];
   const fabPer: number[] = [];
+  const execPer: number[] = [];
+  const wrapperPer: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await stack.client(['start-build', path.join(dir, 'build.yaml'), '--wait', '--json', '--base']);
     if (r.code !== 0) throw new Error(`P2 build failed: ${r.stderr}`);
@@ -27,6 +40,35 @@ export async function perStep(stack: Stack): Promise<void> {
     const a = await freshDroplet(stack);
     rawPer.push((await secs(() => sshStdin(a.key, a.d.ip, 'true\n'.repeat(50)))) / 50);
     fabPer.push((await secs(() => fab(a.key, a.d.ip, ['trivial', '-n', '50'], dir))) / 50);
+    const priv = await fs.readFile(a.key);
+    const conn = await connectSsh({ host: a.d.ip, username: 'root', privateKey: priv });
+    try {
+      await exec(conn, 'true');
+      execPer.push(
+        (await secs(async () => {
+          for (let n = 0; n < 50; n++) await exec(conn, 'true');
+        })) / 50,
+      );
+    } finally {
+      conn.end();
+    }
+    const shells = new DropletShells(priv, hostKeySecretFrom(priv));
+    const deps = {
+      shells,
+      workerEnv: {},
+      workerSecrets: [],
+      store: new LocalDirStore(path.join(stack.dir, 'bench-store')),
+    } as unknown as ActivityDeps;
+    const ref = { buildId: a.buildId, dropletId: a.d.id, ipv4: a.d.ip };
+    const script = { kind: 'script' as const, label: 'true', run: 'true' };
+    await runScriptOn(deps, ref, '00-script', 'sha256-none', script, {});
+    wrapperPer.push(
+      (await secs(async () => {
+        for (let n = 1; n <= 50; n++)
+          await runScriptOn(deps, ref, `${String(n).padStart(2, '0')}-script`, 'sha256-none', script, {});
+      })) / 50,
+    );
+    shells.closeAll();
     await a.d.destroy();
     await stack.client(['janitor', '--yes', '--include-base']);
   }
@@ -46,4 +88,18 @@ export async function perStep(stack: Stack): Promise<void> {
     samples: fabPer,
   });
   add({ id: 'P2', what: 'per step, 50 trivial scripts', how: 'raw ssh, one bash -s', unit: 's', samples: rawPer });
+  add({
+    id: 'P2',
+    what: 'per step, 50 trivial scripts',
+    how: 'profile: raw ssh, one exec per command (one connection)',
+    unit: 's',
+    samples: execPer,
+  });
+  add({
+    id: 'P2',
+    what: 'per step, 50 trivial scripts',
+    how: "profile: the project's step wrapper alone (no Temporal)",
+    unit: 's',
+    samples: wrapperPer,
+  });
 }
