@@ -3,6 +3,7 @@
  * default; S3-compatible storage when configured. Keys are plain relative names
  * ("contexts/sha256-<hex>.tar", "logs/<build>/<step>.log").
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,7 +51,8 @@ export class LocalDirStore implements BlobStore {
     const file = this.file(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     // Write then rename: a reader never sees half an object.
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    // A name no other write shares, in this process or another (two writes can share a millisecond).
+    const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
     await fs.writeFile(tmp, data);
     await fs.rename(tmp, file);
   }

@@ -1,5 +1,5 @@
 /**
- * The worker's context cache under concurrency: the children of a matrix build share one context
+ * The worker's context cache and the local store under concurrency: the children of a matrix build share one context
  * digest and start in the same millisecond. They must share one fetch and one extraction, and every
  * one of them must find the files (a CI run once failed one child with ENOENT mid-extraction).
  */
@@ -50,4 +50,13 @@ test('eight activities fetching one context at once share one download and one e
   // Later calls find the finished extraction without fetching again.
   await fetchContext(counting, ctx.digest, cache);
   assert.equal(gets, 1);
+});
+
+test('the local store takes many writes of one key at once: each lands whole, none fails', async () => {
+  const store = new LocalDirStore(await tmpDir('store-'));
+  const bodies = Array.from({ length: 16 }, (_, i) => Buffer.from(`version ${i}\n`.repeat(1000)));
+  await Promise.all(bodies.map((b) => store.put('logs/b/step.log', b)));
+  const got = await store.get('logs/b/step.log');
+  assert.ok(got && bodies.some((b) => b.equals(got)), 'the object is one of the writes, whole');
+  assert.deepEqual(await fs.readdir(path.join(store.root, 'logs/b')), ['step.log'], 'no temp file left');
 });
