@@ -31,6 +31,8 @@ const big = randomBytes(3 << 20);
 const huge = randomBytes((9 << 20) + 123);
 /** Set by a test: the stream offset (after the file list) whose byte is flipped on the way. */
 let flipAt: number | undefined;
+/** Set by a test: the size of each chunk written into the SSH channel. */
+let chunkSizes: number[] | undefined;
 
 before(async () => {
   lab = await startTestLab('upload-verify');
@@ -40,7 +42,11 @@ before(async () => {
     run(
       r,
       command,
-      flipAt !== undefined && opts.stdin ? { ...opts, stdin: flip(opts.stdin as Readable, flipAt) } : opts,
+      flipAt !== undefined && opts.stdin
+        ? { ...opts, stdin: flip(opts.stdin as Readable, flipAt) }
+        : chunkSizes && opts.stdin
+          ? { ...opts, stdin: measured(opts.stdin as Readable, chunkSizes) }
+          : opts,
     );
 
   const ctxDir = join(lab.work, 'ctx');
@@ -49,10 +55,12 @@ before(async () => {
   await writeFile(join(ctxDir, 'tree/sub/it has spaces.txt'), 'spaces\n');
   await writeFile(join(ctxDir, 'big.bin'), big);
   await writeFile(join(ctxDir, 'huge.bin'), huge);
+  await mkdir(join(ctxDir, 'many'), { recursive: true });
+  for (let i = 0; i < 2000; i++) await writeFile(join(ctxDir, 'many', `f${i}.txt`), `small file ${i}\n`);
   await mkdir(join(lab.work, 'w'), { recursive: true });
   ({ deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w')));
   deps.shells = shells;
-  const ctx = await packContext(ctxDir, ['tree/', 'big.bin', 'huge.bin']);
+  const ctx = await packContext(ctxDir, ['tree/', 'big.bin', 'huge.bin', 'many/']);
   await publishContext(deps.store, ctx);
   digest = ctx.digest;
 });
@@ -82,6 +90,18 @@ function flip(stdin: Readable, at: number): Readable {
           chunk[i]! ^= 0xff;
         }
         seen += chunk.length;
+        done(null, chunk);
+      },
+    }),
+  );
+}
+
+/** Passes the stream on unchanged, noting the size of each chunk. */
+function measured(stdin: Readable, sizes: number[]): Readable {
+  return stdin.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        sizes.push(chunk.length);
         done(null, chunk);
       },
     }),
@@ -121,4 +141,17 @@ test('a byte changed on the way fails the step, though tar extracted the file', 
   } finally {
     flipAt = undefined;
   }
+});
+
+test('a tree of 2,000 small files enters the SSH channel as a few large writes, not thousands of tiny ones', async () => {
+  chunkSizes = [];
+  try {
+    assert.equal((await step('many/', '/opt/many/')).verified, 2000);
+  } finally {
+    // One write per tar block would be ~6,000 writes of 512 bytes: each an SSH packet of its own.
+    const sizes = chunkSizes;
+    chunkSizes = undefined;
+    assert.ok(sizes.length < 50, `${sizes.length} writes into the channel`);
+  }
+  assert.equal((await droplet.run('ls /opt/many | wc -l')).out.trim(), '2000');
 });
