@@ -9,9 +9,11 @@ import { UserError } from '../contract/user-error';
 import { workerSettingsFrom } from './config';
 import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createBuildWorker } from './run';
+import { restartWithLeanHeap } from './lean-heap';
 import { ensureSearchAttributes } from '../platform/search-attributes';
 
 async function main(): Promise<number> {
+  restartWithLeanHeap();
   Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   const settings = workerSettingsFrom(process.env);
   const client = await connectClient(settings.temporal);

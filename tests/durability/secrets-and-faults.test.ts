@@ -34,6 +34,9 @@ test('no token, private key or env secret in history, worker log or CLI output',
   const worker = stack.spawnWorker({ FORGE_TEST_SECRET: SECRET });
   const run = await stack.client(['start-build', TINY, '--wait', '--json', '--id', 'secrets']);
   assert.equal(run.code, 0, run.stderr);
+  // The worker restarted itself in place with a lean young heap (worker/lean-heap.ts): same process.
+  const cmdline = (await fs.readFile(`/proc/${worker.child.pid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(cmdline.includes('--max-semi-space-size=2'), cmdline.join(' '));
   const outputs = [run.stdout, run.stderr];
   for (const args of [
     ['status', 'secrets', '--json'],
