@@ -27,6 +27,8 @@ export interface HclScope {
   variables: Map<string, VariableDef>;
   /** locals: name → raw value (a hcl2json value). */
   locals: Map<string, unknown>;
+  /** locals declared with a local block and sensitive = true. */
+  sensitiveLocals?: Set<string>;
   root: string;
   cwd: string;
   env: Record<string, string | undefined>;
@@ -41,7 +43,10 @@ export class HclEvaluator implements Evaluator {
   private readonly stack: string[] = [];
 
   constructor(readonly scope: HclScope) {
-    this.sensitive = new Set([...scope.variables.values()].filter((v) => v.sensitive).map((v) => v.name));
+    this.sensitive = new Set([
+      ...[...scope.variables.values()].filter((v) => v.sensitive).map((v) => v.name),
+      ...(scope.sensitiveLocals ?? []),
+    ]);
   }
 
   resolve(value: unknown): Evaluated<unknown> {
@@ -105,6 +110,8 @@ export class HclEvaluator implements Evaluator {
     const cached = this.localValues.get(name);
     if (cached !== undefined) return cached;
     if (!this.scope.locals.has(name)) throw new EvalError(`local.${name} is not defined in a locals block`);
+    // Like a sensitive variable: the worker reads it from workerEnvName(name), e.g. local "db_pass" → DB_PASS.
+    if (this.scope.sensitiveLocals?.has(name)) return new Segments([{ kind: 'secret', variable: name }]);
     const v = this.guard(`local.${name}`, () => this.value(this.scope.locals.get(name)));
     this.localValues.set(name, v);
     return v;

@@ -10,6 +10,7 @@ import { parse as parseHcl } from '@cdktn/hcl2json';
 import { formatPath } from '../positions';
 import type { JsonPath } from '../positions';
 import type { BlockModel, Problem, SourceModel, TemplateModel } from '../model';
+import { workerEnvName } from '../template-functions';
 import { HclEvaluator, message } from './eval';
 import type { HclScope, VariableDef } from './eval';
 import { parseExpression } from './expr';
@@ -66,6 +67,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   const types = new Map<string, string>();
   const validations: { name: string; rule: Body; at: JsonPath }[] = [];
   const locals = new Map<string, unknown>();
+  const sensitiveLocals = new Set<string>();
   const register = (p: JsonPath, file: string, blocks: (ScannedBlock | undefined)[]) => {
     const key = formatPath(p);
     const known = where.get(key);
@@ -90,7 +92,12 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
       for (const rule of arr(def.validation)) validations.push({ name, rule, at: ['variable', name, 'validation'] });
     }
     for (const l of arr(body.locals)) for (const [k, v] of Object.entries(l)) locals.set(k, v);
-    for (const [name, defs] of entries(body.local)) locals.set(name, defs[0]?.expression);
+    for (const [name, defs] of entries(body.local)) {
+      locals.set(name, defs[0]?.expression);
+      // A sensitive local is a secret like a sensitive variable: its value never reaches the spec.
+      if (defs[0]?.sensitive === true) sensitiveLocals.add(name);
+      register(['local', name], file, scanned(scan, 'local', name) ?? []);
+    }
     scanned(scan, 'locals')?.forEach((b) => [...b.attrs.keys()].forEach((k) => register(['local', k], file, [b])));
     for (const p of arr(body.packer)) {
       packerBlocks++;
@@ -112,8 +119,15 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
         'required_plugins has no digitalocean plugin (github.com/digitalocean/digitalocean): the template builds nothing the tool can',
     });
   }
+  for (const name of sensitiveLocals) {
+    if (variables.has(name))
+      problems.push({
+        path: ['local', name],
+        message: `the sensitive local "${name}" and the variable "${name}" would both be read on the worker from ${workerEnvName(name)}: rename one`,
+      });
+  }
   const env = o.env ?? {};
-  const scope: HclScope = { variables, locals, root: dir, cwd: o.root, env };
+  const scope: HclScope = { variables, locals, sensitiveLocals, root: dir, cwd: o.root, env };
   const literal = new HclEvaluator({ ...scope, variables: new Map(), locals: new Map() });
   const assign = (name: string, value: () => Value, from: string, strict: boolean) => {
     const def = variables.get(name);

@@ -241,3 +241,14 @@ test('HCL2: a reboot step (expect_disconnect) and uuidv4() in a command are refu
     return true;
   });
 });
+
+test('HCL2: a sensitive local is a secret: the worker reads it, its value is never written', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}local "db_password" {\n  expression = "hunter2"\n  sensitive  = true\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    environment_vars = ["DB_PASSWORD=\${local.db_password}"]\n    inline = ["echo \${local.db_password} | passwd --stdin app"]\n  }\n}\n`,
+  });
+  const { spec, text } = await convert(dir);
+  assert.doesNotMatch(text, /hunter2/, 'the value of a sensitive local is never written');
+  // The worker variable is workerEnvName(local name), as for a sensitive variable: db_password → DB_PASSWORD.
+  assert.deepEqual(spec.env, { DB_PASSWORD: { fromWorker: 'DB_PASSWORD' } });
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho "${DB_PASSWORD}" | passwd --stdin app' }]);
+});
