@@ -15,6 +15,7 @@ import { HclEvaluator, message } from './eval';
 import type { HclScope, VariableDef } from './eval';
 import { parseExpression } from './expr';
 import { scanHcl } from './scan';
+import { checkBuild, checkTopLevel } from './unsupported-blocks';
 import type { Pos, ScannedBlock } from './scan';
 import type { Value } from './values';
 
@@ -78,6 +79,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   let packerBlocks = 0;
   let digitaloceanPlugin = false;
   for (const { file, body, scan } of parsed) {
+    checkTopLevel(body, scan, (p, b) => register(p, file, b), problems);
     for (const [name, defs] of entries(body.variable)) {
       const def = defs[0] ?? {};
       register(['variable', name], file, scanned(scan, 'variable', name) ?? []);
@@ -217,6 +219,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   const build = builds[0];
   if (!build) return { model, locate: locator(where, dir) };
   register(['build'], build.file, [build.scan].filter((b) => !!b) as ScannedBlock[]);
+  checkBuild(build.body, build.scan, (p, b) => register(p, build.file, b), problems, notes);
   const out: SourceModel[] = [];
   const overrides = new Map<string, Body[]>(
     entries(build.body.source).map(([k, v]) => [k.replace(/^source\./, ''), v]),

@@ -252,3 +252,24 @@ test('HCL2: a sensitive local is a secret: the worker reads it, its value is nev
   assert.deepEqual(spec.env, { DB_PASSWORD: { fromWorker: 'DB_PASSWORD' } });
   assert.deepEqual(spec.steps, [{ run: 'set -e\necho "${DB_PASSWORD}" | passwd --stdin app' }]);
 });
+
+test('HCL2: data, dynamic and other blocks the importer cannot translate are errors at file:line; a build name is a note', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}data "http" "version" {\n  url = "https://example.com/v"\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  name        = "app"\n  description = "the app image"\n  sources     = ["source.digitalocean.a"]\n  dynamic "provisioner" {\n    for_each = ["a", "b"]\n    labels   = ["shell"]\n    content {\n      inline = ["echo \${provisioner.value}"]\n    }\n  }\n  error-cleanup-provisioner "shell" {\n    inline = ["echo failed"]\n  }\n  hcp_packer_registry {\n    bucket_name = "app"\n  }\n  provisioner "shell" {\n    inline = ["echo ok"]\n  }\n}\n`,
+  });
+  await assert.rejects(convert(dir), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.match(err.message, /main\.pkr\.hcl:8:1: data\.http\.version: data "http" "version" cannot be converted/);
+    assert.match(err.message, /main\.pkr\.hcl:18:3: build\.dynamic\.provisioner: dynamic "provisioner" in a build/);
+    assert.match(
+      err.message,
+      /main\.pkr\.hcl:25:3: .*error-cleanup-provisioner "shell" in a build cannot be converted/,
+    );
+    assert.match(err.message, /main\.pkr\.hcl:28:3: .*hcp_packer_registry in a build cannot be converted/);
+    return true;
+  });
+  const { spec, result, text } = await convert(dir, { partial: true });
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho ok' }]);
+  assert.match(text, /# NOT CONVERTED: main\.pkr\.hcl:18:3/);
+  assert.ok(result.notes.some((n) => /^build\.name \("app"\): dropped/.test(n)));
+});
