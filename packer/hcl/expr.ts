@@ -2,7 +2,7 @@
  * HCL2 expressions and string templates, as @cdktn/hcl2json leaves them: every string value is a
  * template ("a-${var.x}", "%{if c}…%{endif}", "$${" for a literal "${"), and a bare expression is
  * written "${expr}". This parses them into a small syntax tree for hcl/eval.ts; what Packer
- * templates for DigitalOcean do not use (splats, heredocs inside expressions) is a clear error.
+ * templates for DigitalOcean do not use is a clear error.
  */
 
 export type Expr =
@@ -263,6 +263,7 @@ class Parser {
       if (parts.every((x) => typeof x === 'string')) return { k: 'lit', v: parts.join(''), src: src() };
       return { k: 'tpl', parts, src: src() };
     }
+    if (c === '<' && /^<<-?[A-Za-z_]/.test(this.s.slice(this.i, this.i + 4))) return this.heredoc(start);
     if (/\d/.test(c)) {
       const m = /^\d+(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i))!;
       this.i += m[0].length;
@@ -325,6 +326,34 @@ class Parser {
       return { k: 'call', name, args, expand, src: src() };
     }
     return { k: 'ref', name, src: name };
+  }
+
+  /** <<EOF … EOF and <<-EOF (indented: the smallest common indent is removed), a template. */
+  private heredoc(start: number): Expr {
+    const m = /^<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/.exec(this.s.slice(this.i));
+    if (!m) this.fail('a heredoc must be "<<EOF" followed by a new line');
+    this.i += m[0].length;
+    const lines: string[] = [];
+    for (;;) {
+      if (this.i >= this.s.length) this.fail(`a heredoc without its closing "${m[2]!}"`);
+      const nl = this.s.indexOf('\n', this.i);
+      const line = this.s.slice(this.i, nl < 0 ? this.s.length : nl + 1);
+      if (line.trim() === m[2]) {
+        this.i += line.indexOf(m[2]) + m[2].length;
+        break;
+      }
+      lines.push(line);
+      this.i += line.length;
+    }
+    if (m[1] === '-') {
+      const indents = lines.filter((l) => l.trim() !== '').map((l) => /^[ \t]*/.exec(l)![0].length);
+      const cut = indents.length > 0 ? Math.min(...indents) : 0;
+      lines.forEach((l, j) => (lines[j] = l.slice(Math.min(cut, /^[ \t]*/.exec(l)![0].length))));
+    }
+    const parts = new Parser(lines.join('')).template(undefined);
+    const src = this.s.slice(start, this.i);
+    if (parts.every((x) => typeof x === 'string')) return { k: 'lit', v: parts.join(''), src };
+    return { k: 'tpl', parts, src };
   }
 
   private peekWord(): string | undefined {

@@ -273,3 +273,15 @@ test('HCL2: data, dynamic and other blocks the importer cannot translate are err
   assert.match(text, /# NOT CONVERTED: main\.pkr\.hcl:18:3/);
   assert.ok(result.notes.some((n) => /^build\.name \("app"\): dropped/.test(n)));
 });
+
+test('HCL2: a heredoc inside an expression (<<-EOF strips the indent) is a template', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}variable "v" {\n  default = "1.2"\n}\nsource "digitalocean" "a" {\n  image     = "debian-12-x64"\n  user_data = trimspace(<<-EOF\n    #cloud-config\n    write_files:\n      - path: /etc/app-version\n        content: \${var.v}\n    EOF\n  )\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = [<<EOF\necho \${upper("x")}\nEOF\n    ]\n  }\n}\n`,
+  });
+  const { spec } = await convert(dir);
+  assert.equal(
+    (spec.droplet as { userData?: string }).userData,
+    '#cloud-config\nwrite_files:\n  - path: /etc/app-version\n    content: 1.2',
+  );
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho X\n' }]);
+});
