@@ -6,7 +6,7 @@
 import { Segments } from '../model';
 import type { Evaluated, Evaluator } from '../model';
 import type { Segment } from '../template-functions';
-import { HclSyntaxError, parseValueString } from './expr';
+import { HclSyntaxError, SPLAT, parseValueString } from './expr';
 import type { Expr, TplPart } from './expr';
 import { callFunction } from './functions';
 import { EvalError, concat, isMap, known, list, str, toSegments } from './values';
@@ -196,6 +196,12 @@ export class HclEvaluator implements Evaluator {
         return binary(e.op, known(ev(e.l), e.src), known(ev(e.r), e.src), e.src);
       case 'for':
         return this.forExpr(e, iter, allowEnv);
+      case 'splat': {
+        // HCL: a single value splats as a one-element list, null as an empty one.
+        const c = ev(e.e);
+        const items = Array.isArray(c) ? c : c === null ? [] : [c];
+        return items.map((x) => this.expr(e.each, new Map(iter).set(SPLAT, x), allowEnv));
+      }
     }
   }
 

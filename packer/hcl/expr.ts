@@ -17,6 +17,8 @@ export type Expr =
   | { k: 'cond'; c: Expr; t: Expr; f: Expr; src: string }
   | { k: 'bin'; op: string; l: Expr; r: Expr; src: string }
   | { k: 'un'; op: string; e: Expr; src: string }
+  /** e[*].a[0] and e.*.a: `each` applied to every element, which it reads as the ref SPLAT. */
+  | { k: 'splat'; e: Expr; each: Expr; src: string }
   | {
       k: 'for';
       keyVar?: string;
@@ -36,6 +38,9 @@ export type TplPart =
   | { k: 'tfor'; keyVar?: string; valVar: string; coll: Expr; body: TplPart[] };
 
 export class HclSyntaxError extends Error {}
+
+/** The name the element of a splat has inside its `each` (no HCL name can contain a space). */
+export const SPLAT = 'splat element';
 
 /** A string value from hcl2json: a template; "${expr}" alone is the expression itself (any type). */
 export function parseValueString(s: string): Expr {
@@ -241,13 +246,46 @@ class Parser {
         e = { k: 'index', e, key: { k: 'lit', v: Number(m), src: m }, src: this.s.slice(start, this.i).trim() };
       } else if (this.s[this.i] === '[') {
         this.i++;
-        if (this.eat('*')) this.fail('splat expressions ([*]) are not supported');
+        if (this.eat('*')) {
+          this.expect(']');
+          return this.splat(e, start, true);
+        }
         const key = this.expr();
         this.expect(']');
         e = { k: 'index', e, key, src: this.s.slice(start, this.i).trim() };
-      } else if (this.s.startsWith('.*', this.i)) this.fail('splat expressions (.*) are not supported');
-      else return e;
+      } else if (this.s.startsWith('.*', this.i)) {
+        this.i += 2;
+        return this.splat(e, start, false);
+      } else return e;
     }
+  }
+
+  /** The traversal after [*] (attributes and indexes) or .* (attributes only), per element. */
+  private splat(coll: Expr, start: number, full: boolean): Expr {
+    let each: Expr = { k: 'ref', name: SPLAT, src: '*' };
+    for (;;) {
+      const next = this.s[this.i + 1] ?? '';
+      if (this.s[this.i] === '.' && /[A-Za-z_]/.test(next)) {
+        this.i++;
+        each = { k: 'attr', e: each, name: this.ident()!, src: this.s.slice(start, this.i).trim() };
+      } else if (this.s[this.i] === '.' && /\d/.test(next)) {
+        this.i++;
+        const m = /^\d+/.exec(this.s.slice(this.i))![0];
+        this.i += m.length;
+        each = {
+          k: 'index',
+          e: each,
+          key: { k: 'lit', v: Number(m), src: m },
+          src: this.s.slice(start, this.i).trim(),
+        };
+      } else if (full && this.s[this.i] === '[' && !/^\[\s*\*/.test(this.s.slice(this.i))) {
+        this.i++;
+        const key = this.expr();
+        this.expect(']');
+        each = { k: 'index', e: each, key, src: this.s.slice(start, this.i).trim() };
+      } else break;
+    }
+    return { k: 'splat', e: coll, each, src: this.s.slice(start, this.i).trim() };
   }
 
   private primary(): Expr {

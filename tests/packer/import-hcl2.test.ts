@@ -285,3 +285,11 @@ test('HCL2: a heredoc inside an expression (<<-EOF strips the indent) is a templ
   );
   assert.deepEqual(spec.steps, [{ run: 'set -e\necho X\n' }]);
 });
+
+test('HCL2: splats over a list: var.users[*].name and var.users.*.name', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}variable "users" {\n  default = [{ name = "a", keys = ["k1"] }, { name = "b", keys = ["k2"] }]\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = [\n      "echo \${join(" ", var.users[*].name)}",\n      "echo \${join(",", var.users.*.name)} \${join(",", var.users[*].keys[0])}",\n    ]\n  }\n}\n`,
+  });
+  const { spec } = await convert(dir);
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho a b\necho a,b k1,k2' }]);
+});
