@@ -15,6 +15,7 @@ import { HclEvaluator, message } from './eval';
 import type { HclScope, VariableDef } from './eval';
 import { parseExpression } from './expr';
 import { scanHcl } from './scan';
+import { typeMismatch } from './types';
 import { checkBuild, checkTopLevel } from './unsupported-blocks';
 import type { Pos, ScannedBlock } from './scan';
 import type { Value } from './values';
@@ -154,7 +155,11 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   };
   const fromString = (name: string, s: string): Value => {
     const t = types.get(name);
-    return !t || t === 'string' ? s : literal.expr(parseExpression(s), new Map());
+    if (!t || t === 'string') return s;
+    // As Packer converts them; a value that does not convert is left for the type check to name.
+    if (t === 'number') return s.trim() !== '' && !Number.isNaN(Number(s)) ? Number(s) : s;
+    if (t === 'bool') return s === 'true' ? true : s === 'false' ? false : s;
+    return literal.expr(parseExpression(s), new Map());
   };
   for (const [k, v] of Object.entries(env)) {
     if (k.startsWith('PKR_VAR_') && v !== undefined)
@@ -171,6 +176,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
     else assign(s.name, () => fromString(s.name, s.value), `--var ${s.name}`, true);
   }
   const evaluator = new HclEvaluator(scope);
+  for (const [name, type] of types) checkType(variables.get(name)!, type, evaluator, problems);
   for (const v of validations) {
     if (variables.get(v.name)?.sensitive) continue;
     const r = evaluator.resolve(v.rule.condition);
@@ -294,6 +300,25 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
 }
 
 export class HclInputError extends Error {}
+
+/** The value a variable ends with (default, var files, -var, PKR_VAR_) against its type. */
+function checkType(def: VariableDef, type: string, evaluator: HclEvaluator, problems: Problem[]): void {
+  let v: Value;
+  try {
+    if (def.value !== undefined) v = def.value;
+    else if (def.rawDefault !== undefined) v = evaluator.value(def.rawDefault, new Map(), true);
+    else return;
+  } catch {
+    return; // an error in a default is reported where the variable is used
+  }
+  const why = typeMismatch(type, v);
+  if (!why) return;
+  const shown = def.sensitive || typeof v === 'object' ? '' : ` ${JSON.stringify(v)}`;
+  problems.push({
+    path: def.from ? ['variable', def.name] : ['variable', def.name, 'default'],
+    message: `the variable "${def.name}" is declared ${type}, but its value${shown} from ${def.from ?? 'its default'} is ${why}`,
+  });
+}
 
 async function parseFile(file: string): Promise<{ body: Body; scan?: ScannedBlock }> {
   const text = await fs.readFile(file, 'utf8').catch(() => {

@@ -293,3 +293,41 @@ test('HCL2: splats over a list: var.users[*].name and var.users.*.name', async (
   const { spec } = await convert(dir);
   assert.deepEqual(spec.steps, [{ run: 'set -e\necho a b\necho a,b k1,k2' }]);
 });
+
+test('HCL2: values are checked against the variable type (default, var file, -var, PKR_VAR_)', async () => {
+  const vars =
+    'variable "count" {\n  type    = number\n  default = "abc"\n}\nvariable "on" {\n  type    = bool\n  default = true\n}\nvariable "tags" {\n  type    = list(string)\n  default = ["a"]\n}\nvariable "labels" {\n  type    = map(string)\n  default = { a = "b" }\n}\n';
+  const dir = await withFiles({
+    'vars.pkr.hcl': vars,
+    'main.pkr.hcl': `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n  tags  = var.tags\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo \${var.count} \${var.on}"]\n  }\n}\n`,
+    'bad.pkrvars.hcl': 'tags = "not-a-list"\nlabels = ["x"]\n',
+  });
+  await assert.rejects(
+    convert(dir),
+    /vars\.pkr\.hcl:3:3: variable\.count\.default: the variable "count" is declared number, but its value "abc" from its default is not a number/,
+  );
+  await fs.writeFile(path.join(dir, 'vars.pkr.hcl'), vars.replace('"abc"', '3'));
+  assert.deepEqual((await convert(dir)).spec.steps, [{ run: 'set -e\necho 3 true' }]);
+  await assert.rejects(
+    convert(dir, { force: true, settings: [{ kind: 'var-file', file: 'bad.pkrvars.hcl' }] }),
+    (err: unknown) => {
+      assert.match(
+        String(err),
+        /vars\.pkr\.hcl:9:1: variable\.tags: .*"tags" is declared list\(string\), but its value "not-a-list" from bad\.pkrvars\.hcl is not a list/,
+      );
+      assert.match(
+        String(err),
+        /"labels" is declared map\(string\), but its value from bad\.pkrvars\.hcl is not a map/,
+      );
+      return true;
+    },
+  );
+  await assert.rejects(
+    convert(dir, { force: true, env: { PKR_VAR_on: 'yes' } }),
+    /"on" is declared bool, but its value "yes" from PKR_VAR_on is not true or false/,
+  );
+  await assert.rejects(
+    convert(dir, { force: true, settings: [{ kind: 'var', name: 'tags', value: '["a", ["b"]]' }] }),
+    /"tags" is declared list\(string\), but its value from --var tags is element 1: a list, not a string/,
+  );
+});
