@@ -331,3 +331,20 @@ test('HCL2: values are checked against the variable type (default, var file, -va
     /"tags" is declared list\(string\), but its value from --var tags is element 1: a list, not a string/,
   );
 });
+
+test('HCL2: templatefile, env() in a variable default, abspath and path.cwd give their values; env() elsewhere is refused', async () => {
+  const main = `${PLUGIN}variable "greeting" {\n  default = env("GREETING")\n}\nlocals {\n  motd = templatefile("\${path.root}/motd.tpl", { version = "2.0", names = ["ann", "bo"] })\n  here = abspath("sub")\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo '\${local.motd}' > /etc/motd", "echo \${var.greeting}", "echo \${local.here} \${path.cwd}"]\n  }\n}\n`;
+  const dir = await withFiles({
+    'main.pkr.hcl': main,
+    'motd.tpl': 'Welcome to v${version}:%{ for n in names } ${upper(n)}%{ endfor }',
+  });
+  const { spec } = await convert(dir, { env: { GREETING: 'hola' } });
+  assert.deepEqual(spec.steps, [
+    { run: `set -e\necho 'Welcome to v2.0: ANN BO' > /etc/motd\necho hola\necho ${path.join(dir, 'sub')} ${dir}` },
+  ]);
+  await fs.writeFile(path.join(dir, 'main.pkr.hcl'), main.replace('here = abspath("sub")', 'here = env("HOME")'));
+  await assert.rejects(
+    convert(dir, { force: true, env: { HOME: '/root' } }),
+    /main\.pkr\.hcl:\d+:\d+: .*env\(\) can only be used in a variable's default \(Packer's rule\)/,
+  );
+});
