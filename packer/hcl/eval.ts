@@ -34,6 +34,8 @@ export interface HclScope {
   env: Record<string, string | undefined>;
   /** source.name and source.type, when there is exactly one source. */
   source?: { name: string; type: string };
+  /** The names of the sources when there are several (source.name is then refused). */
+  sourceNames?: string[];
 }
 
 export class HclEvaluator implements Evaluator {
@@ -211,8 +213,10 @@ export class HclEvaluator implements Evaluator {
     if (root === 'path' && name === 'root') return this.scope.root;
     if (root === 'path' && name === 'cwd') return this.scope.cwd;
     if (root === 'source' && this.scope.source && (name === 'name' || name === 'type')) return this.scope.source[name];
-    if (root === 'source')
-      throw new EvalError(`${src} differs per source: it cannot be used when a build has several sources`);
+    if (root === 'source' && this.scope.sourceNames)
+      throw new EvalError(
+        `${src} differs per source (${this.scope.sourceNames.join(', ')}): the spec's matrix varies only image, size and region, and every variant runs the same steps and names its snapshot the same way; write the value out (or import each source separately)`,
+      );
     throw new EvalError(
       `${src} cannot be converted (the importer knows var.*, local.*, path.root, path.cwd, source.name)`,
     );

@@ -258,6 +258,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   }
   model.sources = out;
   if (out.length === 1) scope.source = { name: out[0]!.ref.split('.')[1]!, type: 'digitalocean' };
+  else scope.sourceNames = out.map((s) => s.ref.split('.')[1]!);
 
   // Provisioners and post-processors, in the order written (hcl2json groups them by type).
   const ordered = (

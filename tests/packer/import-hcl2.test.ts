@@ -348,3 +348,22 @@ test('HCL2: templatefile, env() in a variable default, abspath and path.cwd give
     /main\.pkr\.hcl:\d+:\d+: .*env\(\) can only be used in a variable's default \(Packer's rule\)/,
   );
 });
+
+test('HCL2: source.name with several sources is refused at each use, naming the sources (no misleading matrix error)', async () => {
+  const src = (name: string, image: string) =>
+    `source "digitalocean" "${name}" {\n  image         = "${image}"\n  snapshot_name = "app-\${source.name}-\${timestamp()}"\n}\n`;
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}${src('u22', 'ubuntu-22-04-x64')}${src('u24', 'ubuntu-24-04-x64')}build {\n  sources = ["source.digitalocean.u22", "source.digitalocean.u24"]\n  provisioner "shell" {\n    inline = ["echo \${source.name}"]\n  }\n}\n`,
+  });
+  await assert.rejects(convert(dir), (err: unknown) => {
+    const m = String(err);
+    assert.match(
+      m,
+      /main\.pkr\.hcl:10:3: source\.digitalocean\.u22\.snapshot_name: source\.name differs per source \(u22, u24\)/,
+    );
+    assert.match(m, /main\.pkr\.hcl:14:3: source\.digitalocean\.u24\.snapshot_name: source\.name differs per source/);
+    assert.match(m, /main\.pkr\.hcl:19:5: build\.provisioner\[0\]\.inline: source\.name differs per source/);
+    assert.doesNotMatch(m, /not every combination/);
+    return true;
+  });
+});
