@@ -162,6 +162,26 @@ test('HCL2 several sources with build overrides → a matrix; builder options ma
     assert.match(String(err), /http_retry_wait_max must be a number of seconds/);
     return true;
   });
+
+  const one = (extra: string) =>
+    `source "digitalocean" "u22" {\n  image = "ubuntu-22-04-x64"\n  snapshot_timeout = "30m"\n  user_data = "#cloud-config\\npackages: [jq]"\n  monitoring = true\n  ssh_bastion_host = "bastion.example.com"\n  ssh_bastion_port = 2222\n  ssh_bastion_private_key_file = "~/.ssh/bastion"\n${extra}}\n`;
+  await fs.writeFile(path.join(dir, 'sources.pkr.hcl'), one(''));
+  const opts = await convert(dir, { force: true });
+  assert.deepEqual(opts.spec.timeouts, { snapshot: '30m' });
+  assert.equal(opts.loaded.plan.timeouts?.snapshotMs, 1_800_000);
+  assert.equal(opts.spec.droplet.userData, '#cloud-config\npackages: [jq]');
+  assert.equal(opts.spec.droplet.monitoring, true);
+  assert.ok(
+    opts.result.notes.some((n) => /monitoring: droplet\.monitoring: true installs DigitalOcean's agent/.test(n)),
+  );
+  assert.deepEqual(opts.spec.ssh, {
+    bastion: { host: 'bastion.example.com', port: 2222, privateKey: { fromWorker: 'SSH_BASTION_KEY' } },
+  });
+  await fs.writeFile(path.join(dir, 'sources.pkr.hcl'), one('  ssh_bastion_password = "pw"\n'));
+  await assert.rejects(
+    convert(dir, { force: true }),
+    /sources\.pkr\.hcl:9:3: source\.digitalocean\.u22\.ssh_bastion_password: (ssh_bastion_password: )?a bastion password cannot be converted/,
+  );
 });
 
 test('HCL2 shell-local running mp-submit.sh → marketplace:, with a note', async () => {
