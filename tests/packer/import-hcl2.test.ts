@@ -271,6 +271,11 @@ test('HCL2: a sensitive local is a secret: the worker reads it, its value is nev
   // The worker variable is workerEnvName(local name), as for a sensitive variable: db_password → DB_PASSWORD.
   assert.deepEqual(spec.env, { DB_PASSWORD: { fromWorker: 'DB_PASSWORD' } });
   assert.deepEqual(spec.steps, [{ run: 'set -e\necho "${DB_PASSWORD}" | passwd --stdin app' }]);
+  await fs.writeFile(path.join(dir, 'vars.pkr.hcl'), 'variable "db_password" {\n  default = "x"\n}\n');
+  await assert.rejects(
+    convert(dir, { force: true }),
+    /main\.pkr\.hcl:8:1: local\.db_password: the sensitive local "db_password" and the variable "db_password" would both be read on the worker from DB_PASSWORD/,
+  );
 });
 
 test('HCL2: data, dynamic and other blocks the importer cannot translate are errors at file:line; a build name is a note', async () => {
