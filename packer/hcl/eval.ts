@@ -6,7 +6,7 @@
 import { Segments } from '../model';
 import type { Evaluated, Evaluator } from '../model';
 import type { Segment } from '../template-functions';
-import { HclSyntaxError, parseValueString } from './expr';
+import { HclSyntaxError, SPLAT, parseValueString } from './expr';
 import type { Expr, TplPart } from './expr';
 import { callFunction } from './functions';
 import { EvalError, concat, isMap, known, list, str, toSegments } from './values';
@@ -27,11 +27,15 @@ export interface HclScope {
   variables: Map<string, VariableDef>;
   /** locals: name → raw value (a hcl2json value). */
   locals: Map<string, unknown>;
+  /** locals declared with a local block and sensitive = true. */
+  sensitiveLocals?: Set<string>;
   root: string;
   cwd: string;
   env: Record<string, string | undefined>;
   /** source.name and source.type, when there is exactly one source. */
   source?: { name: string; type: string };
+  /** The names of the sources when there are several (source.name is then refused). */
+  sourceNames?: string[];
 }
 
 export class HclEvaluator implements Evaluator {
@@ -41,7 +45,10 @@ export class HclEvaluator implements Evaluator {
   private readonly stack: string[] = [];
 
   constructor(readonly scope: HclScope) {
-    this.sensitive = new Set([...scope.variables.values()].filter((v) => v.sensitive).map((v) => v.name));
+    this.sensitive = new Set([
+      ...[...scope.variables.values()].filter((v) => v.sensitive).map((v) => v.name),
+      ...(scope.sensitiveLocals ?? []),
+    ]);
   }
 
   resolve(value: unknown): Evaluated<unknown> {
@@ -105,6 +112,8 @@ export class HclEvaluator implements Evaluator {
     const cached = this.localValues.get(name);
     if (cached !== undefined) return cached;
     if (!this.scope.locals.has(name)) throw new EvalError(`local.${name} is not defined in a locals block`);
+    // Like a sensitive variable: the worker reads it from workerEnvName(name), e.g. local "db_pass" → DB_PASS.
+    if (this.scope.sensitiveLocals?.has(name)) return new Segments([{ kind: 'secret', variable: name }]);
     const v = this.guard(`local.${name}`, () => this.value(this.scope.locals.get(name)));
     this.localValues.set(name, v);
     return v;
@@ -189,6 +198,12 @@ export class HclEvaluator implements Evaluator {
         return binary(e.op, known(ev(e.l), e.src), known(ev(e.r), e.src), e.src);
       case 'for':
         return this.forExpr(e, iter, allowEnv);
+      case 'splat': {
+        // HCL: a single value splats as a one-element list, null as an empty one.
+        const c = ev(e.e);
+        const items = Array.isArray(c) ? c : c === null ? [] : [c];
+        return items.map((x) => this.expr(e.each, new Map(iter).set(SPLAT, x), allowEnv));
+      }
     }
   }
 
@@ -198,8 +213,10 @@ export class HclEvaluator implements Evaluator {
     if (root === 'path' && name === 'root') return this.scope.root;
     if (root === 'path' && name === 'cwd') return this.scope.cwd;
     if (root === 'source' && this.scope.source && (name === 'name' || name === 'type')) return this.scope.source[name];
-    if (root === 'source')
-      throw new EvalError(`${src} differs per source: it cannot be used when a build has several sources`);
+    if (root === 'source' && this.scope.sourceNames)
+      throw new EvalError(
+        `${src} differs per source (${this.scope.sourceNames.join(', ')}): the spec's matrix varies only image, size and region, and every variant runs the same steps and names its snapshot the same way; write the value out (or import each source separately)`,
+      );
     throw new EvalError(
       `${src} cannot be converted (the importer knows var.*, local.*, path.root, path.cwd, source.name)`,
     );

@@ -2,7 +2,7 @@
  * HCL2 expressions and string templates, as @cdktn/hcl2json leaves them: every string value is a
  * template ("a-${var.x}", "%{if c}…%{endif}", "$${" for a literal "${"), and a bare expression is
  * written "${expr}". This parses them into a small syntax tree for hcl/eval.ts; what Packer
- * templates for DigitalOcean do not use (splats, heredocs inside expressions) is a clear error.
+ * templates for DigitalOcean do not use is a clear error.
  */
 
 export type Expr =
@@ -17,6 +17,8 @@ export type Expr =
   | { k: 'cond'; c: Expr; t: Expr; f: Expr; src: string }
   | { k: 'bin'; op: string; l: Expr; r: Expr; src: string }
   | { k: 'un'; op: string; e: Expr; src: string }
+  /** e[*].a[0] and e.*.a: `each` applied to every element, which it reads as the ref SPLAT. */
+  | { k: 'splat'; e: Expr; each: Expr; src: string }
   | {
       k: 'for';
       keyVar?: string;
@@ -36,6 +38,9 @@ export type TplPart =
   | { k: 'tfor'; keyVar?: string; valVar: string; coll: Expr; body: TplPart[] };
 
 export class HclSyntaxError extends Error {}
+
+/** The name the element of a splat has inside its `each` (no HCL name can contain a space). */
+export const SPLAT = 'splat element';
 
 /** A string value from hcl2json: a template; "${expr}" alone is the expression itself (any type). */
 export function parseValueString(s: string): Expr {
@@ -241,13 +246,46 @@ class Parser {
         e = { k: 'index', e, key: { k: 'lit', v: Number(m), src: m }, src: this.s.slice(start, this.i).trim() };
       } else if (this.s[this.i] === '[') {
         this.i++;
-        if (this.eat('*')) this.fail('splat expressions ([*]) are not supported');
+        if (this.eat('*')) {
+          this.expect(']');
+          return this.splat(e, start, true);
+        }
         const key = this.expr();
         this.expect(']');
         e = { k: 'index', e, key, src: this.s.slice(start, this.i).trim() };
-      } else if (this.s.startsWith('.*', this.i)) this.fail('splat expressions (.*) are not supported');
-      else return e;
+      } else if (this.s.startsWith('.*', this.i)) {
+        this.i += 2;
+        return this.splat(e, start, false);
+      } else return e;
     }
+  }
+
+  /** The traversal after [*] (attributes and indexes) or .* (attributes only), per element. */
+  private splat(coll: Expr, start: number, full: boolean): Expr {
+    let each: Expr = { k: 'ref', name: SPLAT, src: '*' };
+    for (;;) {
+      const next = this.s[this.i + 1] ?? '';
+      if (this.s[this.i] === '.' && /[A-Za-z_]/.test(next)) {
+        this.i++;
+        each = { k: 'attr', e: each, name: this.ident()!, src: this.s.slice(start, this.i).trim() };
+      } else if (this.s[this.i] === '.' && /\d/.test(next)) {
+        this.i++;
+        const m = /^\d+/.exec(this.s.slice(this.i))![0];
+        this.i += m.length;
+        each = {
+          k: 'index',
+          e: each,
+          key: { k: 'lit', v: Number(m), src: m },
+          src: this.s.slice(start, this.i).trim(),
+        };
+      } else if (full && this.s[this.i] === '[' && !/^\[\s*\*/.test(this.s.slice(this.i))) {
+        this.i++;
+        const key = this.expr();
+        this.expect(']');
+        each = { k: 'index', e: each, key, src: this.s.slice(start, this.i).trim() };
+      } else break;
+    }
+    return { k: 'splat', e: coll, each, src: this.s.slice(start, this.i).trim() };
   }
 
   private primary(): Expr {
@@ -263,6 +301,7 @@ class Parser {
       if (parts.every((x) => typeof x === 'string')) return { k: 'lit', v: parts.join(''), src: src() };
       return { k: 'tpl', parts, src: src() };
     }
+    if (c === '<' && /^<<-?[A-Za-z_]/.test(this.s.slice(this.i, this.i + 4))) return this.heredoc(start);
     if (/\d/.test(c)) {
       const m = /^\d+(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i))!;
       this.i += m[0].length;
@@ -325,6 +364,34 @@ class Parser {
       return { k: 'call', name, args, expand, src: src() };
     }
     return { k: 'ref', name, src: name };
+  }
+
+  /** <<EOF … EOF and <<-EOF (indented: the smallest common indent is removed), a template. */
+  private heredoc(start: number): Expr {
+    const m = /^<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/.exec(this.s.slice(this.i));
+    if (!m) this.fail('a heredoc must be "<<EOF" followed by a new line');
+    this.i += m[0].length;
+    const lines: string[] = [];
+    for (;;) {
+      if (this.i >= this.s.length) this.fail(`a heredoc without its closing "${m[2]!}"`);
+      const nl = this.s.indexOf('\n', this.i);
+      const line = this.s.slice(this.i, nl < 0 ? this.s.length : nl + 1);
+      if (line.trim() === m[2]) {
+        this.i += line.indexOf(m[2]) + m[2].length;
+        break;
+      }
+      lines.push(line);
+      this.i += line.length;
+    }
+    if (m[1] === '-') {
+      const indents = lines.filter((l) => l.trim() !== '').map((l) => /^[ \t]*/.exec(l)![0].length);
+      const cut = indents.length > 0 ? Math.min(...indents) : 0;
+      lines.forEach((l, j) => (lines[j] = l.slice(Math.min(cut, /^[ \t]*/.exec(l)![0].length))));
+    }
+    const parts = new Parser(lines.join('')).template(undefined);
+    const src = this.s.slice(start, this.i);
+    if (parts.every((x) => typeof x === 'string')) return { k: 'lit', v: parts.join(''), src };
+    return { k: 'tpl', parts, src };
   }
 
   private peekWord(): string | undefined {

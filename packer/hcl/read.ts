@@ -10,10 +10,13 @@ import { parse as parseHcl } from '@cdktn/hcl2json';
 import { formatPath } from '../positions';
 import type { JsonPath } from '../positions';
 import type { BlockModel, Problem, SourceModel, TemplateModel } from '../model';
+import { workerEnvName } from '../template-functions';
 import { HclEvaluator, message } from './eval';
 import type { HclScope, VariableDef } from './eval';
 import { parseExpression } from './expr';
 import { scanHcl } from './scan';
+import { typeMismatch } from './types';
+import { checkBuild, checkTopLevel } from './unsupported-blocks';
 import type { Pos, ScannedBlock } from './scan';
 import type { Value } from './values';
 
@@ -66,6 +69,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   const types = new Map<string, string>();
   const validations: { name: string; rule: Body; at: JsonPath }[] = [];
   const locals = new Map<string, unknown>();
+  const sensitiveLocals = new Set<string>();
   const register = (p: JsonPath, file: string, blocks: (ScannedBlock | undefined)[]) => {
     const key = formatPath(p);
     const known = where.get(key);
@@ -76,6 +80,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   let packerBlocks = 0;
   let digitaloceanPlugin = false;
   for (const { file, body, scan } of parsed) {
+    checkTopLevel(body, scan, (p, b) => register(p, file, b), problems);
     for (const [name, defs] of entries(body.variable)) {
       const def = defs[0] ?? {};
       register(['variable', name], file, scanned(scan, 'variable', name) ?? []);
@@ -90,7 +95,12 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
       for (const rule of arr(def.validation)) validations.push({ name, rule, at: ['variable', name, 'validation'] });
     }
     for (const l of arr(body.locals)) for (const [k, v] of Object.entries(l)) locals.set(k, v);
-    for (const [name, defs] of entries(body.local)) locals.set(name, defs[0]?.expression);
+    for (const [name, defs] of entries(body.local)) {
+      locals.set(name, defs[0]?.expression);
+      // A sensitive local is a secret like a sensitive variable: its value never reaches the spec.
+      if (defs[0]?.sensitive === true) sensitiveLocals.add(name);
+      register(['local', name], file, scanned(scan, 'local', name) ?? []);
+    }
     scanned(scan, 'locals')?.forEach((b) => [...b.attrs.keys()].forEach((k) => register(['local', k], file, [b])));
     for (const p of arr(body.packer)) {
       packerBlocks++;
@@ -112,8 +122,15 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
         'required_plugins has no digitalocean plugin (github.com/digitalocean/digitalocean): the template builds nothing the tool can',
     });
   }
+  for (const name of sensitiveLocals) {
+    if (variables.has(name))
+      problems.push({
+        path: ['local', name],
+        message: `the sensitive local "${name}" and the variable "${name}" would both be read on the worker from ${workerEnvName(name)}: rename one`,
+      });
+  }
   const env = o.env ?? {};
-  const scope: HclScope = { variables, locals, root: dir, cwd: o.root, env };
+  const scope: HclScope = { variables, locals, sensitiveLocals, root: dir, cwd: o.root, env };
   const literal = new HclEvaluator({ ...scope, variables: new Map(), locals: new Map() });
   const assign = (name: string, value: () => Value, from: string, strict: boolean) => {
     const def = variables.get(name);
@@ -138,7 +155,11 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   };
   const fromString = (name: string, s: string): Value => {
     const t = types.get(name);
-    return !t || t === 'string' ? s : literal.expr(parseExpression(s), new Map());
+    if (!t || t === 'string') return s;
+    // As Packer converts them; a value that does not convert is left for the type check to name.
+    if (t === 'number') return s.trim() !== '' && !Number.isNaN(Number(s)) ? Number(s) : s;
+    if (t === 'bool') return s === 'true' ? true : s === 'false' ? false : s;
+    return literal.expr(parseExpression(s), new Map());
   };
   for (const [k, v] of Object.entries(env)) {
     if (k.startsWith('PKR_VAR_') && v !== undefined)
@@ -155,6 +176,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
     else assign(s.name, () => fromString(s.name, s.value), `--var ${s.name}`, true);
   }
   const evaluator = new HclEvaluator(scope);
+  for (const [name, type] of types) checkType(variables.get(name)!, type, evaluator, problems);
   for (const v of validations) {
     if (variables.get(v.name)?.sensitive) continue;
     const r = evaluator.resolve(v.rule.condition);
@@ -203,6 +225,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   const build = builds[0];
   if (!build) return { model, locate: locator(where, dir) };
   register(['build'], build.file, [build.scan].filter((b) => !!b) as ScannedBlock[]);
+  checkBuild(build.body, build.scan, (p, b) => register(p, build.file, b), problems, notes);
   const out: SourceModel[] = [];
   const overrides = new Map<string, Body[]>(
     entries(build.body.source).map(([k, v]) => [k.replace(/^source\./, ''), v]),
@@ -235,6 +258,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
   }
   model.sources = out;
   if (out.length === 1) scope.source = { name: out[0]!.ref.split('.')[1]!, type: 'digitalocean' };
+  else scope.sourceNames = out.map((s) => s.ref.split('.')[1]!);
 
   // Provisioners and post-processors, in the order written (hcl2json groups them by type).
   const ordered = (
@@ -277,6 +301,25 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
 }
 
 export class HclInputError extends Error {}
+
+/** The value a variable ends with (default, var files, -var, PKR_VAR_) against its type. */
+function checkType(def: VariableDef, type: string, evaluator: HclEvaluator, problems: Problem[]): void {
+  let v: Value;
+  try {
+    if (def.value !== undefined) v = def.value;
+    else if (def.rawDefault !== undefined) v = evaluator.value(def.rawDefault, new Map(), true);
+    else return;
+  } catch {
+    return; // an error in a default is reported where the variable is used
+  }
+  const why = typeMismatch(type, v);
+  if (!why) return;
+  const shown = def.sensitive || typeof v === 'object' ? '' : ` ${JSON.stringify(v)}`;
+  problems.push({
+    path: def.from ? ['variable', def.name] : ['variable', def.name, 'default'],
+    message: `the variable "${def.name}" is declared ${type}, but its value${shown} from ${def.from ?? 'its default'} is ${why}`,
+  });
+}
 
 async function parseFile(file: string): Promise<{ body: Body; scan?: ScannedBlock }> {
   const text = await fs.readFile(file, 'utf8').catch(() => {

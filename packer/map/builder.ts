@@ -42,10 +42,12 @@ interface Mapped {
 /** Fills the spec from the sources; returns the snapshot family name, if any. */
 export function mapSources(st: MapState, sources: SourceModel[], spec: SpecObject): string | undefined {
   if (sources.length === 0) return undefined;
+  const before = st.problems.length;
   const mapped = sources.map((s) => mapSource(st, s));
   const first = mapped[0]!;
   Object.assign(spec, first.spec);
-  if (sources.length > 1) matrix(st, sources, mapped, spec);
+  // A source that did not map would only add a misleading "not every combination" problem.
+  if (sources.length > 1 && st.problems.length === before) matrix(st, sources, mapped, spec);
   return first.family;
 }
 

@@ -162,6 +162,26 @@ test('HCL2 several sources with build overrides → a matrix; builder options ma
     assert.match(String(err), /http_retry_wait_max must be a number of seconds/);
     return true;
   });
+
+  const one = (extra: string) =>
+    `source "digitalocean" "u22" {\n  image = "ubuntu-22-04-x64"\n  snapshot_timeout = "30m"\n  user_data = "#cloud-config\\npackages: [jq]"\n  monitoring = true\n  ssh_bastion_host = "bastion.example.com"\n  ssh_bastion_port = 2222\n  ssh_bastion_private_key_file = "~/.ssh/bastion"\n${extra}}\n`;
+  await fs.writeFile(path.join(dir, 'sources.pkr.hcl'), one(''));
+  const opts = await convert(dir, { force: true });
+  assert.deepEqual(opts.spec.timeouts, { snapshot: '30m' });
+  assert.equal(opts.loaded.plan.timeouts?.snapshotMs, 1_800_000);
+  assert.equal(opts.spec.droplet.userData, '#cloud-config\npackages: [jq]');
+  assert.equal(opts.spec.droplet.monitoring, true);
+  assert.ok(
+    opts.result.notes.some((n) => /monitoring: droplet\.monitoring: true installs DigitalOcean's agent/.test(n)),
+  );
+  assert.deepEqual(opts.spec.ssh, {
+    bastion: { host: 'bastion.example.com', port: 2222, privateKey: { fromWorker: 'SSH_BASTION_KEY' } },
+  });
+  await fs.writeFile(path.join(dir, 'sources.pkr.hcl'), one('  ssh_bastion_password = "pw"\n'));
+  await assert.rejects(
+    convert(dir, { force: true }),
+    /sources\.pkr\.hcl:9:3: source\.digitalocean\.u22\.ssh_bastion_password: (ssh_bastion_password: )?a bastion password cannot be converted/,
+  );
 });
 
 test('HCL2 shell-local running mp-submit.sh → marketplace:, with a note', async () => {
@@ -238,6 +258,137 @@ test('HCL2: a reboot step (expect_disconnect) and uuidv4() in a command are refu
       /main\.pkr\.hcl:\d+:\d+: build\.provisioner\[0\]\.expect_disconnect: .*cannot be converted/,
     );
     assert.match(err.message, /main\.pkr\.hcl:\d+:\d+: build\.provisioner\[1\]\.inline\[0\]: uuidv4\(\) in a command/);
+    return true;
+  });
+});
+
+test('HCL2: a sensitive local is a secret: the worker reads it, its value is never written', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}local "db_password" {\n  expression = "hunter2"\n  sensitive  = true\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    environment_vars = ["DB_PASSWORD=\${local.db_password}"]\n    inline = ["echo \${local.db_password} | passwd --stdin app"]\n  }\n}\n`,
+  });
+  const { spec, text } = await convert(dir);
+  assert.doesNotMatch(text, /hunter2/, 'the value of a sensitive local is never written');
+  // The worker variable is workerEnvName(local name), as for a sensitive variable: db_password → DB_PASSWORD.
+  assert.deepEqual(spec.env, { DB_PASSWORD: { fromWorker: 'DB_PASSWORD' } });
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho "${DB_PASSWORD}" | passwd --stdin app' }]);
+  await fs.writeFile(path.join(dir, 'vars.pkr.hcl'), 'variable "db_password" {\n  default = "x"\n}\n');
+  await assert.rejects(
+    convert(dir, { force: true }),
+    /main\.pkr\.hcl:8:1: local\.db_password: the sensitive local "db_password" and the variable "db_password" would both be read on the worker from DB_PASSWORD/,
+  );
+});
+
+test('HCL2: data, dynamic and other blocks the importer cannot translate are errors at file:line; a build name is a note', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}data "http" "version" {\n  url = "https://example.com/v"\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  name        = "app"\n  description = "the app image"\n  sources     = ["source.digitalocean.a"]\n  dynamic "provisioner" {\n    for_each = ["a", "b"]\n    labels   = ["shell"]\n    content {\n      inline = ["echo \${provisioner.value}"]\n    }\n  }\n  error-cleanup-provisioner "shell" {\n    inline = ["echo failed"]\n  }\n  hcp_packer_registry {\n    bucket_name = "app"\n  }\n  provisioner "shell" {\n    inline = ["echo ok"]\n  }\n}\n`,
+  });
+  await assert.rejects(convert(dir), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.match(err.message, /main\.pkr\.hcl:8:1: data\.http\.version: data "http" "version" cannot be converted/);
+    assert.match(err.message, /main\.pkr\.hcl:18:3: build\.dynamic\.provisioner: dynamic "provisioner" in a build/);
+    assert.match(
+      err.message,
+      /main\.pkr\.hcl:25:3: .*error-cleanup-provisioner "shell" in a build cannot be converted/,
+    );
+    assert.match(err.message, /main\.pkr\.hcl:28:3: .*hcp_packer_registry in a build cannot be converted/);
+    return true;
+  });
+  const { spec, result, text } = await convert(dir, { partial: true });
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho ok' }]);
+  assert.match(text, /# NOT CONVERTED: main\.pkr\.hcl:18:3/);
+  assert.ok(result.notes.some((n) => /^build\.name \("app"\): dropped/.test(n)));
+});
+
+test('HCL2: a heredoc inside an expression (<<-EOF strips the indent) is a template', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}variable "v" {\n  default = "1.2"\n}\nsource "digitalocean" "a" {\n  image     = "debian-12-x64"\n  user_data = trimspace(<<-EOF\n    #cloud-config\n    write_files:\n      - path: /etc/app-version\n        content: \${var.v}\n    EOF\n  )\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = [<<EOF\necho \${upper("x")}\nEOF\n    ]\n  }\n}\n`,
+  });
+  const { spec } = await convert(dir);
+  assert.equal(
+    (spec.droplet as { userData?: string }).userData,
+    '#cloud-config\nwrite_files:\n  - path: /etc/app-version\n    content: 1.2',
+  );
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho X\n' }]);
+});
+
+test('HCL2: splats over a list: var.users[*].name and var.users.*.name', async () => {
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}variable "users" {\n  default = [{ name = "a", keys = ["k1"] }, { name = "b", keys = ["k2"] }]\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = [\n      "echo \${join(" ", var.users[*].name)}",\n      "echo \${join(",", var.users.*.name)} \${join(",", var.users[*].keys[0])}",\n    ]\n  }\n}\n`,
+  });
+  const { spec } = await convert(dir);
+  assert.deepEqual(spec.steps, [{ run: 'set -e\necho a b\necho a,b k1,k2' }]);
+});
+
+test('HCL2: values are checked against the variable type (default, var file, -var, PKR_VAR_)', async () => {
+  const vars =
+    'variable "count" {\n  type    = number\n  default = "abc"\n}\nvariable "on" {\n  type    = bool\n  default = true\n}\nvariable "tags" {\n  type    = list(string)\n  default = ["a"]\n}\nvariable "labels" {\n  type    = map(string)\n  default = { a = "b" }\n}\n';
+  const dir = await withFiles({
+    'vars.pkr.hcl': vars,
+    'main.pkr.hcl': `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n  tags  = var.tags\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo \${var.count} \${var.on}"]\n  }\n}\n`,
+    'bad.pkrvars.hcl': 'tags = "not-a-list"\nlabels = ["x"]\n',
+  });
+  await assert.rejects(
+    convert(dir),
+    /vars\.pkr\.hcl:3:3: variable\.count\.default: the variable "count" is declared number, but its value "abc" from its default is not a number/,
+  );
+  await fs.writeFile(path.join(dir, 'vars.pkr.hcl'), vars.replace('"abc"', '3'));
+  assert.deepEqual((await convert(dir)).spec.steps, [{ run: 'set -e\necho 3 true' }]);
+  await assert.rejects(
+    convert(dir, { force: true, settings: [{ kind: 'var-file', file: 'bad.pkrvars.hcl' }] }),
+    (err: unknown) => {
+      assert.match(
+        String(err),
+        /vars\.pkr\.hcl:9:1: variable\.tags: .*"tags" is declared list\(string\), but its value "not-a-list" from bad\.pkrvars\.hcl is not a list/,
+      );
+      assert.match(
+        String(err),
+        /"labels" is declared map\(string\), but its value from bad\.pkrvars\.hcl is not a map/,
+      );
+      return true;
+    },
+  );
+  await assert.rejects(
+    convert(dir, { force: true, env: { PKR_VAR_on: 'yes' } }),
+    /"on" is declared bool, but its value "yes" from PKR_VAR_on is not true or false/,
+  );
+  await assert.rejects(
+    convert(dir, { force: true, settings: [{ kind: 'var', name: 'tags', value: '["a", ["b"]]' }] }),
+    /"tags" is declared list\(string\), but its value from --var tags is element 1: a list, not a string/,
+  );
+});
+
+test('HCL2: templatefile, env() in a variable default, abspath and path.cwd give their values; env() elsewhere is refused', async () => {
+  const main = `${PLUGIN}variable "greeting" {\n  default = env("GREETING")\n}\nlocals {\n  motd = templatefile("\${path.root}/motd.tpl", { version = "2.0", names = ["ann", "bo"] })\n  here = abspath("sub")\n}\nsource "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo '\${local.motd}' > /etc/motd", "echo \${var.greeting}", "echo \${local.here} \${path.cwd}"]\n  }\n}\n`;
+  const dir = await withFiles({
+    'main.pkr.hcl': main,
+    'motd.tpl': 'Welcome to v${version}:%{ for n in names } ${upper(n)}%{ endfor }',
+  });
+  const { spec } = await convert(dir, { env: { GREETING: 'hola' } });
+  assert.deepEqual(spec.steps, [
+    { run: `set -e\necho 'Welcome to v2.0: ANN BO' > /etc/motd\necho hola\necho ${path.join(dir, 'sub')} ${dir}` },
+  ]);
+  await fs.writeFile(path.join(dir, 'main.pkr.hcl'), main.replace('here = abspath("sub")', 'here = env("HOME")'));
+  await assert.rejects(
+    convert(dir, { force: true, env: { HOME: '/root' } }),
+    /main\.pkr\.hcl:\d+:\d+: .*env\(\) can only be used in a variable's default \(Packer's rule\)/,
+  );
+});
+
+test('HCL2: source.name with several sources is refused at each use, naming the sources (no misleading matrix error)', async () => {
+  const src = (name: string, image: string) =>
+    `source "digitalocean" "${name}" {\n  image         = "${image}"\n  snapshot_name = "app-\${source.name}-\${timestamp()}"\n}\n`;
+  const dir = await withFiles({
+    'main.pkr.hcl': `${PLUGIN}${src('u22', 'ubuntu-22-04-x64')}${src('u24', 'ubuntu-24-04-x64')}build {\n  sources = ["source.digitalocean.u22", "source.digitalocean.u24"]\n  provisioner "shell" {\n    inline = ["echo \${source.name}"]\n  }\n}\n`,
+  });
+  await assert.rejects(convert(dir), (err: unknown) => {
+    const m = String(err);
+    assert.match(
+      m,
+      /main\.pkr\.hcl:10:3: source\.digitalocean\.u22\.snapshot_name: source\.name differs per source \(u22, u24\)/,
+    );
+    assert.match(m, /main\.pkr\.hcl:14:3: source\.digitalocean\.u24\.snapshot_name: source\.name differs per source/);
+    assert.match(m, /main\.pkr\.hcl:19:5: build\.provisioner\[0\]\.inline: source\.name differs per source/);
+    assert.doesNotMatch(m, /not every combination/);
     return true;
   });
 });
