@@ -1,9 +1,11 @@
 /**
  * Every image ships with its bill of materials, and every rebuild says what changed — in the lab:
- * a build's SBOM is valid CycloneDX 1.6, lists exactly the packages dpkg-query finds on a fresh
- * droplet made from the image and the files the spec placed (mode and SHA-256), holds no secret;
- * a second build with a package removed and a file changed diffs against the first, and that
- * diff is the reasonForUpdate a scheduled rebuild would publish with.
+ * a build's SBOM is valid CycloneDX 1.6 and valid SPDX 2.3, lists exactly the packages dpkg-query
+ * finds on a fresh droplet made from the image and the files the spec placed (mode and SHA-256),
+ * holds no secret; a second build with a package removed, a file changed and a package pinned to
+ * another version (forge-pin, a .deb made here: the lab's mirror has one version of each package)
+ * diffs against the first, and that diff is the reasonForUpdate a scheduled rebuild would publish
+ * with.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,8 @@ import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import type { BuildManifest } from '../../contract/build';
 import { STOCK_REASON_FOR_UPDATE, reasonForUpdate } from '../../contract/sbom';
 import type { BuildDiff } from '../../contract/sbom';
+import { makeDeb } from '../support/deb';
+import { spdxValidator } from '../support/spdx-schema';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
@@ -41,6 +45,21 @@ async function build(spec: string, id: string, extra: string[] = []): Promise<Bu
   return out.manifest;
 }
 
+/** A copy of the fixture that uploads forge-pin at `version` and installs it with dpkg -i (the .deb is then removed). */
+async function withPin(name: string, version: string): Promise<string> {
+  const dir = path.join(stack.dir, name);
+  await fs.cp(FIXTURE, dir, { recursive: true });
+  const deb = await makeDeb(path.join(dir, 'pin'), { name: 'forge-pin', version, license: 'MIT' });
+  const spec = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8'))
+    .replace('files:\n', `files:\n  - { src: pin/${path.basename(deb)}, dest: /root/forge-pin.deb }\n`)
+    .replace(
+      'scripts:\n',
+      'scripts:\n  - run: dpkg -i /root/forge-pin.deb && rm /root/forge-pin.deb\n    name: install forge-pin\n',
+    );
+  await fs.writeFile(path.join(dir, 'build.yaml'), spec);
+  return dir;
+}
+
 const sha256 = async (file: string) =>
   createHash('sha256')
     .update(await fs.readFile(file))
@@ -56,7 +75,7 @@ interface CdxComponent {
 }
 
 test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () => {
-  const m = await build(path.join(FIXTURE, 'build.yaml'), 'bom-first');
+  const m = await build(path.join(await withPin('bom-first', '1.0-1'), 'build.yaml'), 'bom-first');
   first = m;
   assert.ok(m.sbom, 'the manifest carries the SBOM summary');
   assert.equal(m.sbom.packages, Object.keys(m.packages ?? {}).length);
@@ -118,18 +137,24 @@ test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () 
   assert.equal(spdx.code, 0, spdx.stderr);
   const s = JSON.parse(await fs.readFile(out, 'utf8')) as {
     spdxVersion: string;
-    packages: unknown[];
+    packages: { name: string; versionInfo: string; licenseDeclared: string }[];
     files: unknown[];
   };
+  assert.equal(spdxValidator()(s), null, 'valid against the official SPDX 2.3 schema');
   assert.equal(s.spdxVersion, 'SPDX-2.3');
   assert.equal(s.packages.length, libs.length + 1);
-  assert.equal(s.files.length, 4);
+  assert.equal(s.files.length, 4, 'the uploaded .deb a script removed is not on the image');
+  const pin = s.packages.find((p) => p.name === 'forge-pin');
+  assert.deepEqual(
+    pin && [pin.versionInfo, pin.licenseDeclared],
+    ['1.0-1', 'MIT'],
+    'its DEP-5 copyright file names an SPDX id',
+  );
 });
 
-test('a rebuild with a package removed and a file changed: client diff, and the reason it would publish with', async () => {
+test('a rebuild with a package removed, a file changed and a package pinned to a newer version: client diff, and the reason it would publish with', async () => {
   assert.ok(first, 'the first build ran');
-  const dir = path.join(stack.dir, 'bom-second');
-  await fs.cp(FIXTURE, dir, { recursive: true });
+  const dir = await withPin('bom-second', '1.0-2');
   await fs.writeFile(path.join(dir, 'files/etc/bom/bom.conf'), 'bom = yes, again\n');
   const spec = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8')).replace(
     'scripts:\n',
@@ -138,6 +163,7 @@ test('a rebuild with a package removed and a file changed: client diff, and the 
   await fs.writeFile(path.join(dir, 'build.yaml'), spec);
   const second = await build(path.join(dir, 'build.yaml'), 'bom-second', ['--no-verify']);
   assert.equal(second.packages?.gnupg, undefined);
+  assert.equal(second.packages?.['forge-pin'], '1.0-2');
 
   const json = await stack.client(['diff', 'bom-first', 'bom-second', '--json']);
   assert.equal(json.code, 0, json.stderr);
@@ -150,18 +176,20 @@ test('a rebuild with a package removed and a file changed: client diff, and the 
   assert.ok(gone.some((p) => p.name === 'gnupg'));
   assert.deepEqual(d.removed, gone);
   assert.deepEqual(d.added, []);
-  assert.deepEqual(d.upgraded, []);
+  assert.deepEqual(d.upgraded, [{ name: 'forge-pin', from: '1.0-1', to: '1.0-2' }]);
+  assert.deepEqual(d.downgraded, []);
   assert.deepEqual(d.files, { added: [], removed: [], changed: ['/etc/bom/bom.conf'] });
 
   const text = await stack.client(['diff', 'bom-first', 'bom-second']);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`removed \\(${gone.length}\\):\\n(  \\S+ \\S+\\n)*  gnupg \\S+\\n`));
+  assert.match(text.stdout, /\nupgraded \(1\):\n {2}forge-pin 1\.0-1 → 1\.0-2\n/);
   assert.match(text.stdout, /files changed \(1\):\n {2}\/etc\/bom\/bom\.conf/);
 
-  // Every removed package fits in the reason (about 180 characters): all named, none left out.
+  // The upgrade and every removed package fit in the reason (about 210 characters): all named, none left out.
   assert.equal(
     reasonForUpdate(STOCK_REASON_FOR_UPDATE, first.packages, second.packages ?? {}),
-    `Package updates: ${gone.map((p) => `-${p.name}`).join(', ')}`,
+    `Package updates: forge-pin 1.0-1 → 1.0-2, ${gone.map((p) => `-${p.name}`).join(', ')}`,
   );
   assert.equal(reasonForUpdate('Monthly rebuild', first.packages, second.packages ?? {}), 'Monthly rebuild');
 });
