@@ -12,5 +12,6 @@ bash scripts/ensure-ssh2-crypto.sh
 bash scripts/ensure-lab-debs.sh
 bash scripts/ensure-temporal.sh >/dev/null
 bash scripts/ensure-versitygw.sh >/dev/null
+bash scripts/ensure-spdx-schema.sh >/dev/null
 if [ ! -f dist/client/main.js ]; then node_modules/.bin/tsc -p tsconfig.json; fi
 node_modules/.bin/node dist/lab/droplets/base-image.js >/dev/null

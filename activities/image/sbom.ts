@@ -108,6 +108,15 @@ function licenceOf(name: string): Models.DisjunctiveLicense {
   return SPDX.isSupportedSpdxId(name) ? new Models.SpdxLicense(name) : new Models.NamedLicense(name);
 }
 
+/**
+ * SPDX's declared licence: the DEP-5 names when every one is an SPDX id (several License: fields
+ * cover different files, so all of them apply), NOASSERTION when any is not or there is none.
+ */
+function declaredLicence(names: string[]): string {
+  if (names.length === 0 || !names.every((n) => SPDX.isSupportedSpdxId(n))) return 'NOASSERTION';
+  return names.join(' AND ');
+}
+
 /** The CycloneDX 1.6 JSON document: the image as the subject, its packages and placed files as components. */
 export function cycloneDxJson(inv: SbomInventory, meta: SbomMeta): string {
   const bom = new Models.Bom();
@@ -170,7 +179,7 @@ export function spdxJson(inv: SbomInventory, meta: SbomMeta): string {
         SPDXID: image,
         name: meta.name,
         versionInfo: meta.snapshotName,
-        primaryPackagePurpose: 'OPERATING-SYSTEM',
+        primaryPackagePurpose: 'OPERATING_SYSTEM',
         downloadLocation: 'NOASSERTION',
         filesAnalyzed: false,
         licenseConcluded: 'NOASSERTION',
@@ -186,8 +195,8 @@ export function spdxJson(inv: SbomInventory, meta: SbomMeta): string {
         downloadLocation: 'NOASSERTION',
         filesAnalyzed: false,
         licenseConcluded: 'NOASSERTION',
-        // DEP-5 short names are not always SPDX identifiers: stated as written, in the comment.
-        licenseDeclared: 'NOASSERTION',
+        licenseDeclared: declaredLicence(p.licenses),
+        // DEP-5 short names are not always SPDX identifiers: all of them, as written, in the comment.
         ...(p.licenses.length > 0 ? { licenseComments: `DEP-5 License: ${p.licenses.join('; ')}` } : {}),
         copyrightText: 'NOASSERTION',
         externalRefs: [

@@ -1,9 +1,11 @@
 /**
  * Every image ships with its bill of materials, and every rebuild says what changed — in the lab:
- * a build's SBOM is valid CycloneDX 1.6, lists exactly the packages dpkg-query finds on a fresh
- * droplet made from the image and the files the spec placed (mode and SHA-256), holds no secret;
- * a second build with a package removed and a file changed diffs against the first, and that
- * diff is the reasonForUpdate a scheduled rebuild would publish with.
+ * a build's SBOM is valid CycloneDX 1.6 and valid SPDX 2.3, lists exactly the packages dpkg-query
+ * finds on a fresh droplet made from the image and the files the spec placed (mode and SHA-256),
+ * holds no secret. The build is published; a scheduled rebuild with a package removed, a file
+ * changed and a package pinned to another version (forge-pin, a .deb made here: the lab's mirror
+ * has one version of each package) diffs against it, and publishes with that diff as its
+ * reasonForUpdate (the spec states none): the lab's Vendor API stores it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,17 +16,37 @@ import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import type { BuildManifest } from '../../contract/build';
 import { STOCK_REASON_FOR_UPDATE, reasonForUpdate } from '../../contract/sbom';
 import type { BuildDiff } from '../../contract/sbom';
+import { waitForBuild } from '../support/build-state';
+import { makeDeb } from '../support/deb';
+import { labControl } from '../support/lab-control';
+import { spdxValidator } from '../support/spdx-schema';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const FIXTURE = path.join(REPO, 'tests/build/fixtures/sbom');
 const SECRET = 'bom-secret-value-4711';
+const APP = 'lab-bomcheck';
+// Fast waits: review looks every ~1 s, a busy app is tried again after ~2 s.
+const FAST = ['--review-poll', '0.015', '--busy-retry', '0.03'];
 let stack: Stack;
 let first: BuildManifest | undefined;
 
 before(async () => {
-  stack = await startStack({ lab: { timing: { transferDelayMs: 200, maxDiskGiB: 1 } } });
+  stack = await startStack({
+    lab: {
+      timing: { transferDelayMs: 200, maxDiskGiB: 1 },
+      vendorApps: [
+        {
+          id: APP,
+          name: 'Bomcheck',
+          status: 'approved',
+          review: { pendingMs: 300, inReviewMs: 300, outcome: 'approved' },
+        },
+      ],
+    },
+  });
   await stack.stopWorker();
   await stack.startWorker({ extraEnv: { FORGE_BOM_SECRET: SECRET } });
 });
@@ -33,12 +55,37 @@ after(async () => {
   await stack?.stop();
 });
 
-async function build(spec: string, id: string, extra: string[] = []): Promise<BuildManifest> {
-  const run = await stack.client(['start-build', spec, '--id', id, '--wait', '--json', ...extra]);
-  assert.equal(run.code, 0, run.stderr + run.stdout);
-  const out = JSON.parse(run.stdout) as { manifest: BuildManifest };
-  assert.equal(out.manifest.status, 'succeeded', out.manifest.error);
-  return out.manifest;
+/** Waits for the build to ask to publish, approves, and returns its manifest once it ends. */
+async function approveAndEnd(id: string): Promise<BuildManifest> {
+  await waitForBuild(stack, id, (s) => s.status === 'waiting-for-approval', 'approval', 300_000);
+  const ok = await stack.client(['approve', id]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const m = (await stack.temporal.client.workflow.getHandle(id).result()) as BuildManifest;
+  assert.equal(m.status, 'succeeded', m.error);
+  assert.equal(m.publish?.state, 'approved', m.publish?.reason);
+  return m;
+}
+
+async function listing(): Promise<{ customData: { imageId: number | null; reasonForUpdate: string } }> {
+  const body = (await (await labControl(stack.lab, `/_lab/vendor-apps/${APP}`)).json()) as Record<string, unknown>;
+  return (body.app ?? body) as Awaited<ReturnType<typeof listing>>;
+}
+
+/** A copy of the fixture that uploads forge-pin at `version` and installs it with dpkg -i (the .deb is then removed). */
+async function withPin(name: string, version: string): Promise<string> {
+  const dir = path.join(stack.dir, name);
+  await fs.cp(FIXTURE, dir, { recursive: true });
+  const deb = await makeDeb(path.join(dir, 'pin'), { name: 'forge-pin', version, license: 'MIT' });
+  const spec = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8'))
+    .replace('files:\n', `files:\n  - { src: pin/${path.basename(deb)}, dest: /root/forge-pin.deb }\n`)
+    .replace(
+      'scripts:\n',
+      'scripts:\n  - run: dpkg -i /root/forge-pin.deb && rm /root/forge-pin.deb\n    name: install forge-pin\n',
+    )
+    // A Marketplace listing with no reasonForUpdate of its own.
+    .concat(`marketplace:\n  appId: ${APP}\n  version: "1.0.0"\n`);
+  await fs.writeFile(path.join(dir, 'build.yaml'), spec);
+  return dir;
 }
 
 const sha256 = async (file: string) =>
@@ -55,8 +102,17 @@ interface CdxComponent {
   properties?: { name: string; value: string }[];
 }
 
-test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () => {
-  const m = await build(path.join(FIXTURE, 'build.yaml'), 'bom-first');
+test('the SBOM is valid CycloneDX 1.6 and SPDX 2.3 and lists what is on the image; the build is published', async () => {
+  const spec = path.join(await withPin('bom-first', '1.0-1'), 'build.yaml');
+  const run = await stack.client(['start-build', spec, '--id', 'bom-first', '--publish', ...FAST]);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  const m = await approveAndEnd('bom-first');
+  const sent = (await listing()).customData;
+  assert.deepEqual(
+    [sent.imageId, sent.reasonForUpdate],
+    [m.snapshot!.id, ''],
+    'published; nothing published before to compare with and no reason in the spec: none sent',
+  );
   first = m;
   assert.ok(m.sbom, 'the manifest carries the SBOM summary');
   assert.equal(m.sbom.packages, Object.keys(m.packages ?? {}).length);
@@ -118,28 +174,62 @@ test('the SBOM is valid CycloneDX 1.6 and lists what is on the image', async () 
   assert.equal(spdx.code, 0, spdx.stderr);
   const s = JSON.parse(await fs.readFile(out, 'utf8')) as {
     spdxVersion: string;
-    packages: unknown[];
+    packages: { name: string; versionInfo: string; licenseDeclared: string }[];
     files: unknown[];
   };
+  assert.equal(spdxValidator()(s), null, 'valid against the official SPDX 2.3 schema');
   assert.equal(s.spdxVersion, 'SPDX-2.3');
   assert.equal(s.packages.length, libs.length + 1);
-  assert.equal(s.files.length, 4);
+  assert.equal(s.files.length, 4, 'the uploaded .deb a script removed is not on the image');
+  const pin = s.packages.find((p) => p.name === 'forge-pin');
+  assert.deepEqual(
+    pin && [pin.versionInfo, pin.licenseDeclared],
+    ['1.0-1', 'MIT'],
+    'its DEP-5 copyright file names an SPDX id',
+  );
 });
 
-test('a rebuild with a package removed and a file changed: client diff, and the reason it would publish with', async () => {
+test('a scheduled rebuild with a package removed, a file changed and a package pinned to a newer version: client diff, and the reason it publishes with', async () => {
   assert.ok(first, 'the first build ran');
-  const dir = path.join(stack.dir, 'bom-second');
-  await fs.cp(FIXTURE, dir, { recursive: true });
+  const dir = await withPin('bom-second', '1.0-2');
   await fs.writeFile(path.join(dir, 'files/etc/bom/bom.conf'), 'bom = yes, again\n');
   const spec = (await fs.readFile(path.join(dir, 'build.yaml'), 'utf8')).replace(
     'scripts:\n',
     'scripts:\n  - run: DEBIAN_FRONTEND=noninteractive apt-get purge -y gnupg\n    name: remove gnupg\n',
   );
   await fs.writeFile(path.join(dir, 'build.yaml'), spec);
-  const second = await build(path.join(dir, 'build.yaml'), 'bom-second', ['--no-verify']);
+  const created = await stack.client(
+    [
+      'schedule',
+      'create',
+      path.join(dir, 'build.yaml'),
+      '--every',
+      '30d',
+      '--publish',
+      '--no-verify',
+      '--paused',
+    ].concat(FAST),
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const trig = await stack.client(['schedule', 'trigger', 'rebuild-bomcheck']);
+  assert.equal(trig.code, 0, trig.stderr);
+  let id = '';
+  for (let i = 0; i < 60 && !id; i++) {
+    const l = JSON.parse((await stack.client(['schedule', 'list', '--json'])).stdout) as {
+      scheduleId: string;
+      recent: { buildId: string }[];
+    }[];
+    id = l.find((x) => x.scheduleId === 'rebuild-bomcheck')?.recent[0]?.buildId ?? '';
+    if (!id) await sleep(500);
+  }
+  assert.match(id, /^build-bomcheck-scheduled-/);
+  const second = await approveAndEnd(id);
+  const deleted = await stack.client(['schedule', 'delete', 'rebuild-bomcheck']);
+  assert.equal(deleted.code, 0, deleted.stderr);
   assert.equal(second.packages?.gnupg, undefined);
+  assert.equal(second.packages?.['forge-pin'], '1.0-2');
 
-  const json = await stack.client(['diff', 'bom-first', 'bom-second', '--json']);
+  const json = await stack.client(['diff', 'bom-first', id, '--json']);
   assert.equal(json.code, 0, json.stderr);
   const d = JSON.parse(json.stdout) as BuildDiff;
   // Cleanup's autoremove takes gnupg's dependencies with it: every package gone is listed, gnupg among them.
@@ -150,18 +240,21 @@ test('a rebuild with a package removed and a file changed: client diff, and the 
   assert.ok(gone.some((p) => p.name === 'gnupg'));
   assert.deepEqual(d.removed, gone);
   assert.deepEqual(d.added, []);
-  assert.deepEqual(d.upgraded, []);
+  assert.deepEqual(d.upgraded, [{ name: 'forge-pin', from: '1.0-1', to: '1.0-2' }]);
+  assert.deepEqual(d.downgraded, []);
   assert.deepEqual(d.files, { added: [], removed: [], changed: ['/etc/bom/bom.conf'] });
 
-  const text = await stack.client(['diff', 'bom-first', 'bom-second']);
+  const text = await stack.client(['diff', 'bom-first', id]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`removed \\(${gone.length}\\):\\n(  \\S+ \\S+\\n)*  gnupg \\S+\\n`));
+  assert.match(text.stdout, /\nupgraded \(1\):\n {2}forge-pin 1\.0-1 → 1\.0-2\n/);
   assert.match(text.stdout, /files changed \(1\):\n {2}\/etc\/bom\/bom\.conf/);
 
-  // Every removed package fits in the reason (about 180 characters): all named, none left out.
-  assert.equal(
-    reasonForUpdate(STOCK_REASON_FOR_UPDATE, first.packages, second.packages ?? {}),
-    `Package updates: ${gone.map((p) => `-${p.name}`).join(', ')}`,
-  );
+  // The upgrade and every removed package fit in the reason (about 210 characters): all named, none
+  // left out. It is what the Vendor API received.
+  const reason = `Package updates: forge-pin 1.0-1 → 1.0-2, ${gone.map((p) => `-${p.name}`).join(', ')}`;
+  const sent = (await listing()).customData;
+  assert.deepEqual([sent.imageId, sent.reasonForUpdate], [second.snapshot!.id, reason]);
+  assert.equal(reasonForUpdate(STOCK_REASON_FOR_UPDATE, first.packages, second.packages ?? {}), reason);
   assert.equal(reasonForUpdate('Monthly rebuild', first.packages, second.packages ?? {}), 'Monthly rebuild');
 });

@@ -1,11 +1,13 @@
 /**
- * The sbom step's worker half: the droplet's output parsed, package URLs, and the CycloneDX
- * document checked against the official 1.6 schema (the library's validator, ajv).
+ * The sbom step's worker half: the droplet's output parsed, package URLs, the CycloneDX document
+ * checked against the official 1.6 schema (the library's validator, ajv) and the SPDX document
+ * against the official SPDX 2.3 schema (ajv).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { cycloneDxJson, debPurl, parseSbomOutput, sbomCommand, spdxJson } from '../../../activities/image/sbom';
+import { spdxValidator } from '../../support/spdx-schema';
 
 const SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
@@ -122,14 +124,26 @@ test('the CycloneDX document is valid CycloneDX 1.6 and lists every package and 
   assert.notEqual(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(JSON.stringify(broken)), null);
 });
 
-test('the SPDX document is SPDX 2.3 with one package per Debian package and SHA-1 and SHA-256 per file', () => {
+test('the SPDX document is valid SPDX 2.3 with one package per Debian package and SHA-1 and SHA-256 per file', () => {
   const inv = parseSbomOutput(OUTPUT);
-  const doc = JSON.parse(
-    spdxJson(inv, { name: 'web', buildId: 'b', snapshotName: 'web-1', timestamp: '2026-12-04T09:10:00.000Z' }),
-  ) as {
+  const json = spdxJson(inv, {
+    name: 'web',
+    buildId: 'b',
+    snapshotName: 'web-1',
+    timestamp: '2026-12-04T09:10:00.000Z',
+  });
+  const validate = spdxValidator();
+  assert.equal(validate(JSON.parse(json)), null);
+  const doc = JSON.parse(json) as {
     spdxVersion: string;
     creationInfo: { created: string };
-    packages: { SPDXID: string; externalRefs?: { referenceLocator: string }[] }[];
+    packages: {
+      SPDXID: string;
+      name: string;
+      licenseDeclared: string;
+      licenseComments?: string;
+      externalRefs?: { referenceLocator: string }[];
+    }[];
     files: { fileName: string; checksums: { algorithm: string }[] }[];
     relationships: unknown[];
   };
@@ -146,4 +160,41 @@ test('the SPDX document is SPDX 2.3 with one package per Debian package and SHA-
     ['SHA256', 'SHA1'],
   );
   assert.equal(doc.relationships.length, 1 + 5 + 2);
+
+  // A DEP-5 name that is an SPDX id is the declared licence; any other is stated in the comment only.
+  const declared = (name: string) => doc.packages.find((p) => p.name === name)!;
+  assert.equal(declared('libssl3').licenseDeclared, 'Apache-2.0');
+  assert.equal(declared('nginx').licenseDeclared, 'NOASSERTION');
+  assert.equal(declared('nginx').licenseComments, 'DEP-5 License: BSD-2-clause');
+  assert.equal(declared('libc6').licenseDeclared, 'NOASSERTION', 'LGPL-2.1+ is an SPDX id, GPL-2+ or Artistic is not');
+  assert.equal(declared('tzdata').licenseDeclared, 'NOASSERTION');
+  const both = JSON.parse(
+    spdxJson(
+      {
+        os: inv.os,
+        packages: [{ ...inv.packages[0]!, licenses: ['Apache-2.0', 'MIT'] }],
+        files: [],
+      },
+      { name: 'web', buildId: 'b', snapshotName: 'web-1', timestamp: '2026-12-04T09:10:00.000Z' },
+    ),
+  ) as { packages: { licenseDeclared: string }[] };
+  assert.equal(both.packages[1]!.licenseDeclared, 'Apache-2.0 AND MIT', 'each License: field applies to some files');
+  assert.equal(validate(both), null);
+});
+
+test('the SPDX schema check rejects a broken document and names what is wrong', () => {
+  const validate = spdxValidator();
+  const doc = JSON.parse(
+    spdxJson(parseSbomOutput(OUTPUT), {
+      name: 'web',
+      buildId: 'b',
+      snapshotName: 'web-1',
+      timestamp: '2026-12-04T09:10:00.000Z',
+    }),
+  ) as { packages: Record<string, unknown>[] };
+  delete doc.packages[1]!.downloadLocation;
+  doc.packages[2]!.filesAnalyzed = 'no';
+  const errors = validate(doc) ?? [];
+  assert.ok(errors.includes("/packages/1 must have required property 'downloadLocation'"), errors.join('\n'));
+  assert.ok(errors.includes('/packages/2/filesAnalyzed must be boolean'), errors.join('\n'));
 });
