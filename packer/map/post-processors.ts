@@ -38,7 +38,15 @@ function shellLocal(st: MapState, pp: BlockModel, spec: SpecObject): void {
     });
   }
   const parts: string[] = [];
-  if (Array.isArray(p.inline)) p.inline.forEach((l, j) => parts.push(scriptText(st, l, [...at, 'inline', j]) ?? ''));
+  if (Array.isArray(p.inline))
+    p.inline.forEach((l, j) => {
+      const line = scriptText(st, l, [...at, 'inline', j]) ?? '';
+      parts.push(line);
+      // `sh do/mp-submit.sh` (as droplet-1-clicks writes it): what the script does is what counts.
+      const ran = /^\s*(?:(?:sh|bash)\s+)?((?:\.\/)?[\w./-]+\.sh)\b/.exec(line)?.[1];
+      const text = ran ? st.opts.readFile?.(path.resolve(st.opts.root, ran)) : undefined;
+      if (text !== undefined) parts.push(text);
+    });
   const files = [p.script, ...(Array.isArray(p.scripts) ? p.scripts : [])].filter(isStringLike);
   for (const f of files) {
     const rel = st.evalText(f, at, 'script');

@@ -206,6 +206,35 @@ test('HCL2 shell-local running mp-submit.sh → marketplace:, with a note', asyn
   assert.ok(result.notes.some((n) => /submits the snapshot to the Vendor API .*client start-build --publish/.test(n)));
 });
 
+test('HCL2 shell-local whose inline line runs do/mp-submit.sh (droplet-1-clicks style): the script is read, and an app id only set when it runs is named', async () => {
+  const template = (env: string) =>
+    `${PLUGIN}source "digitalocean" "a" {\n  image = "ubuntu-22-04-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  post-processors {\n    post-processor "manifest" {\n      output = "manifest.json"\n    }\n    post-processor "shell-local" {\n${env}      inline = [ "sh do/mp-submit.sh" ]\n    }\n  }\n}\n`;
+  const submit = [
+    '#!/bin/bash',
+    'if [ $SUBMIT_MP == true ]; then',
+    '  IMG_ID=$(jq \'.builds[-1].artifact_id | split(":")[1] | tonumber\' manifest.json)',
+    '  curl -X PATCH -H "Content-Type: application/json" -H "Authorization: Bearer ${DIGITALOCEAN_TOKEN}" -d "{\\"reasonForUpdate\\": \\"new version\\", \\"version\\": \\"${APP_VERSION}\\", \\"imageId\\": ${IMG_ID}}" https://api.digitalocean.com/api/v1/vendor-portal/apps/${APP_ID}/versions/${APP_VERSION}',
+    'fi',
+    '',
+  ].join('\n');
+  const dir = await withFiles({ 'do.pkr.hcl': template(''), 'do/mp-submit.sh': submit });
+  await assert.rejects(
+    convert(dir),
+    /do\.pkr\.hcl:\d+:\d+: .*publishes to the Vendor API, but its app id \(\$\{APP_ID\}\) is not known at import time/,
+  );
+  // With the values the cron job exports given to the post-processor, it maps.
+  await fs.writeFile(
+    path.join(dir, 'do.pkr.hcl'),
+    template('      environment_vars = ["APP_ID=6a1b2c3d4e5f60718293a4b5", "APP_VERSION=0.22.1"]\n'),
+  );
+  const { spec } = await convert(dir);
+  assert.deepEqual(spec.marketplace, {
+    appId: '6a1b2c3d4e5f60718293a4b5',
+    version: '0.22.1',
+    reasonForUpdate: 'new version',
+  });
+});
+
 test('legacy JSON: http_retry_* and vpc_uuid now map instead of being refused', async () => {
   const dir = await withFiles({
     'template.json': JSON.stringify({
