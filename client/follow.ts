@@ -5,6 +5,12 @@ import type { BuildState } from '../contract/operator';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function followBuild(handle: WorkflowHandle, opts: { json: boolean; intervalMs?: number }): Promise<void> {
+  if (opts.json) {
+    // Nothing to print until the end: wait on the server's long poll, not a describe and a query a
+    // second (20 builds followed that way kept the worker answering 20 queries a second; bench P5).
+    await handle.result().catch(() => undefined);
+    return;
+  }
   const seen = new Map<string, string>();
   let waitingShown = '';
   const print = (line: string) => {

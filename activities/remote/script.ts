@@ -1,7 +1,7 @@
 /**
  * Runs a script step on a droplet (the build droplet, or verify's test droplet). Its `env` values
  * are resolved here on the worker — `fromWorker` secrets never enter the workflow — and handed
- * over in a file on the droplet's /run (a tmpfs: never in the snapshot).
+ * over on the exec's stdin, kept in the wrapper's memory: never on the droplet's disk.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -75,7 +75,16 @@ export async function runScriptOn(
     .join('');
   const pidFile = shq(`${WORK_DIR}/pids/${step}`);
   const stdin = Buffer.concat([Buffer.from(envText), body, Buffer.from(END_MARK)]);
-  const run = placeAndRun({ envBytes: Buffer.byteLength(envText), bodyBytes: body.length, file, pidFile, step, secs });
+  const run = placeAndRun({
+    envBytes: Buffer.byteLength(envText),
+    bodyBytes: body.length,
+    byRead: placeByRead(body),
+    interpreter: shebangOf(body),
+    file,
+    pidFile,
+    step,
+    secs,
+  });
   const r = await endOnCancel(deps, ref, pidFile, () =>
     runOnDroplet(deps, ref, step, script.label, run, { stdin, secrets, allowFailure: true }),
   );
@@ -96,25 +105,55 @@ export async function runScriptOn(
   return r;
 }
 
+/** bash reads a pipe a byte per system call: past a few KiB, `head` is the cheaper way to place a script. */
+const READ_PLACE_MAX_BYTES = 4096;
+
+/** A short script with no NUL byte (a bash variable cannot hold one) is placed by bash itself. */
+export function placeByRead(body: Buffer): boolean {
+  return body.length <= READ_PLACE_MAX_BYTES && !body.includes(0);
+}
+
+/**
+ * The interpreter line, as Linux reads it (an absolute path and at most one argument), for the
+ * plain lines only: the wrapper then runs `interpreter [arg] file` itself, as the kernel would,
+ * and the script needs no exec bit (one `chmod` less). Any other first line (none, a relative
+ * path, several arguments, a carriage return, odd bytes) leaves it to the kernel: chmod, then exec.
+ */
+export function shebangOf(body: Buffer): string[] | undefined {
+  const nl = body.indexOf(10);
+  if (nl < 0 || nl > 255) return undefined;
+  const m = /^#![ \t]*(\/[A-Za-z0-9._+/-]+)(?:[ \t]+([A-Za-z0-9._+/=:-]+))?[ \t]*$/.exec(
+    body.subarray(0, nl).toString('latin1'),
+  );
+  return m ? [m[1]!, ...(m[2] ? [m[2]] : [])] : undefined;
+}
+
 /**
  * The step's wrapper on the droplet, one SSH exec: the env and the script arrive on stdin (never on
  * the command line, which `ps` shows). It starts as few processes as it can (each costs 2–15 ms in
  * a small droplet): bash's own `read` takes the env (counted in bytes, kept in memory, never
- * written to disk) and the end mark, `$EPOCHREALTIME` stamps the log, the folders are made once.
+ * written to disk), a short script and the end mark, `$EPOCHREALTIME` stamps the log, the folders
+ * are made once, and a plain interpreter line is run without the exec bit.
  */
 function placeAndRun(o: {
   envBytes: number;
   bodyBytes: number;
+  byRead: boolean;
+  interpreter: string[] | undefined;
   file: string;
   pidFile: string;
   step: string;
   secs: number;
 }): string {
   const file = shq(o.file);
+  // The folder is 700: a script placed by bash (umask 022, which the script must keep) is private too.
+  const place = o.byRead
+    ? `LC_ALL=C IFS= read -r -N ${o.bodyBytes} __forge_body && LC_ALL=C printf '%s' "$__forge_body" > ${file} && unset __forge_body`
+    : `head -c ${o.bodyBytes} > ${file}`;
   return [
     `LC_ALL=C IFS= read -r -N ${o.envBytes} __forge_env`,
     `[ -d ${WORK_DIR}/pids ] || mkdir -p -m 700 ${WORK_DIR} ${WORK_DIR}/scripts ${WORK_DIR}/pids`,
-    `head -c ${o.bodyBytes} > ${file} && chmod 700 ${file} &&`,
+    `${place}${o.interpreter ? '' : ` && chmod 700 ${file}`} &&`,
     // Read in step with the bytes sent, the end mark proves nothing was cut short before it.
     `  LC_ALL=C IFS= read -r -N ${END_MARK.length} __forge_end && [ "$__forge_end" = ${END_MARK} ] ||`,
     `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
@@ -122,7 +161,7 @@ function placeAndRun(o: {
     `cd /root && set -a && eval "$__forge_env" && set +a && unset __forge_env __forge_end`,
     // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
     // `timeout` runs the script; its pid is what an abort signals (endOnCancel).
-    `timeout --kill-after=10s ${o.secs}s ${file} < /dev/null &`,
+    `timeout --kill-after=10s ${o.secs}s ${o.interpreter ? `${o.interpreter.map(shq).join(' ')} ` : ''}${file} < /dev/null &`,
     `echo $! > ${o.pidFile}`,
     'wait $!',
     'rc=$?',

@@ -8,10 +8,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { runScriptOn } from '../../activities/remote/script';
+import type { ActivityDeps } from '../../activities/runtime/deps';
+import { packContext, publishContext } from '../../context/pack';
 import type { DropletShells } from '../../activities/remote/droplet-shells';
 import type { DropletRef } from '../../contract/steps';
 import type { TestDroplet } from '../support/droplet';
@@ -73,8 +75,9 @@ test('one exec per script step; env and script arrive whole; the script keeps th
   );
   const want = createHash('sha256').update(SECRET).digest('hex');
   assert.equal((await droplet.run('cat /root/token.sha')).out.trim(), want, 'the secret arrived byte for byte');
-  const modes = await droplet.run('stat -c "%a %n" /run/image-forge/scripts/07-script');
-  assert.equal(modes.out, '700 /run/image-forge/scripts/07-script\n');
+  // Placed by bash (umask 022, which the script keeps) in a folder only root can enter.
+  const modes = await droplet.run('stat -c "%a %U %n" /run/image-forge/scripts /run/image-forge/scripts/07-script');
+  assert.equal(modes.out, '700 root /run/image-forge/scripts\n644 root /run/image-forge/scripts/07-script\n');
   const secretFiles = await droplet.run(`grep -rlF ${JSON.stringify(SECRET.slice(0, 14))} /run /root /tmp || true`);
   assert.equal(secretFiles.out, '', 'the env is never written to the droplet');
 });
@@ -99,21 +102,79 @@ test('under a UTF-8 locale, multi-byte and multi-line values still arrive byte f
   assert.ok(r.tail.includes('tail ✓'), r.tail.join('\n'));
 });
 
-test('input cut short on the way is a retryable placing failure, and the script does not run', async () => {
-  const { deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w4'));
-  await mkdir(join(lab.work, 'w4'), { recursive: true });
-  deps.shells = Object.assign(Object.create(shells) as DropletShells, {
-    run: (r: DropletRef, command: string, opts?: Parameters<DropletShells['run']>[2]) =>
-      shells.run(r, command, { ...opts, stdin: (opts!.stdin as Buffer).subarray(0, -30) }),
+for (const [how, run] of [
+  ['placed by bash', 'touch /root/ran'],
+  ['placed by head (over 4 KiB)', `touch /root/ran\n${'# padding\n'.repeat(500)}`],
+] as const)
+  test(`input cut short on the way is a retryable placing failure, and the script does not run (${how})`, async () => {
+    const { deps } = labActivityDeps(lab.server, lab.token, join(lab.work, 'w4'));
+    await mkdir(join(lab.work, 'w4'), { recursive: true });
+    deps.shells = Object.assign(Object.create(shells) as DropletShells, {
+      run: (r: DropletRef, command: string, opts?: Parameters<DropletShells['run']>[2]) =>
+        shells.run(r, command, { ...opts, stdin: (opts!.stdin as Buffer).subarray(0, -30) }),
+    });
+    await assert.rejects(
+      runScriptOn(deps, ref, '10-script', 'sha256-none', { kind: 'script', label: 'cut', run }, {}),
+      (e: unknown) => {
+        assert.ok(!(e instanceof ApplicationFailure), 'a plain error: Temporal retries it');
+        return /could not place script cut on the droplet/.test((e as Error).message);
+      },
+    );
+    assert.equal((await droplet.run('test -e /root/ran && echo ran || echo no')).out, 'no\n');
   });
-  await assert.rejects(
-    runScriptOn(deps, ref, '10-script', 'sha256-none', { kind: 'script', label: 'cut', run: 'touch /root/ran' }, {}),
-    (e: unknown) => {
-      assert.ok(!(e instanceof ApplicationFailure), 'a plain error: Temporal retries it');
-      return /could not place script cut on the droplet/.test((e as Error).message);
+
+test('each way of placing a script lands it byte for byte and runs it as the kernel would', async () => {
+  const dir = join(lab.work, 'w5');
+  await mkdir(join(dir, 'ctx'), { recursive: true });
+  const { deps } = labActivityDeps(lab.server, lab.token, dir);
+  deps.shells = shells;
+  const tricky = 'x\\n \\ %s %% $HOME `id` \r mid-line CR, ünïcode ✓\n\n';
+  const cases: { name: string; body: Buffer; want: RegExp; mode: string }[] = [
+    {
+      // bash places it; /bin/sh gets -e and the file, as the kernel would pass them
+      name: 'interpreter with an argument',
+      body: Buffer.from(`#!/bin/sh -e\ncase $- in *e*) echo "errexit $0";; esac\n: '${tricky}'\n`),
+      want: /^errexit \/run\/image-forge\/scripts\/21-script$/,
+      mode: '644',
     },
-  );
-  assert.equal((await droplet.run('test -e /root/ran && echo ran || echo no')).out, 'no\n');
+    {
+      name: 'a NUL byte after the last command',
+      body: Buffer.concat([Buffer.from('#!/bin/bash\necho nul-ok\nexit 0\n'), Buffer.from([0, 1, 2, 0])]),
+      want: /^nul-ok$/,
+      mode: '644',
+    },
+    {
+      name: 'over 4 KiB',
+      body: Buffer.from(`#!/usr/bin/env bash\necho "big $BASH_VERSION"\n${'# padding ✓\n'.repeat(600)}`),
+      want: /^big 5\./,
+      mode: '644',
+    },
+    {
+      // no interpreter line: the exec bit, and exec's own fallback to /bin/sh
+      name: 'no interpreter line',
+      body: Buffer.from(`echo "plain $0"\n: '${tricky}'\n`),
+      want: /^plain \/run\/image-forge\/scripts\/24-script$/,
+      mode: '700',
+    },
+  ];
+  let n = 21;
+  for (const c of cases) {
+    const step = `${n++}-script`;
+    const digest = await contextWith(deps, join(dir, 'ctx'), step, c.body);
+    const r = await runScriptOn(deps, ref, step, digest, { kind: 'script', label: c.name, path: step }, {});
+    assert.ok(
+      r.tail.some((l) => c.want.test(l)),
+      `${c.name}: ${r.tail.join('\n')}`,
+    );
+    const landed = await droplet.run(
+      `sha256sum < /run/image-forge/scripts/${step} | cut -c1-64; stat -c %a /run/image-forge/scripts/${step}`,
+    );
+    assert.equal(
+      landed.out,
+      `${createHash('sha256').update(c.body).digest('hex')}\n${c.mode}\n`,
+      `${c.name}: landed byte for byte`,
+    );
+  }
 });
 
 test('a failing script is the step failing, with its exit code, after the same one exec', async () => {
@@ -126,3 +187,11 @@ test('a failing script is the step failing, with its exit code, after the same o
   );
   assert.equal(commands.length - before, 1);
 });
+
+/** A build context holding one script file, published to the deps' store: its digest. */
+async function contextWith(deps: ActivityDeps, dir: string, name: string, body: Buffer): Promise<string> {
+  await writeFile(join(dir, name), body);
+  const ctx = await packContext(dir, [name]);
+  await publishContext(deps.store, ctx);
+  return ctx.digest;
+}
