@@ -1,15 +1,18 @@
 /**
  * P5: concurrent builds on one worker: all succeed, the worker's peak RSS, and the makespan against
  * the floor on this machine — the same builds' remote work done at once by hand over raw ssh (on 2
- * cores the droplets share the CPUs with the worker, so "÷ one build" alone says little).
+ * cores the droplets share the CPUs with the worker, so "÷ one build" alone says little). The
+ * profile: the CPU time the worker and the Temporal server used meanwhile, which on 2 cores the
+ * droplets' own work waits behind.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
 import { CLEANUP_SCRIPT } from '../../activities/cleanup';
 import { IMAGE_CHECK_SCRIPT } from '../../activities/image/check';
 import { PER_INSTANCE_DIR } from '../../activities/image/first-boot';
+import { sbomCommand } from '../../activities/image/sbom';
 import { BUILDS, add, freshDroplet, run, secs, snapshotThroughApi, sshArgs, sshStdin } from '../common';
 export async function concurrentBuilds(stack: Stack): Promise<void> {
   await stack.stopWorker();
@@ -30,6 +33,8 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
     if (r.code !== 0) throw new Error(r.stderr);
   });
   const results: number[] = [];
+  const server = temporalServerPid();
+  const cpu0 = { worker: cpuSeconds(worker.child.pid), server: cpuSeconds(server) };
   const many = await secs(async () => {
     const all = await Promise.all(
       Array.from({ length: BUILDS }, (_, i) =>
@@ -38,6 +43,10 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
     );
     for (const r of all) results.push(r.code);
   });
+  const cpu = {
+    worker: cpuSeconds(worker.child.pid) - cpu0.worker,
+    server: cpuSeconds(server) - cpu0.server,
+  };
   clearInterval(sampler);
   await worker.kill('SIGTERM');
   // The cases after this one build with the stack's own worker again.
@@ -50,6 +59,36 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
   add({ id: 'P5', what, how: 'project: makespan', unit: 's', samples: [many], goal: '≤ 1.15× raw ssh' });
   add({ id: 'P5', what, how: 'raw ssh, the same remote work at once (floor)', unit: 's', samples: [floor] });
   add({ id: 'P5', what, how: 'project: one build alone', unit: 's', samples: [one] });
+  add({ id: 'P5', what, how: 'profile: worker CPU time during the 20 builds', unit: 's', samples: [cpu.worker] });
+  add({ id: 'P5', what, how: 'profile: Temporal server CPU time during them', unit: 's', samples: [cpu.server] });
+}
+
+/** utime + stime of a process, in seconds (0 when it is gone or unknown). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The dev server this bench started (a child of this process). */
+function temporalServerPid(): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && stat.includes('(temporal)')) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -74,8 +113,9 @@ async function rawTinyBuild(stack: Stack): Promise<void> {
       readFileSync(path.join(dir, 'scripts/onboot.sh'), 'utf8'),
       'ONBOOT',
       'set +e',
-      // The project's inventory and image check, run here too: the same remote work.
+      // The project's inventory, bill of materials and image check, run here too: the same remote work.
       "dpkg-query -W -f '${Package} ${Version}\\n' > /dev/null",
+      `{\n${sbomCommand([{ path: `${PER_INSTANCE_DIR}/001_onboot.sh`, role: 'first-boot' }])}\n} > /dev/null`,
       CLEANUP_SCRIPT,
       "cat > /run/check.sh <<'CHECK'",
       IMAGE_CHECK_SCRIPT,
