@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { BuildState } from '../../contract/operator';
 import { dropletFromImage } from '../support/droplet';
-import { buildState, untilLogged, waitForBuild } from '../support/build-state';
+import { untilLogged, waitForBuild } from '../support/build-state';
 import { LAB_TOKEN, startStack } from '../support/stack';
 import type { Stack, WorkerProcess } from '../support/stack';
 import { REPO, startTemporal } from '../support/temporal';
@@ -40,7 +40,6 @@ after(async () => {
   }
 });
 
-const state = (id: string) => buildState(stack, id);
 const until = (id: string, pred: (s: BuildState) => boolean, what: string, timeoutMs?: number) =>
   waitForBuild(stack, id, pred, what, timeoutMs);
 
@@ -97,12 +96,15 @@ test('SIGKILL the worker during steps and between them: the build completes, not
   // step that had succeeded before a kill must not run again.
   const inFlight = new Set<string>();
   const restart = async () => {
-    const s = await state(id);
-    const done = new Set(s?.steps.filter((x) => x.state === 'succeeded').map((x) => x.name));
-    const next = ORDER.find((n) => !done.has(n));
-    if (next) inFlight.add(next);
+    // Kill first, then read what was in flight: with no worker nothing moves, and the killed step
+    // cannot complete, so the first step not succeeded is the one the kill landed in. (Reading the
+    // state first, through a client process, left time for a short step to end before the kill.)
     await worker.kill('SIGKILL');
     worker = stack.spawnWorker();
+    const s = await until(id, () => true, 'the build state after the restart');
+    const done = new Set(s.steps.filter((x) => x.state === 'succeeded').map((x) => x.name));
+    const next = ORDER.find((n) => !done.has(n));
+    if (next) inFlight.add(next);
   };
   const r = await stack.client(['start-build', SPEC, '--json', '--id', id]);
   assert.equal(r.code, 0, r.stderr);
