@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { StepRecord } from '../../contract/build';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { APT } from '../../activities/remote/apt';
+import { APT, aptProxyCommand } from '../../activities/remote/apt';
 import { add, benchAptProxy, freshDroplet, secs, sshStdin, RUNS } from '../common';
 
 const end = (s: StepRecord | undefined) => Date.parse(s!.startedAt!) + s!.seconds! * 1000;
@@ -42,7 +42,8 @@ async function aptSplit(stack: Stack): Promise<{ download: number; install: numb
   const { d, key } = await freshDroplet(stack);
   try {
     const proxy = benchAptProxy(stack)!;
-    const pre = `set -e\nexport DEBIAN_FRONTEND=noninteractive\necho 'Acquire::http::Proxy "${proxy}";' > /etc/apt/apt.conf.d/99bench-proxy\n`;
+    // The same proxy file the install step writes (the droplet is destroyed after).
+    const pre = `set -e\nexport DEBIAN_FRONTEND=noninteractive\n${aptProxyCommand(proxy)}\n`;
     const download = await secs(() =>
       sshStdin(
         key,
