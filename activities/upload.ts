@@ -3,13 +3,16 @@
  * one SSH channel (not one request per file).
  * Trailing-slash rules as in Packer/rsync: `src/` copies a folder's contents into dest, `src`
  * copies the folder itself into dest; a file goes to dest, or into dest when it ends in "/".
- * What landed is verified: the worker hashes each file as it reads it, the droplet hashes each
- * file where tar put it, and the two must agree (a missing, short or altered file fails the step).
+ * What landed is verified: the droplet hashes each file where tar put it, and each must match the
+ * file's digest in the context the client sent (taken when the worker unpacked it, so checked end to
+ * end, the worker's disk included): a missing, short or altered file fails the step.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { PassThrough, pipeline } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { ActivityDeps } from './runtime/deps';
-import { contextRoot } from './runtime/context-files';
+import { contextFiles } from './runtime/context-files';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { expectedDigest, fileListPreamble, uploadCommand } from './remote/upload-command';
 import type { UploadInput, UploadResult } from '../contract/steps';
@@ -21,16 +24,19 @@ export { planUpload };
 
 export function upload(deps: ActivityDeps) {
   return async (input: UploadInput): Promise<UploadResult> => {
-    const root = await contextRoot(deps, input.contextDigest);
+    const ctx = await contextFiles(deps, input.contextDigest);
     const { src, dest, mode } = input.upload;
-    const { base, entries } = await planUpload(root, src, dest, mode);
+    const { base, entries } = await planUpload(ctx.root, src, dest, mode);
+    // planUpload gives real paths (symlinks resolved); the index names files from the context's root.
+    const realRoot = await fs.realpath(ctx.root);
+    const known = (abs: string) => ctx.files.get(path.relative(realRoot, abs).split(path.sep).join('/'));
     const files = entries.filter((e) => e.type === 'file');
     const tar = pack();
     const wire = new PassThrough({ highWaterMark: 4 << 20 });
     wire.write(fileListPreamble(files.map((f) => f.name)));
     // pipeline, not pipe: a failed read destroys the whole chain, so the droplet's side ends too.
     pipeline(tar, coalesce(), wire, () => undefined);
-    const feeding = feedTar(tar, entries);
+    const feeding = feedTar(tar, entries, known);
     // A failed read ends the stream early: tar on the droplet then fails too, and the read's error is the one reported.
     feeding.catch(() => undefined);
     const r = await runOnDroplet(deps, input.droplet, input.step, `upload ${src} to ${dest}`, uploadCommand(base), {

@@ -1,6 +1,11 @@
 /**
- * Worker side: fetch a build context by digest, verify it, and extract it once into a local cache.
+ * Worker side: fetch a build context by digest, verify it, and extract it once into a local cache,
+ * with the SHA-256 of each file taken while the archive is checked. Uploads compare the droplet's
+ * copies against those digests, so no upload hashes a file again (bench P3, P4).
+ * Cache layout: `<digest>/` holds the files, as the tar names them; `<digest>.index.json` lists their
+ * digests and marks the extraction complete (nothing of the worker's is written among the files).
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,15 +19,23 @@ export class ContextError extends Error {
   override name = 'ContextError';
 }
 
+/** A build context unpacked on the worker's disk. */
+export interface UnpackedContext {
+  /** The folder the context's files are in. */
+  root: string;
+  /** SHA-256 (hex) of each regular file, by its path relative to root ("files/a.conf"). */
+  files: ReadonlyMap<string, string>;
+}
+
 /** Extractions under way in this process, by target: concurrent activities share one. */
-const inFlight = new Map<string, Promise<string>>();
+const inFlight = new Map<string, Promise<UnpackedContext>>();
 
 export async function fetchContext(
   store: BlobStore,
   digest: string,
   cacheDir: string,
   limits = CONTEXT_LIMITS,
-): Promise<string> {
+): Promise<UnpackedContext> {
   const key = path.join(cacheDir, digest);
   const running = inFlight.get(key);
   if (running) return running;
@@ -31,15 +44,27 @@ export async function fetchContext(
   return work;
 }
 
-async function fetchOnce(store: BlobStore, digest: string, cacheDir: string, limits: typeof CONTEXT_LIMITS) {
+async function fetchOnce(
+  store: BlobStore,
+  digest: string,
+  cacheDir: string,
+  limits: typeof CONTEXT_LIMITS,
+): Promise<UnpackedContext> {
   const target = path.join(cacheDir, digest);
-  if (
-    await fs.stat(path.join(target, '.complete')).then(
-      () => true,
-      () => false,
-    )
-  )
-    return target;
+  const indexFile = `${target}.index.json`;
+  const known = await readIndex(indexFile, digest);
+  if (known) return { root: target, files: known };
+  return unpack(store, digest, cacheDir, limits);
+}
+
+async function unpack(
+  store: BlobStore,
+  digest: string,
+  cacheDir: string,
+  limits: typeof CONTEXT_LIMITS,
+): Promise<UnpackedContext> {
+  const target = path.join(cacheDir, digest);
+  const indexFile = `${target}.index.json`;
   const bytes = await store.get(contextKey(digest));
   if (!bytes)
     throw new ContextError(
@@ -56,17 +81,53 @@ async function fetchOnce(store: BlobStore, digest: string, cacheDir: string, lim
   // A unique folder per attempt: another worker process may be extracting the same digest.
   await fs.mkdir(cacheDir, { recursive: true });
   const tmp = await fs.mkdtemp(`${target}.tmp-`);
-  await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
+  const files = await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
   });
-  await fs.writeFile(path.join(tmp, '.complete'), digest);
   await fs.rename(tmp, target).catch(async (e: NodeJS.ErrnoException) => {
-    // Another activity extracted the same digest meanwhile: theirs is identical.
+    // Already there (another process, or an attempt that stopped before its index): same digest, same files.
     await fs.rm(tmp, { recursive: true, force: true });
     if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
   });
-  return target;
+  // The index is written last, whole (temp file, then rename): it is what says the folder is complete.
+  const tmpIndex = `${indexFile}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await fs.writeFile(tmpIndex, JSON.stringify({ context: digest, files: Object.fromEntries(files) }));
+  await fs.rename(tmpIndex, indexFile);
+  return { root: target, files };
+}
+
+/** Indexes read before, by file, with the identity of the file they were read from. */
+const readBefore = new Map<string, { stamp: string; files: Map<string, string> }>();
+/** A few contexts' indexes stay in memory: a build's steps use one, a matrix build's children share it. */
+const KEEP_INDEXES = 8;
+
+/** The index of a complete extraction, or undefined when there is none (or it is not whole). */
+async function readIndex(file: string, digest: string): Promise<Map<string, string> | undefined> {
+  const st = await fs.stat(file).catch(() => undefined);
+  if (!st) return undefined;
+  // Parsed once per index file, not once per step (a context may list 100,000 files).
+  const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  const before = readBefore.get(file);
+  if (before?.stamp === stamp) return before.files;
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let files: Map<string, string>;
+  try {
+    const parsed = JSON.parse(text) as { context?: unknown; files?: unknown };
+    if (parsed.context !== digest || typeof parsed.files !== 'object' || parsed.files === null) return undefined;
+    files = new Map();
+    for (const [name, hex] of Object.entries(parsed.files)) if (typeof hex === 'string') files.set(name, hex);
+  } catch {
+    return undefined;
+  }
+  readBefore.delete(file);
+  readBefore.set(file, { stamp, files });
+  for (const oldest of readBefore.keys()) {
+    if (readBefore.size <= KEEP_INDEXES) break;
+    readBefore.delete(oldest);
+  }
+  return files;
 }
 
 /** What one build context may hold once unpacked. */
@@ -93,11 +154,16 @@ function refusal(e: ReadEntry): string | undefined {
   return undefined;
 }
 
-/** Checks every entry (type, name, link target, mode bits, total size) before anything is written. */
-async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<void> {
+/**
+ * Checks every entry (type, name, link target, mode bits, total size) before anything is written,
+ * and returns each regular file's SHA-256 by its normalised name (a later entry of a name wins, as
+ * on extraction; a hard link has its target's digest).
+ */
+async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<Map<string, string>> {
   const problems: string[] = [];
   let total = 0;
   let entries = 0;
+  const files = new Map<string, string>();
   const parser = new Parser({
     strict: true,
     onReadEntry: (e: ReadEntry) => {
@@ -105,7 +171,18 @@ async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<vo
       total += e.size ?? 0;
       const why = refusal(e);
       if (why) problems.push(why);
-      e.resume();
+      const name = normalName(e.path);
+      files.delete(name);
+      if (!why && FILE_TYPES.has(e.type)) {
+        const hash = createHash('sha256');
+        e.on('data', (c: Buffer) => hash.update(c));
+        e.on('end', () => files.set(name, hash.digest('hex')));
+      } else {
+        // The target's entry came before (tar writes it first) and has been hashed by now.
+        const target = !why && e.type === 'Link' ? files.get(normalName(e.linkpath ?? '')) : undefined;
+        if (target) files.set(name, target);
+        e.resume();
+      }
     },
   });
   await new Promise<void>((resolve, reject) => {
@@ -122,10 +199,21 @@ async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<vo
     );
   if (entries > limits.entries)
     throw new ContextError(`build context refused: ${entries} entries, more than the limit of ${limits.entries}`);
+  return files;
 }
 
-async function extractTar(bytes: Buffer, into: string, limits: typeof CONTEXT_LIMITS): Promise<void> {
-  await scanTar(bytes, limits);
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+/** A tar name as a path relative to the context's root: "./a//b/" → "a/b". */
+function normalName(name: string): string {
+  return path.posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
+}
+
+async function extractTar(bytes: Buffer, into: string, limits: typeof CONTEXT_LIMITS): Promise<Map<string, string>> {
+  const files = await scanTar(bytes, limits);
   // node-tar refuses again what the scan refused (strict), and never writes through a symlink.
   await pipeline(
     Readable.from([bytes]),
@@ -133,4 +221,5 @@ async function extractTar(bytes: Buffer, into: string, limits: typeof CONTEXT_LI
   ).catch((err: unknown) => {
     throw new ContextError(`build context could not be unpacked: ${err instanceof Error ? err.message : String(err)}`);
   });
+  return files;
 }

@@ -1,7 +1,8 @@
 /**
- * Streams an upload's entries into a tar stream and hashes each file: the digests the droplet's
- * copies are checked against. A small file is hashed from the bytes read for the tar; a big one on
- * a thread of its own (a second read, from the page cache) while the event loop streams it.
+ * Streams an upload's entries into a tar stream and returns each file's SHA-256: the digests the
+ * droplet's copies are checked against. Most come from the context's index (taken when the worker
+ * unpacked it); a file the index does not know is hashed here — a small one from the bytes read for
+ * the tar, a big one on a thread of its own (a second read, from the page cache) while it streams.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -16,8 +17,11 @@ const AHEAD = 64;
 /** Big files are read in 4 MiB chunks: fewer trips through the streams (ssh2 cuts packets itself). */
 const CHUNK = 4 << 20;
 
+/** A file's SHA-256 (hex) known beforehand, by its path on the worker; undefined when not known. */
+export type KnownDigest = (abs: string) => string | undefined;
+
 /** Packs the entries, finalizes the tar, and returns the SHA-256 (hex) of each file, in entry order. */
-export async function feedTar(tar: Pack, entries: Entry[]): Promise<string[]> {
+export async function feedTar(tar: Pack, entries: Entry[], known: KnownDigest = () => undefined): Promise<string[]> {
   const reads = new Map<number, Promise<Buffer>>();
   let ahead = 0;
   const prefetch = (from: number) => {
@@ -35,17 +39,18 @@ export async function feedTar(tar: Pack, entries: Entry[]): Promise<string[]> {
         continue;
       }
       prefetch(i);
+      const sha = known(e.abs);
       const pending = reads.get(i);
       if (pending) {
         const body = await pending;
         reads.delete(i);
-        digests.push(createHash('sha256').update(body).digest('hex'));
+        digests.push(sha ?? createHash('sha256').update(body).digest('hex'));
         await new Promise<void>((resolve, reject) =>
           tar.entry({ ...header, type: 'file', size: body.length }, body, (err) => (err ? reject(err) : resolve())),
         );
         continue;
       }
-      const digest = sha256OfFile(e.abs);
+      const digest = sha !== undefined ? Promise.resolve(sha) : sha256OfFile(e.abs);
       const streamed = streamFile(tar, { ...header, type: 'file', size: e.size }, e.abs);
       // Both are awaited together; a failure of either is the one reported, never an unhandled one.
       digest.catch(() => undefined);

@@ -15,18 +15,16 @@ import type { StepRecord } from '../../contract/build';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
 import { APT, aptProxyCommand } from '../../activities/remote/apt';
+import { shq } from '../../activities/remote/shell-quote';
+import { loadSpec } from '../../spec/load';
 import { add, benchAptProxy, freshDroplet, secs, sshStdin, RUNS } from '../common';
+
+const LAMP_SPEC = path.join(REPO, 'examples/lamp/build.yaml');
 
 const end = (s: StepRecord | undefined) => Date.parse(s!.startedAt!) + s!.seconds! * 1000;
 
 async function buildSecs(stack: Stack): Promise<{ secs: number; install: number }> {
-  const r = await stack.client([
-    'start-build',
-    path.join(REPO, 'examples/lamp/build.yaml'),
-    '--wait',
-    '--json',
-    '--no-verify',
-  ]);
+  const r = await stack.client(['start-build', LAMP_SPEC, '--wait', '--json', '--no-verify']);
   if (r.code !== 0) throw new Error(`P8 build failed: ${r.stderr}`);
   const steps = (JSON.parse(r.stdout) as { manifest: { steps: StepRecord[] } }).manifest.steps;
   return {
@@ -35,25 +33,26 @@ async function buildSecs(stack: Stack): Promise<{ secs: number; install: number 
   };
 }
 
-/** The LAMP spec's apt work (examples/lamp/build.yaml: upgrade, then its packages), by raw ssh. */
-const LAMP_PACKAGES = 'nginx mariadb-server php-fpm php-mysql ufw';
-
+/** The LAMP spec's apt work (its upgrade, then its packages, as the spec says), by raw ssh. */
 async function aptSplit(stack: Stack): Promise<{ download: number; install: number }> {
+  const { apt } = (await loadSpec(LAMP_SPEC)).plan;
+  const packages = apt.packages.map(shq).join(' ');
   const { d, key } = await freshDroplet(stack);
   try {
     const proxy = benchAptProxy(stack)!;
     // The same proxy file the install step writes (the droplet is destroyed after).
     const pre = `set -e\nexport DEBIAN_FRONTEND=noninteractive\n${aptProxyCommand(proxy)}\n`;
+    const work = (only: string) =>
+      [
+        ...(apt.upgrade ? [`${APT} full-upgrade ${only}`] : []),
+        ...(packages ? [`${APT} install ${only} ${packages}`] : []),
+      ]
+        .map((c) => `${c} >/dev/null\n`)
+        .join('');
     const download = await secs(() =>
-      sshStdin(
-        key,
-        d.ip,
-        `${pre}${APT} update >/dev/null\n${APT} full-upgrade --download-only >/dev/null\n${APT} install --download-only ${LAMP_PACKAGES} >/dev/null\n`,
-      ),
+      sshStdin(key, d.ip, `${pre}${APT} update >/dev/null\n${work('--download-only')}`),
     );
-    const install = await secs(() =>
-      sshStdin(key, d.ip, `${pre}${APT} full-upgrade >/dev/null\n${APT} install ${LAMP_PACKAGES} >/dev/null\n`),
-    );
+    const install = await secs(() => sshStdin(key, d.ip, `${pre}${work('')}`));
     return { download, install };
   } finally {
     await d.destroy();

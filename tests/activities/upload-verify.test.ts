@@ -1,12 +1,13 @@
 /**
  * The upload step on a real lab droplet: a tree and a file land as read, twice over (idempotent),
  * and a byte changed on the way — which tar extracts without complaint — fails the step: the
- * droplet's hash of each file where it landed must match the worker's hash of what it read.
+ * droplet's hash of each file where it landed must match the file's digest in the context the client
+ * sent (indexed when the worker unpacked it). So a file changed on the worker's disk fails it too.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
@@ -154,4 +155,38 @@ test('a tree of 2,000 small files enters the SSH channel as a few large writes, 
     assert.ok(sizes.length < 50, `${sizes.length} writes into the channel`);
   }
   assert.equal((await droplet.run('ls /opt/many | wc -l')).out.trim(), '2000');
+});
+
+test("a file changed on the worker's disk after unpacking fails the step: the droplet is checked against what the client sent", async () => {
+  assert.equal((await step('big.bin', '/opt/disk/big.bin')).verified, 1);
+  // The worker's cached copy, changed in place (same size): what the worker reads is no longer the context.
+  const cached = join(deps.contextCacheDir, digest, 'big.bin');
+  const original = await readFile(cached);
+  const changed = Buffer.from(original);
+  changed[1000]! ^= 0xff;
+  await writeFile(cached, changed);
+  try {
+    await assert.rejects(step('big.bin', '/opt/disk/big.bin'), /did not land as sent/);
+    // The same for a file streamed in 4 MiB chunks, and for one file of a tree.
+    const hugeCached = join(deps.contextCacheDir, digest, 'huge.bin');
+    const hugeOriginal = await readFile(hugeCached);
+    const hugeChanged = Buffer.from(hugeOriginal);
+    hugeChanged[5 << 20]! ^= 0xff;
+    await writeFile(hugeCached, hugeChanged);
+    try {
+      await assert.rejects(step('huge.bin', '/opt/disk/'), /did not land as sent/);
+    } finally {
+      await writeFile(hugeCached, hugeOriginal);
+    }
+    const small = join(deps.contextCacheDir, digest, 'tree/sub/it has spaces.txt');
+    await writeFile(small, 'spaceS\n');
+    try {
+      await assert.rejects(step('tree/', '/opt/disk/tree/'), /did not land as sent/);
+    } finally {
+      await writeFile(small, 'spaces\n');
+    }
+  } finally {
+    await writeFile(cached, original);
+  }
+  assert.equal((await step('big.bin', '/opt/disk/big.bin')).verified, 1, 'restored, it uploads again');
 });

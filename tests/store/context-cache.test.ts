@@ -1,14 +1,18 @@
 /**
  * The worker's context cache and the local store under concurrency: the children of a matrix build share one context
  * digest and start in the same millisecond. They must share one fetch and one extraction, and every
- * one of them must find the files (a CI run once failed one child with ENOENT mid-extraction).
+ * one of them must find the files (a CI run once failed one child with ENOENT mid-extraction). And
+ * the index of file digests each extraction leaves beside it, which uploads check the droplet against.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { packContext, publishContext } from '../../context/pack';
+import { createHash } from 'node:crypto';
+import { pack } from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { contextKey, digestOf, packContext, publishContext } from '../../context/pack';
 import { fetchContext } from '../../context/unpack';
 import { LocalDirStore } from '../../context/store';
 
@@ -41,11 +45,17 @@ test('eight activities fetching one context at once share one download and one e
   });
 
   const cache = path.join(await tmpDir('ctx-cache-'), 'worker-contexts');
-  const roots = await Promise.all(Array.from({ length: 8 }, () => fetchContext(counting, ctx.digest, cache)));
+  const roots = (await Promise.all(Array.from({ length: 8 }, () => fetchContext(counting, ctx.digest, cache)))).map(
+    (c) => c.root,
+  );
   assert.deepEqual(new Set(roots), new Set([path.join(cache, ctx.digest)]));
   assert.equal(gets, 1, 'one download for all eight');
   assert.equal(await fs.readFile(path.join(roots[0]!, 'files/d3/f123.txt'), 'utf8'), 'file 123\n'.repeat(50));
-  assert.deepEqual(await fs.readdir(cache), [ctx.digest], 'no half-extracted folder is left beside it');
+  assert.deepEqual(
+    (await fs.readdir(cache)).sort(),
+    [ctx.digest, `${ctx.digest}.index.json`],
+    'no half-extracted folder or half-written index is left beside it',
+  );
 
   // Later calls find the finished extraction without fetching again.
   await fetchContext(counting, ctx.digest, cache);
@@ -59,4 +69,77 @@ test('the local store takes many writes of one key at once: each lands whole, no
   const got = await store.get('logs/b/step.log');
   assert.ok(got && bodies.some((b) => b.equals(got)), 'the object is one of the writes, whole');
   assert.deepEqual(await fs.readdir(path.join(store.root, 'logs/b')), ['step.log'], 'no temp file left');
+});
+
+/** A tar as a hostile or unusual client could send it: names with "./", a hard link, a name given twice. */
+type Headers = Partial<Header> & { name: string };
+
+async function craftedContext(entries: [Headers, string?][]): Promise<Buffer> {
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (c: unknown) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve) => tar.on('end', () => resolve()));
+  for (const [header, body] of entries) tar.entry(header as Header, body ?? '');
+  tar.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+test("unpacking takes each file's SHA-256 once, as tar leaves the file; later fetches read the index, not the store", async () => {
+  const bytes = await craftedContext([
+    [{ name: 'build.yaml', mode: 0o644 }, 'name: demo\n'],
+    [{ name: './files/', type: 'directory', mode: 0o755 }],
+    [{ name: './files/a.conf', mode: 0o644 }, 'first\n'],
+    [{ name: 'files/empty', mode: 0o644 }, ''],
+    // A hard link has the content of its target as it was when the link was written…
+    [{ name: 'files/hard', type: 'link', linkname: 'files/a.conf', mode: 0o644 }],
+    // …and a name given twice ends up with the later content, on disk as in the index.
+    [{ name: 'files/a.conf', mode: 0o644 }, 'second\n'],
+    [{ name: 'files/soft', type: 'symlink', linkname: 'a.conf', mode: 0o777 }],
+  ]);
+  const digest = digestOf(bytes);
+  const store = new LocalDirStore(await tmpDir('idx-store-'));
+  await store.put(contextKey(digest), bytes);
+  let gets = 0;
+  const counting = Object.assign(Object.create(store) as LocalDirStore, {
+    get: (key: string) => {
+      gets++;
+      return store.get(key);
+    },
+  });
+  const cache = await tmpDir('idx-cache-');
+
+  const first = await fetchContext(counting, digest, cache);
+  const expected = {
+    'build.yaml': sha('name: demo\n'),
+    'files/a.conf': sha('second\n'),
+    'files/empty': sha(''),
+    'files/hard': sha('first\n'),
+  };
+  assert.deepEqual(Object.fromEntries([...first.files].sort()), expected);
+  // The index says what is on disk.
+  for (const [rel, digestOfFile] of Object.entries(expected))
+    assert.equal(sha(await fs.readFile(path.join(first.root, rel), 'latin1')), digestOfFile, rel);
+  assert.deepEqual(await fs.readdir(first.root), ['build.yaml', 'files'], 'nothing of the worker among the files');
+
+  const again = await fetchContext(counting, digest, cache);
+  assert.equal(gets, 1, 'a later fetch reads the index, not the store');
+  assert.deepEqual(again.files, first.files);
+
+  // A folder without an index (unpacked by a worker before this one, or an attempt cut short) is
+  // unpacked again beside it and given one; the files are the same, by digest.
+  await fs.rm(path.join(cache, `${digest}.index.json`));
+  await fs.writeFile(path.join(first.root, '.complete'), digest);
+  const healed = await fetchContext(counting, digest, cache);
+  assert.equal(gets, 2);
+  assert.equal(healed.root, first.root);
+  assert.deepEqual(Object.fromEntries([...healed.files].sort()), expected);
+  assert.deepEqual((await fs.readdir(cache)).sort(), [digest, `${digest}.index.json`]);
+
+  // An index that is not whole, or names another context, is not trusted.
+  await fs.writeFile(path.join(cache, `${digest}.index.json`), '{"context": "sha256-');
+  assert.deepEqual((await fetchContext(counting, digest, cache)).files, healed.files);
+  assert.equal(gets, 3);
 });

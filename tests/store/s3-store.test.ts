@@ -124,7 +124,8 @@ test('a context is uploaded once, then fetched by digest, verified and extracted
   assert.equal(head2.LastModified?.getTime(), head1.LastModified?.getTime());
 
   const cache = await tmpDir('ctx-cache-');
-  const dir = await fetchContext(other, ctx.digest, cache);
+  const unpacked = await fetchContext(other, ctx.digest, cache);
+  const dir = unpacked.root;
   assert.equal(dir, path.join(cache, ctx.digest));
   assert.equal(await fs.readFile(path.join(dir, 'build.yaml'), 'utf8'), 'name: demo\n');
   assert.equal(await fs.readFile(path.join(dir, 'files/etc/motd'), 'utf8'), 'welcome\n');
