@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, pipeline } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { ActivityDeps } from './runtime/deps';
 import { contextFiles } from './runtime/context-files';
@@ -32,10 +32,11 @@ export function upload(deps: ActivityDeps) {
     const known = (abs: string) => ctx.files.get(path.relative(realRoot, abs).split(path.sep).join('/'));
     const files = entries.filter((e) => e.type === 'file');
     const tar = pack();
-    const wire = new PassThrough({ highWaterMark: 4 << 20 });
+    // The channel's input: the file list, then the tar (small pieces joined, big reads as they are).
+    const wire = coalesce();
     wire.write(fileListPreamble(files.map((f) => f.name)));
     // pipeline, not pipe: a failed read destroys the whole chain, so the droplet's side ends too.
-    pipeline(tar, coalesce(), wire, () => undefined);
+    pipeline(tar, wire, () => undefined);
     const feeding = feedTar(tar, entries, known);
     // A failed read ends the stream early: tar on the droplet then fails too, and the read's error is the one reported.
     feeding.catch(() => undefined);

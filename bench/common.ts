@@ -26,6 +26,8 @@ export const RUNS = Number(opt('runs', '3'));
 export const P1_RUNS = Math.max(RUNS, Number(opt('p1-runs', '5')));
 export const ONLY = new Set(opt('only', 'P1,P2,P3,P4,P5,P6,P7,P8').split(','));
 export const BUILDS = Number(opt('builds', '20'));
+/** P5 takes ~12 min a run (20 builds, then the floor's 20): one unless asked. */
+export const P5_RUNS = Number(opt('p5-runs', '1'));
 
 export interface Row {
   id: string;

@@ -2,7 +2,7 @@
  * The benchmark: the project against Fabric, scp and raw ssh on lab droplets, each measured in
  * the same run, median of N runs with min and max. Prints a table and writes bench/results.md.
  *
- *   node dist/bench/run.js [--runs 3] [--p1-runs 5] [--only P1,P2,...] [--builds 20]
+ *   node dist/bench/run.js [--runs 3] [--p1-runs 5] [--p5-runs 1] [--only P1,P2,...] [--builds 20]
  *
  * P1 whole build (droplet ready → cleanup done), P2 per-step overhead, P3 one 256 MiB file,
  * P4 a 2,000-file tree, P5 concurrent builds on one worker (peak RSS, makespan), P6 API calls,
@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { startStack } from '../tests/support/stack';
 import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
-import { ONLY, P1_RUNS, RUNS, median, rows } from './common';
+import { ONLY, P1_RUNS, P5_RUNS, RUNS, median, rows } from './common';
 import { buildCost } from './cases/build-cost';
 import { concurrentBuilds } from './cases/concurrent-builds';
 import { fileTree } from './cases/file-tree';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, lab droplets (nspawn); median and min–max of n runs (--runs ${RUNS}, P1 ${P1_RUNS}).`,
+    `Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, lab droplets (nspawn); median and min–max of n runs (--runs ${RUNS}, P1 ${P1_RUNS}, P5 ${P5_RUNS}).`,
     '',
     '| | what | how | n | median | min–max | goal |',
     '|---|---|---|---|---|---|---|',
