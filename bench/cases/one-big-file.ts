@@ -89,7 +89,7 @@ export async function oneBigFile(stack: Stack): Promise<void> {
   add({
     id: 'P3',
     what: 'one 256 MiB file',
-    how: 'profile: worker SHA-256 of the file',
+    how: 'profile: worker SHA-256 of the file (paid once, when the worker unpacks the context; not per upload)',
     unit: 's',
     samples: workerHash,
   });
