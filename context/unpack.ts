@@ -3,7 +3,8 @@
  * with the SHA-256 of each file taken while the archive is checked. Uploads compare the droplet's
  * copies against those digests, so no upload hashes a file again (bench P3, P4).
  * Cache layout: `<digest>/` holds the files, as the tar names them; `<digest>.index.json` lists their
- * digests and marks the extraction complete (nothing of the worker's is written among the files).
+ * digests and size and marks the extraction complete (nothing of the worker's is written among the
+ * files); its mtime is the context's last use, which pruning (cache-prune.ts) goes by.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -14,6 +15,8 @@ import { Parser, x } from 'tar';
 import type { ReadEntry } from 'tar';
 import { contextKey, digestOf } from './pack';
 import type { BlobStore } from './store';
+import { DEFAULT_CACHE_POLICY, USE_STAMP_MS, pruneContextCache } from './cache-prune';
+import type { CachePolicy } from './cache-prune';
 
 export class ContextError extends Error {
   override name = 'ContextError';
@@ -35,11 +38,15 @@ export async function fetchContext(
   digest: string,
   cacheDir: string,
   limits = CONTEXT_LIMITS,
+  policy: CachePolicy = DEFAULT_CACHE_POLICY,
 ): Promise<UnpackedContext> {
+  // It names files in the cache: checked before any path is made of it (it comes from a workflow input).
+  if (!/^sha256-[0-9a-f]{64}$/.test(digest))
+    throw new ContextError(`refused input: ${JSON.stringify(digest.slice(0, 80))} is not a build context digest`);
   const key = path.join(cacheDir, digest);
   const running = inFlight.get(key);
   if (running) return running;
-  const work = fetchOnce(store, digest, cacheDir, limits).finally(() => inFlight.delete(key));
+  const work = fetchOnce(store, digest, cacheDir, limits, policy).finally(() => inFlight.delete(key));
   inFlight.set(key, work);
   return work;
 }
@@ -49,13 +56,30 @@ async function fetchOnce(
   digest: string,
   cacheDir: string,
   limits: typeof CONTEXT_LIMITS,
+  policy: CachePolicy,
 ): Promise<UnpackedContext> {
   const target = path.join(cacheDir, digest);
   const indexFile = `${target}.index.json`;
   const known = await readIndex(indexFile, digest);
-  if (known) return { root: target, files: known };
-  return unpack(store, digest, cacheDir, limits);
+  // An index whose folder is gone (removed by hand, or by another worker's pruning) is unpacked again.
+  if (known && (await isDir(target))) {
+    if (Date.now() - known.usedMs > USE_STAMP_MS) {
+      const now = new Date();
+      await fs.utimes(indexFile, now, now).catch(() => undefined);
+    }
+    return { root: target, files: known.files };
+  }
+  const unpacked = await unpack(store, digest, cacheDir, limits);
+  // The cache only grows here: this is where it is brought back within its budget.
+  await pruneContextCache(cacheDir, digest, policy).catch(() => undefined);
+  return unpacked;
 }
+
+const isDir = (p: string) =>
+  fs.stat(p).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 
 async function unpack(
   store: BlobStore,
@@ -81,7 +105,7 @@ async function unpack(
   // A unique folder per attempt: another worker process may be extracting the same digest.
   await fs.mkdir(cacheDir, { recursive: true });
   const tmp = await fs.mkdtemp(`${target}.tmp-`);
-  const files = await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
+  const { files, bytes: size } = await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
   });
@@ -92,24 +116,31 @@ async function unpack(
   });
   // The index is written last, whole (temp file, then rename): it is what says the folder is complete.
   const tmpIndex = `${indexFile}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await fs.writeFile(tmpIndex, JSON.stringify({ context: digest, files: Object.fromEntries(files) }));
+  await fs.writeFile(tmpIndex, JSON.stringify({ context: digest, bytes: size, files: Object.fromEntries(files) }));
   await fs.rename(tmpIndex, indexFile);
   return { root: target, files };
 }
 
 /** Indexes read before, by file, with the identity of the file they were read from. */
 const readBefore = new Map<string, { stamp: string; files: Map<string, string> }>();
+
+interface ReadIndex {
+  files: Map<string, string>;
+  /** When the context was last used (the index's mtime). */
+  usedMs: number;
+}
 /** A few contexts' indexes stay in memory: a build's steps use one, a matrix build's children share it. */
 const KEEP_INDEXES = 8;
 
 /** The index of a complete extraction, or undefined when there is none (or it is not whole). */
-async function readIndex(file: string, digest: string): Promise<Map<string, string> | undefined> {
+async function readIndex(file: string, digest: string): Promise<ReadIndex | undefined> {
   const st = await fs.stat(file).catch(() => undefined);
   if (!st) return undefined;
-  // Parsed once per index file, not once per step (a context may list 100,000 files).
-  const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  // Parsed once per index file, not once per step (a context may list 100,000 files). An index is
+  // only ever replaced whole (a new inode); its mtime changes with use.
+  const stamp = `${st.ino}:${st.size}`;
   const before = readBefore.get(file);
-  if (before?.stamp === stamp) return before.files;
+  if (before?.stamp === stamp) return { files: before.files, usedMs: st.mtimeMs };
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   let files: Map<string, string>;
@@ -127,7 +158,7 @@ async function readIndex(file: string, digest: string): Promise<Map<string, stri
     if (readBefore.size <= KEEP_INDEXES) break;
     readBefore.delete(oldest);
   }
-  return files;
+  return { files, usedMs: st.mtimeMs };
 }
 
 /** What one build context may hold once unpacked. */
@@ -159,7 +190,10 @@ function refusal(e: ReadEntry): string | undefined {
  * and returns each regular file's SHA-256 by its normalised name (a later entry of a name wins, as
  * on extraction; a hard link has its target's digest).
  */
-async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<Map<string, string>> {
+async function scanTar(
+  bytes: Buffer,
+  limits: typeof CONTEXT_LIMITS,
+): Promise<{ files: Map<string, string>; bytes: number }> {
   const problems: string[] = [];
   let total = 0;
   let entries = 0;
@@ -199,7 +233,7 @@ async function scanTar(bytes: Buffer, limits: typeof CONTEXT_LIMITS): Promise<Ma
     );
   if (entries > limits.entries)
     throw new ContextError(`build context refused: ${entries} entries, more than the limit of ${limits.entries}`);
-  return files;
+  return { files, bytes: total };
 }
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
@@ -212,8 +246,12 @@ function normalName(name: string): string {
     .replace(/\/+$/, '');
 }
 
-async function extractTar(bytes: Buffer, into: string, limits: typeof CONTEXT_LIMITS): Promise<Map<string, string>> {
-  const files = await scanTar(bytes, limits);
+async function extractTar(
+  bytes: Buffer,
+  into: string,
+  limits: typeof CONTEXT_LIMITS,
+): Promise<{ files: Map<string, string>; bytes: number }> {
+  const scanned = await scanTar(bytes, limits);
   // node-tar refuses again what the scan refused (strict), and never writes through a symlink.
   await pipeline(
     Readable.from([bytes]),
@@ -221,5 +259,5 @@ async function extractTar(bytes: Buffer, into: string, limits: typeof CONTEXT_LI
   ).catch((err: unknown) => {
     throw new ContextError(`build context could not be unpacked: ${err instanceof Error ? err.message : String(err)}`);
   });
-  return files;
+  return scanned;
 }

@@ -18,6 +18,8 @@ export interface WorkerSettings {
   sshKeyPath: string;
   storeDir?: string;
   cacheDir?: string;
+  /** Bytes of unpacked build contexts the worker keeps (IMAGE_FORGE_CONTEXT_CACHE_GB). */
+  contextCacheBytes?: number;
   maxConcurrentActivities: number;
   maxConcurrentWorkflows: number;
   /** Per-request timeout of DigitalOcean API calls. */
@@ -66,6 +68,14 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
   if (env.DIGITALOCEAN_VENDOR_TOKEN) s.vendorToken = env.DIGITALOCEAN_VENDOR_TOKEN;
   if (env.IMAGE_FORGE_STORE_DIR) s.storeDir = env.IMAGE_FORGE_STORE_DIR;
   if (env.IMAGE_FORGE_CACHE) s.cacheDir = env.IMAGE_FORGE_CACHE;
+  if (env.IMAGE_FORGE_CONTEXT_CACHE_GB) {
+    const gb = Number(env.IMAGE_FORGE_CONTEXT_CACHE_GB);
+    if (!Number.isFinite(gb) || gb <= 0)
+      throw new UserError(
+        `IMAGE_FORGE_CONTEXT_CACHE_GB must be a number of GiB above 0 (e.g. 20), not "${env.IMAGE_FORGE_CONTEXT_CACHE_GB}"`,
+      );
+    s.contextCacheBytes = Math.round(gb * 1024 ** 3);
+  }
   if (env.IMAGE_FORGE_APT_PROXY) {
     try {
       s.aptProxy = parseAptProxy(env.IMAGE_FORGE_APT_PROXY);

@@ -12,6 +12,7 @@ import { activityDeps } from '../activities/runtime/deps';
 import type { ActivityDeps } from '../activities/runtime/deps';
 import { DoApi } from '../platform/digitalocean';
 import { checkStore, storeFromEnv } from '../context/store-config';
+import { DEFAULT_CACHE_POLICY } from '../context/cache-prune';
 import { UserError } from '../contract/user-error';
 import { parseAptProxy } from '../contract/apt-proxy';
 import { parseWorkerSecrets } from '../contract/worker-secrets';
@@ -59,6 +60,9 @@ export async function createBuildWorker(
     login,
     store,
     contextCacheDir: path.join(cache, 'worker-contexts'),
+    ...(settings.contextCacheBytes
+      ? { contextCache: { ...DEFAULT_CACHE_POLICY, maxBytes: settings.contextCacheBytes } }
+      : {}),
     vendor: new VendorApi(vendorApiUrl(settings), settings.vendorToken ?? settings.token, settings.apiTimeoutMs),
     // Only what the operator allowed: nothing else of the worker's environment is within a build's reach.
     workerEnv: Object.fromEntries(workerSecrets.map((n) => [n, process.env[n]])),

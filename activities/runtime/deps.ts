@@ -1,5 +1,6 @@
 /** What the worker hands its activities: credentials stay here, never in workflow inputs. */
 import type { BlobStore } from '../../context/store';
+import type { CachePolicy } from '../../context/cache-prune';
 import type { DoApi } from '../../platform/digitalocean';
 import { ApplicationFailure } from '@temporalio/common';
 import { DropletShells } from '../remote/droplet-shells';
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   store: BlobStore;
   /** Where this worker caches unpacked build contexts. */
   contextCacheDir: string;
+  /** How much of them it keeps (IMAGE_FORGE_CONTEXT_CACHE_GB); by default 20 GiB, none unused for 14 days. */
+  contextCache?: CachePolicy;
   shells: DropletShells;
   /** DigitalOcean's Vendor API (Marketplace), with the worker's token. */
   vendor: VendorApi;

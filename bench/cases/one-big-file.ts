@@ -22,13 +22,46 @@ export async function oneBigFile(stack: Stack): Promise<void> {
   const big = path.join(dir, 'big.bin');
   for (let i = 0; i < RUNS; i++) {
     const { d, key, buildId } = await freshDroplet(stack);
-    ours.push(mb / (await projectUpload(stack, d, key, buildId, dir, 'big.bin', '/root/big-ours.bin')));
-    // The droplet's hash of what landed (the upload does this after tar -x), timed on its own.
-    const h = await d.run(
-      's=$(date +%s%N); openssl dgst -sha256 -r /root/big-ours.bin >/dev/null; echo $(( $(date +%s%N) - s ))',
-    );
-    dropletHash.push(Number(h.out.trim()) / 1e9);
-    await d.run('rm -f /root/big-ours.bin');
+    // A fresh droplet's first big copy runs at about half the speed of the next ones, whichever
+    // tool makes it (seen here with ssh2, into a file and into /dev/null alike): one untimed copy
+    // first, and each run starts with another contender, so no one always meets a cold droplet.
+    await ssh2Copy(d.ip, key, big, '/root/warm.bin');
+    await d.run('rm -f /root/warm.bin');
+    const contenders: (() => Promise<void>)[] = [
+      async () => {
+        ours.push(mb / (await projectUpload(stack, d, key, buildId, dir, 'big.bin', '/root/big-ours.bin')));
+        // The droplet's hash of what landed (the upload does this after tar -x), timed on its own.
+        const h = await d.run(
+          's=$(date +%s%N); openssl dgst -sha256 -r /root/big-ours.bin >/dev/null; echo $(( $(date +%s%N) - s ))',
+        );
+        dropletHash.push(Number(h.out.trim()) / 1e9);
+        await d.run('rm -f /root/big-ours.bin');
+      },
+      async () => {
+        ssh2Alone.push(mb / (await secs(() => ssh2Copy(d.ip, key, big, '/root/big-ssh2.bin'))));
+        await d.run('rm -f /root/big-ssh2.bin');
+      },
+      async () => {
+        scp.push(
+          mb /
+            (await secs(() =>
+              run('scp', [...scpOptions(key), path.join(dir, 'big.bin'), `root@${d.ip}:/root/big-scp.bin`]),
+            )),
+        );
+        await d.run('rm -f /root/big-scp.bin');
+      },
+      async () => {
+        fabric.push(
+          mb /
+            (await secs(() =>
+              fab(key, d.ip, ['put-file', '--local', path.join(dir, 'big.bin'), '--remote', '/root/big-fab.bin'], dir),
+            )),
+        );
+        await d.run('rm -f /root/big-fab.bin');
+      },
+    ];
+    // Each run starts with another contender: no one always goes first.
+    for (let k = 0; k < contenders.length; k++) await contenders[(i + k) % contenders.length]!();
     workerHash.push(
       await secs(
         () =>
@@ -40,31 +73,6 @@ export async function oneBigFile(stack: Stack): Promise<void> {
               .on('error', reject);
           }),
       ),
-    );
-    ssh2Alone.push(
-      mb /
-        (await secs(async () => {
-          const conn = await connectSsh({ host: d.ip, username: 'root', privateKey: await fs.readFile(key) });
-          try {
-            await exec(conn, 'cat > /root/big-ssh2.bin', { stdin: createReadStream(big, { highWaterMark: 4 << 20 }) });
-          } finally {
-            conn.end();
-          }
-        })),
-    );
-    await d.run('rm -f /root/big-ssh2.bin');
-    scp.push(
-      mb /
-        (await secs(() =>
-          run('scp', [...scpOptions(key), path.join(dir, 'big.bin'), `root@${d.ip}:/root/big-scp.bin`]),
-        )),
-    );
-    await d.run('rm -f /root/big-scp.bin');
-    fabric.push(
-      mb /
-        (await secs(() =>
-          fab(key, d.ip, ['put-file', '--local', path.join(dir, 'big.bin'), '--remote', '/root/big-fab.bin'], dir),
-        )),
     );
     await d.destroy();
   }
@@ -100,4 +108,14 @@ export async function oneBigFile(stack: Stack): Promise<void> {
     unit: 's',
     samples: dropletHash,
   });
+}
+
+/** ssh2 alone: a new connection, the file piped into `cat` on the droplet. */
+async function ssh2Copy(ip: string, key: string, file: string, dest: string): Promise<void> {
+  const conn = await connectSsh({ host: ip, username: 'root', privateKey: await fs.readFile(key) });
+  try {
+    await exec(conn, `cat > ${dest}`, { stdin: createReadStream(file, { highWaterMark: 4 << 20 }) });
+  } finally {
+    conn.end();
+  }
 }

@@ -143,3 +143,13 @@ test("unpacking takes each file's SHA-256 once, as tar leaves the file; later fe
   assert.deepEqual((await fetchContext(counting, digest, cache)).files, healed.files);
   assert.equal(gets, 3);
 });
+
+test('a digest that is not one is refused before any path is made of it', async () => {
+  const cache = await tmpDir('ctx-cache-');
+  const store = new LocalDirStore(await tmpDir('ctx-store-'));
+  // A file that a path made of the hostile digest would reach.
+  await fs.writeFile(path.join(cache, 'x.index.json'), '{}');
+  for (const bad of ['../x', 'sha256-' + '0'.repeat(63), 'sha256-' + 'A'.repeat(64), `sha256-${'0'.repeat(64)}/../x`])
+    await assert.rejects(fetchContext(store, bad, path.join(cache, 'sub')), /is not a build context digest/, bad);
+  assert.deepEqual(await fs.readdir(cache), ['x.index.json'], 'nothing made, nothing touched');
+});
