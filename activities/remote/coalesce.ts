@@ -4,7 +4,7 @@
  * SSH packet of its own, and the lab's sshd (busy on 2 shared cores) fell behind on them until
  * the connection's keepalive gave up. Joined, the same tree is a few hundred full packets.
  * A chunk already large (a big file's 4 MiB reads) passes as it is: copying it into a new buffer
- * cost a fifth of a 256 MiB upload's speed (fresh pages to fault in, on the event loop that encrypts).
+ * cost ~15 % of a 256 MiB upload's speed (a new 4 MiB buffer to fill, on the event loop that encrypts).
  */
 import { Transform } from 'node:stream';
 
