@@ -10,8 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { pack } from 'tar-stream';
-import type { Header } from 'tar-stream';
+import { craftedTar as craftedContext } from '../support/crafted-tar';
 import { contextKey, digestOf, packContext, publishContext } from '../../context/pack';
 import { fetchContext } from '../../context/unpack';
 import { LocalDirStore } from '../../context/store';
@@ -70,20 +69,6 @@ test('the local store takes many writes of one key at once: each lands whole, no
   assert.ok(got && bodies.some((b) => b.equals(got)), 'the object is one of the writes, whole');
   assert.deepEqual(await fs.readdir(path.join(store.root, 'logs/b')), ['step.log'], 'no temp file left');
 });
-
-/** A tar as a hostile or unusual client could send it: names with "./", a hard link, a name given twice. */
-type Headers = Partial<Header> & { name: string };
-
-async function craftedContext(entries: [Headers, string?][]): Promise<Buffer> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve) => tar.on('end', () => resolve()));
-  for (const [header, body] of entries) tar.entry(header as Header, body ?? '');
-  tar.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 

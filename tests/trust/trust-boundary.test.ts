@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pack } from 'tar-stream';
-import type { Header } from 'tar-stream';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -25,8 +23,8 @@ import type { BuildInput } from '../../contract/build';
 import { LAB_TOKEN, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
-
-type Headers = Partial<Header> & { name: string };
+import { craftedTar } from '../support/crafted-tar';
+import type { TarHeaders as Headers } from '../support/crafted-tar';
 
 const TINY = path.join(REPO, 'tests/build/fixtures/tiny/build.yaml');
 const OTHER_SECRET = 'not-allowed-value-4471';
@@ -201,14 +199,7 @@ test('§2 bad names, paths and formats in the input are refused before any dropl
 
 /** Publishes a crafted tar to the store under its digest, as publishContext does. */
 async function crafted(entries: [Headers, string?][]): Promise<string> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((r) => tar.on('end', () => r()));
-  for (const [h, body] of entries) tar.entry(h as Header, body ?? '');
-  tar.finalize();
-  await done;
-  const bytes = Buffer.concat(chunks);
+  const bytes = await craftedTar(entries);
   const digest = digestOf(bytes);
   await new LocalDirStore(stack.storeDir).put(contextKey(digest), bytes);
   return digest;
