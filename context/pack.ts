@@ -14,8 +14,11 @@ export interface PackedContext {
   files: number;
 }
 
+/** "sha256-" and 64 lowercase hex digits: the only form a context digest takes. */
+export const isContextDigest = (digest: string): boolean => /^sha256-[0-9a-f]{64}$/.test(digest);
+
 export function contextKey(digest: string): string {
-  if (!/^sha256-[0-9a-f]{64}$/.test(digest)) throw new Error(`not a context digest: ${digest}`);
+  if (!isContextDigest(digest)) throw new Error(`not a context digest: ${digest}`);
   return `contexts/${digest}.tar`;
 }
 

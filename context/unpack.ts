@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, x } from 'tar';
 import type { ReadEntry } from 'tar';
-import { contextKey, digestOf } from './pack';
+import { contextKey, digestOf, isContextDigest } from './pack';
 import type { BlobStore } from './store';
 import { DEFAULT_CACHE_POLICY, USE_STAMP_MS, pruneContextCache } from './cache-prune';
 import type { CachePolicy } from './cache-prune';
@@ -41,7 +41,7 @@ export async function fetchContext(
   policy: CachePolicy = DEFAULT_CACHE_POLICY,
 ): Promise<UnpackedContext> {
   // It names files in the cache: checked before any path is made of it (it comes from a workflow input).
-  if (!/^sha256-[0-9a-f]{64}$/.test(digest))
+  if (!isContextDigest(digest))
     throw new ContextError(`refused input: ${JSON.stringify(digest.slice(0, 80))} is not a build context digest`);
   const key = path.join(cacheDir, digest);
   const running = inFlight.get(key);
