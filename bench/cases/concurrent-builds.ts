@@ -13,12 +13,25 @@ import { CLEANUP_SCRIPT } from '../../activities/cleanup';
 import { IMAGE_CHECK_SCRIPT } from '../../activities/image/check';
 import { PER_INSTANCE_DIR } from '../../activities/image/first-boot';
 import { sbomCommand } from '../../activities/image/sbom';
-import { BUILDS, P5_RUNS, add, freshDroplet, run, secs, snapshotThroughApi, sshArgs, sshStdin } from '../common';
+import {
+  BUILDS,
+  P5_RUNS,
+  add,
+  freshDroplet,
+  median,
+  run,
+  secs,
+  snapshotThroughApi,
+  sshArgs,
+  sshStdin,
+} from '../common';
+import { pollLagPerDroplet } from './poll-lag';
 export async function concurrentBuilds(stack: Stack): Promise<void> {
   const tiny = path.join(REPO, 'tests/build/fixtures/tiny/build.yaml');
   const one: number[] = [];
   const s = { ok: [] as number[], peak: [] as number[], many: [] as number[], floor: [] as number[] };
   const cpu = { worker: [] as number[], server: [] as number[] };
+  const lag = { project: [] as number[], floor: [] as number[] };
   // Run by run, the project's 20 builds and then the floor's: each pair meets the machine in the
   // same state, so the ratio of a pair is the figure (makespans alone vary by more than the project adds).
   for (let i = 0; i < P5_RUNS; i++) {
@@ -29,7 +42,11 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
     s.many.push(r.many);
     cpu.worker.push(r.cpu.worker);
     cpu.server.push(r.cpu.server);
+    const floorFrom = Date.now();
     s.floor.push(await secs(() => Promise.all(Array.from({ length: BUILDS }, () => rawTinyBuild(stack)))));
+    const events = await stack.audit();
+    lag.project.push(median(pollLagPerDroplet(events, r.window.from, r.window.to)));
+    lag.floor.push(median(pollLagPerDroplet(events, floorFrom, Date.now())));
   }
   const what = `${BUILDS} concurrent tiny builds, one worker`;
   add({ id: 'P5', what, how: 'project: builds succeeded', unit: 'builds', samples: s.ok, goal: `${BUILDS}` });
@@ -47,6 +64,14 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
   add({ id: 'P5', what, how: "project: one build alone (the worker's warm-up)", unit: 's', samples: one });
   add({ id: 'P5', what, how: 'profile: worker CPU time during the 20 builds', unit: 's', samples: cpu.worker });
   add({ id: 'P5', what, how: 'profile: Temporal server CPU time during them', unit: 's', samples: cpu.server });
+  add({
+    id: 'P5',
+    what,
+    how: 'profile: API poll lag per build (droplet active, actions done → seen), project, median of the builds',
+    unit: 's',
+    samples: lag.project,
+  });
+  add({ id: 'P5', what, how: 'profile: the same for the floor (polls every second)', unit: 's', samples: lag.floor });
 }
 
 /**
@@ -74,6 +99,7 @@ async function projectBuilds(stack: Stack, tiny: string, round: number) {
   const codes: number[] = [];
   const server = temporalServerPid();
   const cpu0 = { worker: cpuSeconds(worker.child.pid), server: cpuSeconds(server) };
+  const from = Date.now();
   const many = await secs(async () => {
     const all = await Promise.all(
       Array.from({ length: BUILDS }, (_, i) =>
@@ -90,12 +116,13 @@ async function projectBuilds(stack: Stack, tiny: string, round: number) {
     );
     for (const r of all) codes.push(r.code);
   });
+  const window = { from, to: Date.now() };
   const cpu = { worker: cpuSeconds(worker.child.pid) - cpu0.worker, server: cpuSeconds(server) - cpu0.server };
   clearInterval(sampler);
   await worker.kill('SIGTERM');
   // The cases after this one build with the stack's own worker again.
   await stack.startWorker({ extraEnv: { FORGE_TEST_SECRET: 'bench' } });
-  return { ok: codes.filter((c) => c === 0).length, peak, many, cpu, one };
+  return { ok: codes.filter((c) => c === 0).length, peak, many, cpu, one, window };
 }
 
 /** utime + stime of a process, in seconds (0 when it is gone or unknown). */
