@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectSsh, exec } from '../../platform/ssh';
 import type { Stack } from '../../tests/support/stack';
 import { add, fab, freshDroplet, run, secs, RUNS, scpOptions } from '../common';
-import { benchShells, prepareContext, projectUpload } from './project-upload';
+import { benchRef, benchShells, prepareContext, projectUpload } from './project-upload';
 export async function oneBigFile(stack: Stack): Promise<void> {
   const dir = await fs.mkdtemp(path.join(stack.dir, 'p3-'));
   await run('dd', ['if=/dev/urandom', `of=${path.join(dir, 'big.bin')}`, 'bs=1M', 'count=256', 'status=none']);
@@ -54,9 +54,10 @@ export async function oneBigFile(stack: Stack): Promise<void> {
           await d.run('rm -f /root/big-open.bin');
         },
         async () => {
-          const ref = { buildId, dropletId: d.id, ipv4: d.ip };
           const copy = () =>
-            shells.run(ref, 'cat > /root/big-ssh2o.bin', { stdin: createReadStream(big, { highWaterMark: 4 << 20 }) });
+            shells.run(benchRef(d, buildId), 'cat > /root/big-ssh2o.bin', {
+              stdin: createReadStream(big, { highWaterMark: 4 << 20 }),
+            });
           ssh2Open.push(mb / (await secs(copy)));
           await d.run('rm -f /root/big-ssh2o.bin');
         },

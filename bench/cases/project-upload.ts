@@ -33,11 +33,14 @@ export async function prepareContext(stack: Stack, dir: string, src: string): Pr
   return { digest: ctx.digest, deps };
 }
 
+/** How the worker's code names a bench droplet (the build id its host key is derived from). */
+export const benchRef = (d: TestDroplet, buildId: string) => ({ buildId, dropletId: d.id, ipv4: d.ip });
+
 /** The worker's SSH connections to one bench droplet; `open` connects once, untimed (a build's earlier steps did). */
 export async function benchShells(d: TestDroplet, key: string, buildId: string, open: boolean): Promise<DropletShells> {
   const priv = await fs.readFile(key);
   const shells = new DropletShells(priv, hostKeySecretFrom(priv));
-  if (open) await shells.run({ buildId, dropletId: d.id, ipv4: d.ip }, 'true');
+  if (open) await shells.run(benchRef(d, buildId), 'true');
   return shells;
 }
 
@@ -56,11 +59,10 @@ export async function projectUpload(
 ): Promise<number> {
   const own = shells ?? (await benchShells(d, key, buildId, false));
   const deps = { ...prepared.deps, shells: own } as unknown as ActivityDeps;
-  const ref = { buildId, dropletId: d.id, ipv4: d.ip };
   try {
     return await secs(() =>
       upload(deps)({
-        droplet: ref,
+        droplet: benchRef(d, buildId),
         step: 'bench',
         contextDigest: prepared.digest,
         upload: { kind: 'upload', src, dest },
