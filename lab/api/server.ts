@@ -69,6 +69,8 @@ export interface LabServerOptions {
   onContractViolation?: (v: ContractViolation) => void;
   /** Requests per token per hour (DigitalOcean: 5000). */
   rateLimitPerHour?: number;
+  /** Requests per token per minute, the burst limit (DigitalOcean: 250). */
+  rateLimitPerMinute?: number;
   dropletLimit?: number;
   /** Distribution slugs to offer before their base tree is ready (the runtime builds it on first use). */
   extraDistributions?: string[];
@@ -175,7 +177,10 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   };
   const contract =
     opts.contractCheck === false ? undefined : new ContractChecker(opts.specPath, opts.onContractViolation);
-  const limiter = new RateLimiter(opts.rateLimitPerHour ?? 5000);
+  const limiter = new RateLimiter({
+    ...(opts.rateLimitPerHour !== undefined && { perHour: opts.rateLimitPerHour }),
+    ...(opts.rateLimitPerMinute !== undefined && { perMinute: opts.rateLimitPerMinute }),
+  });
   const log = opts.log ?? ((line: string) => process.stderr.write(`lab api: ${line}\n`));
   const saver = opts.dataDir ? new StateSaver(state, opts.dataDir, log) : undefined;
 
@@ -214,7 +219,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       checkHost(req.headers.host, port);
       if (isApi) {
         const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-        const rate = limiter.take(token);
+        const rate = limiter.take(token, Date.now(), method === 'GET' && url.pathname === '/v2/account/keys');
         headers = rate.headers;
         const team = tokens.get(token);
         // The Vendor API's page: 403 for an invalid token. It is silent on a missing one: 401 as on /v2.

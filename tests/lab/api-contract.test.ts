@@ -540,6 +540,34 @@ describe('lab DigitalOcean API', { skip }, () => {
         await small.close();
       }
     });
+    test('the burst limit and the SSH key list limit answer 429 as documented', async () => {
+      const small = await createLabServer({
+        runtime: createNspawnRuntime(),
+        tokens: ['t'],
+        rateLimitPerMinute: 12,
+        stateDir: join(lab.work, 'burst'),
+      });
+      try {
+        const get = (p: string) => fetch(`${small.endpoint}${p}`, { headers: { authorization: 'Bearer t' } });
+        // 10 listings of the SSH keys a minute; the 11th is refused, other paths are not.
+        for (let i = 0; i < 10; i++) assert.equal((await get('/account/keys')).status, 200);
+        const keys = await get('/account/keys');
+        assert.equal(keys.status, 429);
+        assert.ok(Number(keys.headers.get('retry-after')) >= 1);
+        assert.equal((await get('/regions')).status, 200);
+        // 11 counted so far (the refused one is not); the 12th passes, the 13th meets the burst limit.
+        assert.equal((await get('/regions')).status, 200);
+        const r = await get('/regions');
+        assert.equal(r.status, 429);
+        assert.equal(r.headers.get('ratelimit-remaining'), '0');
+        assert.equal(r.headers.get('ratelimit-limit'), '5000');
+        assert.ok(Number(r.headers.get('retry-after')) >= 55, r.headers.get('retry-after') ?? 'no retry-after');
+        assertError(await r.json(), 'too_many_requests');
+        assert.deepEqual(await small.contractViolations(), []);
+      } finally {
+        await small.close();
+      }
+    });
   });
 
   describe('contract self-check', () => {
