@@ -5,7 +5,6 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { DoApi } from '../platform/digitalocean';
 import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../platform/host-key';
 import { cloudConfig } from '../activities/image/cloud-config';
 import { dropletFromImage } from '../tests/support/droplet';
@@ -14,6 +13,7 @@ import { LAB_APT_PROXY } from '../lab/droplets/network';
 import { LAB_TOKEN } from '../tests/support/stack';
 import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
+import { pacedApi } from './paced-api';
 
 export const run = promisify(execFile);
 export const args = process.argv.slice(2);
@@ -83,6 +83,7 @@ export async function freshDroplet(stack: Stack): Promise<{ d: TestDroplet; key:
   const d = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, 'debian-12-x64', 's-1vcpu-1gb', {
     key: login,
     userData: cloudConfig(hostKey),
+    api: pacedApi(stack.lab.endpoint),
   });
   // The droplet trusts the test's own key; the baselines log in with it.
   const key = path.join(stack.dir, `bench-key-${d.id}`);
@@ -103,7 +104,7 @@ export function sshStdin(key: string, ip: string, script: string): Promise<void>
 
 /** What a hand-run build does at its end: shut the droplet down and snapshot it through the API (the snapshot is then deleted). */
 export async function snapshotThroughApi(stack: Stack, dropletId: number): Promise<void> {
-  const api = new DoApi({ token: LAB_TOKEN, endpoint: stack.lab.endpoint });
+  const api = pacedApi(stack.lab.endpoint);
   await api.call('shutdown', (c) => c.droplet.shutdownDroplet({ droplet_id: dropletId }));
   while ((await api.call('get', (c) => c.droplet.getDroplet({ droplet_id: dropletId }))).data.droplet.status !== 'off')
     await sleep(1000);

@@ -25,6 +25,7 @@ import {
   sshArgs,
   sshStdin,
 } from '../common';
+import { apiPressure } from './api-pressure';
 import { pollLagPerDroplet } from './poll-lag';
 export async function concurrentBuilds(stack: Stack): Promise<void> {
   const tiny = path.join(REPO, 'tests/build/fixtures/tiny/build.yaml');
@@ -32,6 +33,8 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
   const s = { ok: [] as number[], peak: [] as number[], many: [] as number[], floor: [] as number[] };
   const cpu = { worker: [] as number[], server: [] as number[] };
   const lag = { project: [] as number[], floor: [] as number[] };
+  const refused = { project: [] as number[], floor: [] as number[] };
+  const busiest = { project: [] as number[], floor: [] as number[] };
   // Run by run, the project's 20 builds and then the floor's: each pair meets the machine in the
   // same state, so the ratio of a pair is the figure (makespans alone vary by more than the project adds).
   for (let i = 0; i < P5_RUNS; i++) {
@@ -46,7 +49,16 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
     s.floor.push(await secs(() => Promise.all(Array.from({ length: BUILDS }, () => rawTinyBuild(stack)))));
     const events = await stack.audit();
     lag.project.push(median(pollLagPerDroplet(events, r.window.from, r.window.to)));
-    lag.floor.push(median(pollLagPerDroplet(events, floorFrom, Date.now())));
+    const floorTo = Date.now();
+    lag.floor.push(median(pollLagPerDroplet(events, floorFrom, floorTo)));
+    for (const [who, from, to] of [
+      ['project', r.window.from, r.window.to],
+      ['floor', floorFrom, floorTo],
+    ] as const) {
+      const p = apiPressure(events, from, to);
+      refused[who].push(p.refused);
+      busiest[who].push(p.busiestMinute);
+    }
   }
   const what = `${BUILDS} concurrent tiny builds, one worker`;
   add({ id: 'P5', what, how: 'project: builds succeeded', unit: 'builds', samples: s.ok, goal: `${BUILDS}` });
@@ -71,7 +83,23 @@ export async function concurrentBuilds(stack: Stack): Promise<void> {
     unit: 's',
     samples: lag.project,
   });
-  add({ id: 'P5', what, how: 'profile: the same for the floor (polls every second)', unit: 's', samples: lag.floor });
+  add({
+    id: 'P5',
+    what,
+    how: "profile: the same for the floor (polls every second, all its builds' calls paced to 240 a minute)",
+    unit: 's',
+    samples: lag.floor,
+  });
+  for (const who of ['project', 'floor'] as const) {
+    add({
+      id: 'P5',
+      what,
+      how: `profile: API requests in the busiest minute, ${who} (DigitalOcean's burst limit: 250)`,
+      unit: 'calls',
+      samples: busiest[who],
+    });
+    add({ id: 'P5', what, how: `profile: API requests refused (429), ${who}`, unit: 'calls', samples: refused[who] });
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
  * streaming the file into `cat` (the library's floor, no tar and no hashes), and each hash's cost.
  * Twice over: on a new connection each (the handshake in the time, as scp pays it), and on one
  * already open (as a build's upload runs: its earlier steps opened it), against scp over an open
- * OpenSSH connection (ControlMaster).
+ * OpenSSH connection (ControlMaster). And where the droplet's check of what landed could run:
+ * after the copy, as the upload does, or while the bytes stream in.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,10 +26,13 @@ export async function oneBigFile(stack: Stack): Promise<void> {
   const fabric: number[] = [];
   const ssh2Alone: number[] = [];
   const ssh2Open: number[] = [];
+  const hashAfter: number[] = [];
+  const hashStreaming: number[] = [];
   const workerHash: number[] = [];
   const dropletHash: number[] = [];
   const big = path.join(dir, 'big.bin');
   const prepared = await prepareContext(stack, dir, 'big.bin');
+  const bigStream = () => createReadStream(big, { highWaterMark: 4 << 20 });
   for (let i = 0; i < RUNS; i++) {
     const { d, key, buildId } = await freshDroplet(stack);
     const shells = await benchShells(d, key, buildId, true);
@@ -60,6 +64,20 @@ export async function oneBigFile(stack: Stack): Promise<void> {
             });
           ssh2Open.push(mb / (await secs(copy)));
           await d.run('rm -f /root/big-ssh2o.bin');
+        },
+        // Where the droplet's check could run: after the copy (as the upload does), or while the
+        // bytes stream in (tee into openssl). Both on the open connection, without tar.
+        async () => {
+          const after = 'cat > /root/big-after.bin && openssl dgst -sha256 -r /root/big-after.bin >/dev/null';
+          hashAfter.push(mb / (await secs(() => shells.run(benchRef(d, buildId), after, { stdin: bigStream() }))));
+          await d.run('rm -f /root/big-after.bin');
+        },
+        async () => {
+          const streaming = 'set -o pipefail; tee /root/big-tee.bin | openssl dgst -sha256 -r >/dev/null';
+          hashStreaming.push(
+            mb / (await secs(() => shells.run(benchRef(d, buildId), streaming, { stdin: bigStream() }))),
+          );
+          await d.run('rm -f /root/big-tee.bin');
         },
         async () => {
           scpOpen.push(
@@ -153,6 +171,13 @@ export async function oneBigFile(stack: Stack): Promise<void> {
   add({
     id: 'P3',
     what,
+    how: "ratio: project ÷ (scp + the droplet's SHA-256 of the file: scp with the project's check), new connections",
+    unit: '×',
+    samples: ours.map((x, k) => (mb / scp[k]! + dropletHash[k]!) / (mb / x)),
+  });
+  add({
+    id: 'P3',
+    what,
     how: 'ratio: project ÷ scp, connections open, run by run',
     unit: '×',
     samples: oursOpen.map((x, k) => x / scpOpen[k]!),
@@ -172,6 +197,20 @@ export async function oneBigFile(stack: Stack): Promise<void> {
     how: 'profile: ssh2 alone, connection open, file → `cat > file`',
     unit: 'MB/s',
     samples: ssh2Open,
+  });
+  add({
+    id: 'P3',
+    what,
+    how: 'profile: ssh2 alone, connection open, `cat > file` then openssl SHA-256 of it (the check after)',
+    unit: 'MB/s',
+    samples: hashAfter,
+  });
+  add({
+    id: 'P3',
+    what,
+    how: 'profile: ssh2 alone, connection open, `tee file | openssl` (the check while streaming, tried instead)',
+    unit: 'MB/s',
+    samples: hashStreaming,
   });
   add({
     id: 'P3',

@@ -58,6 +58,10 @@ before(async () => {
     machinePrefix: `t-fields${process.pid}-`,
     contractCheck: true,
     timing: { transferDelayMs: 3000, minActionMs: 1500 },
+    // The activities here poll every 20 ms to keep the file quick: far past DigitalOcean's 250
+    // requests a minute, whose 429s would stand in for the faults these tests inject.
+    // The limit itself is tested in tests/lab/rate-limit.test.ts and tests/lab/api-contract.test.ts.
+    rateLimitPerMinute: 1_000_000,
   });
   const made = labActivityDeps(lab, TOKEN, work, { timing: { pollMs: 20 } });
   deps = made.deps;

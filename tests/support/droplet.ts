@@ -26,9 +26,10 @@ export async function dropletFromImage(
   token: string,
   image: number | string,
   size = 's-1vcpu-1gb',
-  opts: { key?: HostKey; userData?: string } = {},
+  /** api: a client of the caller's own (the bench's paces its calls); else a plain one. */
+  opts: { key?: HostKey; userData?: string; api?: DoApi } = {},
 ): Promise<TestDroplet> {
-  const api = new DoApi({ token, endpoint });
+  const api = opts.api ?? new DoApi({ token, endpoint });
   const key = opts.key ?? ed25519FromSeed(randomBytes(32));
   const login = readLoginKeyFromText(key.privateOpenSsh, key.publicOpenSsh);
   const made = await api.call('key', (c) =>
