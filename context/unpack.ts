@@ -16,6 +16,7 @@ import type { ReadEntry } from 'tar';
 import { contextKey, digestOf, isContextDigest } from './pack';
 import type { BlobStore } from './store';
 import { DEFAULT_CACHE_POLICY, USE_STAMP_MS, pruneContextCache } from './cache-prune';
+import { sameTree } from './same-tree';
 import type { CachePolicy } from './cache-prune';
 
 export class ContextError extends Error {
@@ -109,16 +110,39 @@ async function unpack(
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
   });
-  await fs.rename(tmp, target).catch(async (e: NodeJS.ErrnoException) => {
-    // Already there (another process, or an attempt that stopped before its index): same digest, same files.
-    await fs.rm(tmp, { recursive: true, force: true });
-    if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
-  });
+  await fs.rename(tmp, target).catch((e: NodeJS.ErrnoException) => settleExisting(e, tmp, target));
   // The index is written last, whole (temp file, then rename): it is what says the folder is complete.
   const tmpIndex = `${indexFile}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await fs.writeFile(tmpIndex, JSON.stringify({ context: digest, bytes: size, files: Object.fromEntries(files) }));
   await fs.rename(tmpIndex, indexFile);
   return { root: target, files };
+}
+
+/**
+ * The extraction found a folder already at target: another process's extraction of the same
+ * digest, or one an earlier version left (without an index, perhaps with its old `.complete` among
+ * the files), perhaps changed on disk since. Only the same tree stays; any other is swapped for the
+ * fresh one, or every upload from it would fail as "did not land as sent".
+ */
+async function settleExisting(e: NodeJS.ErrnoException, tmp: string, target: string): Promise<void> {
+  if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  if (await sameTree(tmp, target)) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    return;
+  }
+  // Aside first, then the fresh one in: a reader never finds half a folder. Pruning removes an
+  // aside folder this process could not (it is an hour-old leftover then).
+  const aside = `${target}.stale-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await fs.rename(target, aside);
+  await fs.rename(tmp, target).catch(async (again: NodeJS.ErrnoException) => {
+    // Another process put its own fresh extraction there meanwhile: the same files as ours.
+    await fs.rm(tmp, { recursive: true, force: true });
+    if (again.code !== 'ENOTEMPTY' && again.code !== 'EEXIST') throw again;
+  });
+  await fs.rm(aside, { recursive: true, force: true });
 }
 
 /** Indexes read before, by file, with the identity of the file they were read from. */

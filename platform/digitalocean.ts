@@ -5,6 +5,7 @@
  * hold the token in `config.headers`, so they never leave this file.
  */
 import { createApiClient } from 'dots-wrapper';
+import type { RequestPacer } from './request-pacer';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type DoClient = ReturnType<typeof createApiClient>;
@@ -45,6 +46,8 @@ export interface DoApiOptions {
   requestTimeoutMs?: number;
   /** In-call retries for transient faults before giving up to Temporal's retry policy. */
   maxAttempts?: number;
+  /** Shared by every call of the worker: keeps them under the burst limit (none: unpaced). */
+  pacer?: RequestPacer;
 }
 
 /** How a call retries transient faults: a build's spec `api:` (Packer's http_retry_*), in seconds. */
@@ -62,8 +65,10 @@ export class DoApi {
   private readonly maxAttempts: number;
   private readonly waitMinMs: number;
   private readonly waitMaxMs: number;
+  private readonly pacer: RequestPacer | undefined;
 
   constructor(opts: DoApiOptions, client?: DoClient, retry: RetrySettings = {}) {
+    this.pacer = opts.pacer;
     this.client =
       client ??
       createApiClient({
@@ -79,7 +84,7 @@ export class DoApi {
   /** The same client (token, endpoint) retrying as `retry` says; undefined keeps this one's. */
   withRetry(retry: RetrySettings | undefined): DoApi {
     if (!retry || Object.keys(retry).length === 0) return this;
-    return new DoApi({ token: '' }, this.client, {
+    return new DoApi({ token: '', ...(this.pacer && { pacer: this.pacer }) }, this.client, {
       retryMax: retry.retryMax ?? this.maxAttempts - 1,
       retryWaitMin: retry.retryWaitMin ?? this.waitMinMs / 1000,
       retryWaitMax: retry.retryWaitMax ?? this.waitMaxMs / 1000,
@@ -103,13 +108,17 @@ export class DoApi {
   async call<T>(what: string, fn: (c: DoClient) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
     const attempts = opts.retry === false ? 1 : this.maxAttempts;
     for (let attempt = 1; ; attempt++) {
+      await this.pacer?.turn();
       try {
         return await fn(this.client);
       } catch (raw) {
         const err = toDoApiError(what, raw);
+        const retryAfterMs =
+          err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : undefined;
+        // Every call of the worker waits out a 429, not only this one (its next turn comes after).
+        if (retryAfterMs !== undefined) this.pacer?.pause(retryAfterMs / 1000);
         if (!err.transient || attempt >= attempts) throw err;
-        const backoff = this.backoffMs(attempt);
-        await sleep(err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : backoff);
+        if (retryAfterMs === undefined || !this.pacer) await sleep(retryAfterMs ?? this.backoffMs(attempt));
       }
     }
   }

@@ -24,6 +24,11 @@ export interface WorkerSettings {
   maxConcurrentWorkflows: number;
   /** Per-request timeout of DigitalOcean API calls. */
   apiTimeoutMs?: number;
+  /**
+   * DigitalOcean API calls a minute, across all the worker's builds (IMAGE_FORGE_API_PER_MINUTE,
+   * default 240: DigitalOcean allows 250 a minute per token; workers sharing a token share it).
+   */
+  apiPerMinute: number;
   /** The Vendor API (Marketplace); by default next to apiUrl, or DigitalOcean's. */
   vendorApiUrl?: string;
   /** A token of the team that owns the listing, when not DIGITALOCEAN_TOKEN's. Secret. */
@@ -55,6 +60,7 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
     sshKeyPath,
     maxConcurrentActivities: positive(env.IMAGE_FORGE_MAX_ACTIVITIES, 'IMAGE_FORGE_MAX_ACTIVITIES', 40),
     maxConcurrentWorkflows: positive(env.IMAGE_FORGE_MAX_WORKFLOW_TASKS, 'IMAGE_FORGE_MAX_WORKFLOW_TASKS', 40),
+    apiPerMinute: positive(env.IMAGE_FORGE_API_PER_MINUTE, 'IMAGE_FORGE_API_PER_MINUTE', 240),
   };
   try {
     s.workerSecrets = parseWorkerSecrets(env.IMAGE_FORGE_WORKER_SECRETS);

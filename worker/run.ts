@@ -11,6 +11,7 @@ import { createActivities } from '../activities';
 import { activityDeps } from '../activities/runtime/deps';
 import type { ActivityDeps } from '../activities/runtime/deps';
 import { DoApi } from '../platform/digitalocean';
+import { RequestPacer } from '../platform/request-pacer';
 import { checkStore, storeFromEnv } from '../context/store-config';
 import { DEFAULT_CACHE_POLICY } from '../context/cache-prune';
 import { UserError } from '../contract/user-error';
@@ -45,6 +46,7 @@ export async function createBuildWorker(
     token: settings.token,
     ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}),
     ...(settings.apiTimeoutMs ? { requestTimeoutMs: settings.apiTimeoutMs } : {}),
+    pacer: new RequestPacer(settings.apiPerMinute),
   });
   await registerLoginKey(api, login, `image-forge worker ${os.hostname()}`);
   const cache = settings.cacheDir ?? path.join(os.homedir(), '.cache', 'image-forge');

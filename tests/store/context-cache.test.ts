@@ -113,20 +113,34 @@ test("unpacking takes each file's SHA-256 once, as tar leaves the file; later fe
   assert.equal(gets, 1, 'a later fetch reads the index, not the store');
   assert.deepEqual(again.files, first.files);
 
-  // A folder without an index (unpacked by a worker before this one, or an attempt cut short) is
-  // unpacked again beside it and given one; the files are the same, by digest.
+  // A folder without an index is unpacked again beside it and given one. When it holds the same
+  // tree (an attempt that stopped before its index), it stays as it is.
+  const folder = async () => (await fs.stat(first.root)).ino;
+  const kept = await folder();
+  await fs.rm(path.join(cache, `${digest}.index.json`));
+  const same = await fetchContext(counting, digest, cache);
+  assert.equal(gets, 2);
+  assert.equal(await folder(), kept, 'the same tree is kept, not swapped');
+  assert.deepEqual(same.files, first.files);
+
+  // One an earlier version left (its `.complete` among the files), here with a file changed on
+  // disk since, is swapped for the fresh extraction: else every upload from it would fail.
   await fs.rm(path.join(cache, `${digest}.index.json`));
   await fs.writeFile(path.join(first.root, '.complete'), digest);
+  await fs.writeFile(path.join(first.root, 'files/a.conf'), 'tampered\n');
   const healed = await fetchContext(counting, digest, cache);
-  assert.equal(gets, 2);
+  assert.equal(gets, 3);
   assert.equal(healed.root, first.root);
   assert.deepEqual(Object.fromEntries([...healed.files].sort()), expected);
-  assert.deepEqual((await fs.readdir(cache)).sort(), [digest, `${digest}.index.json`]);
+  assert.notEqual(await folder(), kept, 'swapped');
+  assert.equal(await fs.readFile(path.join(healed.root, 'files/a.conf'), 'utf8'), 'second\n');
+  assert.deepEqual(await fs.readdir(healed.root), ['build.yaml', 'files'], 'the old marker is gone');
+  assert.deepEqual((await fs.readdir(cache)).sort(), [digest, `${digest}.index.json`], 'nothing set aside is left');
 
   // An index that is not whole, or names another context, is not trusted.
   await fs.writeFile(path.join(cache, `${digest}.index.json`), '{"context": "sha256-');
   assert.deepEqual((await fetchContext(counting, digest, cache)).files, healed.files);
-  assert.equal(gets, 3);
+  assert.equal(gets, 4);
 });
 
 test('a digest that is not one is refused before any path is made of it', async () => {

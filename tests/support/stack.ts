@@ -131,6 +131,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cacheDir: path.join(dir, 'cache'),
     maxConcurrentActivities: 40,
     maxConcurrentWorkflows: 40,
+    apiPerMinute: 240,
     workerSecrets: ['FORGE_TEST_SECRET', 'FORGE_BOM_SECRET'],
     ...(opts.apiTimeoutMs ? { apiTimeoutMs: opts.apiTimeoutMs } : {}),
     ...(aptCache && aptProxy ? { aptProxy: LAB_APT_PROXY } : {}),
