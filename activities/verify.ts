@@ -194,7 +194,10 @@ async function builderKeyOpens(deps: ActivityDeps, ref: DropletRef): Promise<boo
 
 /** Deletes this build's one-time verify keys (an earlier attempt's too). */
 async function deleteKeysNamed(deps: ActivityDeps, name: string): Promise<void> {
-  const keys = (await deps.api.call('list SSH keys', (c) => c.sshKey.listSshKeys({ per_page: 200 }))).data.ssh_keys;
+  // DigitalOcean allows 10 listings a minute: many verifies at once wait here, not the worker's other calls.
+  const keys = (
+    await deps.api.call('list SSH keys', (c) => c.sshKey.listSshKeys({ per_page: 200 }), { ownLimit: true })
+  ).data.ssh_keys;
   for (const k of keys.filter((k) => k.name === name))
     await deps.api.call('delete one-time SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: k.id }));
 }

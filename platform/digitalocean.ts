@@ -103,10 +103,18 @@ export class DoApi {
 
   /**
    * Runs one API call, retrying transient faults with backoff; throws only DoApiError.
-   * `retry: false` for calls that are not safe to repeat blindly (create).
+   * `retry: false` for calls that are not safe to repeat blindly (create). `ownLimit`: the endpoint
+   * has a limit of its own (listing SSH keys: 10 a minute), so its 429 waits alone and does not
+   * hold back the worker's other calls.
    */
-  async call<T>(what: string, fn: (c: DoClient) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
+  async call<T>(
+    what: string,
+    fn: (c: DoClient) => Promise<T>,
+    opts: { retry?: boolean; ownLimit?: boolean } = {},
+  ): Promise<T> {
     const attempts = opts.retry === false ? 1 : this.maxAttempts;
+    // Whom a 429's retry-after holds back: every call of the worker (the token's limits), or this one.
+    const shared = opts.ownLimit ? undefined : this.pacer;
     for (let attempt = 1; ; attempt++) {
       await this.pacer?.turn();
       try {
@@ -115,10 +123,10 @@ export class DoApi {
         const err = toDoApiError(what, raw);
         const retryAfterMs =
           err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : undefined;
-        // Every call of the worker waits out a 429, not only this one (its next turn comes after).
-        if (retryAfterMs !== undefined) this.pacer?.pause(retryAfterMs / 1000);
+        if (retryAfterMs !== undefined) shared?.pause(retryAfterMs / 1000);
         if (!err.transient || attempt >= attempts) throw err;
-        if (retryAfterMs === undefined || !this.pacer) await sleep(retryAfterMs ?? this.backoffMs(attempt));
+        // Paused, the pacer's next turn comes after the retry-after; otherwise this call waits alone.
+        if (retryAfterMs === undefined || !shared) await sleep(retryAfterMs ?? this.backoffMs(attempt));
       }
     }
   }

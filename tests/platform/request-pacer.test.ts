@@ -75,6 +75,18 @@ test("a 429's retry-after holds back every call of the worker, and the refused c
   );
 });
 
+test("listing SSH keys has a limit of its own (10 a minute): its 429 does not hold back the worker's other calls", async () => {
+  const api = new DoApi({ token: TOKEN, endpoint: lab.endpoint, pacer: new RequestPacer(60_000) });
+  const list = (opts: { ownLimit?: boolean; retry?: boolean }) =>
+    api.call('list SSH keys', (c) => c.sshKey.listSshKeys({}), opts);
+  for (let i = 0; i < 10; i++) await list({ ownLimit: true });
+  await assert.rejects(list({ ownLimit: true, retry: false }), /HTTP 429/);
+  const t0 = Date.now();
+  await api.call('list regions', (c) => c.region.listRegions({}));
+  assert.ok(Date.now() - t0 < 1000, `the next call went out at once (${Date.now() - t0} ms)`);
+  // Without ownLimit the same 429 would hold back every call, as the test before shows for the token's limits.
+});
+
 test('IMAGE_FORGE_API_PER_MINUTE: 240 unless set; a bad value is named', () => {
   const base = { DIGITALOCEAN_TOKEN: 't', IMAGE_FORGE_SSH_KEY: '/k' };
   assert.equal(workerSettingsFrom(base).apiPerMinute, 240);
