@@ -10,6 +10,14 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'utils',
+          property: 'generateKeyPairSync',
+          message: "ssh2's generator truncates one ed25519 key in 256: use platform/ssh-keygen.ts",
+        },
+      ],
     },
   },
   {

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { Client } from 'ssh2';
-import { utils } from 'ssh2';
 import { DoApi, DoApiError } from '../../platform/digitalocean';
 import { connectSsh, exec } from '../../platform/ssh';
 import { createLabServer, type LabServer } from '../../lab/api/server';
@@ -15,6 +14,7 @@ import { UserError } from '../../contract/user-error';
 import { labToken } from './defaults';
 import { requireRoot } from './serve';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
 
 export interface RunOptions {
   image: string;
@@ -64,7 +64,7 @@ export async function labRun(opts: RunOptions): Promise<number> {
     }
     api = new DoApi({ token, endpoint: endpoint.replace(/\/+$/, ''), requestTimeoutMs: 30_000 });
     const name = `lab-run-${randomBytes(3).toString('hex')}`;
-    const keys = utils.generateKeyPairSync('ed25519', { comment: name });
+    const keys = generateEd25519KeyPair(name);
     const a = api;
 
     keyId = (

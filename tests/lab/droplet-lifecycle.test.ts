@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client } from 'ssh2';
-import { utils } from 'ssh2';
 import { connectSsh, exec, HostKeyMismatchError } from '../../platform/ssh';
 import { createLabServer } from '../../lab/api/server';
 import { createNspawnRuntime, findLeftovers, isEmpty } from '../../lab/droplets/nspawn-runtime';
 import { skipUnlessRoot, startTestLab, waitFor, type TestLab } from '../support/lab-api';
+import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
 
 const execFileP = promisify(execFile);
 const skip = skipUnlessRoot;
@@ -30,7 +30,7 @@ write_files:
 `;
 
 let lab: TestLab;
-const keys = utils.generateKeyPairSync('ed25519', { comment: 'lifecycle-test' });
+const keys = generateEd25519KeyPair('lifecycle-test');
 const open: Client[] = [];
 
 before(async () => {

@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { Server, utils, type Client } from 'ssh2';
+import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
 import { HostKeyMismatchError, SshConnectionLostError, connectSsh, exec, sha256Fingerprint } from '../../platform/ssh';
 
-const hostKey = utils.generateKeyPairSync('ed25519');
-const userKey = utils.generateKeyPairSync('ed25519');
+const hostKey = generateEd25519KeyPair();
+const userKey = generateEd25519KeyPair();
 const userPublic = utils.parseKey(userKey.public);
 const hostParsed = utils.parseKey(hostKey.private);
 if (userPublic instanceof Error || hostParsed instanceof Error) throw new Error('test keys did not parse');
@@ -188,7 +189,7 @@ test('errors never carry key material', async () => {
     assert.ok(!err.message.includes('c2VjcmV0'));
     return true;
   });
-  const wrongUser = utils.generateKeyPairSync('ed25519');
+  const wrongUser = generateEd25519KeyPair();
   await assert.rejects(
     connectSsh({ host: '127.0.0.1', port, username: 'root', privateKey: wrongUser.private, readyTimeoutMs: 1500 }),
     (err: Error) => {
