@@ -7,10 +7,13 @@
 import type { ActivityDeps } from './runtime/deps';
 import { contextRoot } from './runtime/context-files';
 import { checkBuildInput } from './runtime/check-input';
+import { ownBuild } from './runtime/run-identity';
 import type { BuildInput } from '../contract/build';
 
 export function checkInput(deps: ActivityDeps) {
   return async (input: BuildInput): Promise<{ checked: true }> => {
+    // A build is the workflow it runs in: an input naming another build is refused here, before anything exists.
+    ownBuild(input.buildId);
     await checkBuildInput(input, deps.workerSecrets, (digest) => contextRoot(deps, digest));
     return { checked: true };
   };

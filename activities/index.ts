@@ -2,6 +2,7 @@
 import type { BuildActivities } from '../contract/activities';
 import type { ActivityDeps } from './runtime/deps';
 import { activity } from './runtime/failures';
+import { onOwnDroplet, onOwnRef } from './droplets/owned';
 import { checkInput } from './check-input';
 import { cleanup } from './cleanup';
 import { install } from './install';
@@ -23,20 +24,24 @@ import { lastPublished, recordPublished } from './published-record';
 import { decideRebuild } from './decide-rebuild';
 import { recordBuild } from './record-build';
 
+/**
+ * Every step that acts on the build droplet first proves the droplet is its own run's (owned.ts):
+ * a DropletRef in a workflow input is a claim, not a fact.
+ */
 export function createActivities(deps: ActivityDeps): BuildActivities {
   return {
     checkInput: activity(checkInput(deps)),
     provision: activity(provision(deps)),
-    install: activity(install(deps)),
-    upload: activity(upload(deps)),
-    runScript: activity(runScript(deps)),
-    installFirstBoot: activity(installFirstBoot(deps)),
-    inventory: activity(inventory(deps)),
-    sbom: activity(sbom(deps)),
-    cleanup: activity(cleanup(deps)),
-    validate: activity(validate(deps)),
-    shutdown: activity(shutdown(deps)),
-    snapshot: activity(snapshot(deps)),
+    install: activity(onOwnDroplet(deps, install(deps))),
+    upload: activity(onOwnDroplet(deps, upload(deps))),
+    runScript: activity(onOwnDroplet(deps, runScript(deps))),
+    installFirstBoot: activity(onOwnDroplet(deps, installFirstBoot(deps))),
+    inventory: activity(onOwnDroplet(deps, inventory(deps))),
+    sbom: activity(onOwnDroplet(deps, sbom(deps))),
+    cleanup: activity(onOwnDroplet(deps, cleanup(deps))),
+    validate: activity(onOwnDroplet(deps, validate(deps))),
+    shutdown: activity(onOwnRef(deps, shutdown(deps))),
+    snapshot: activity(onOwnDroplet(deps, snapshot(deps))),
     transfer: activity(transfer(deps)),
     destroy: activity(destroyBuildDroplet(deps)),
     verify: activity(verify(deps)),

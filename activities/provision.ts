@@ -1,12 +1,14 @@
 /**
- * provision: create the build droplet — or find the one an earlier attempt created, by this
- * build's tag — then wait until it is active, SSH answers with the pinned host key, and
+ * provision: create the build droplet — or find the one an earlier attempt of this run created,
+ * by the run's tag (never an older run's, even of the same build id) — then wait until it is active, SSH answers with the pinned host key, and
  * cloud-init has finished (it holds the dpkg lock during first boot).
- * Its undo, destroyBuildDroplet, sits below: it deletes every droplet with the build's tag.
+ * Its undo, destroyBuildDroplet, sits below: it deletes every droplet of the run.
  */
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { BUILDER_TAG, KEEP_TAG, buildTag, dropletName } from '../contract/tags';
+import { ownBuild } from './runtime/run-identity';
+import { ownership } from './droplets/owned';
 import { deriveHostKey } from '../platform/host-key';
 import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
 import { destroyTagged } from './droplets/destroy-tagged';
@@ -29,16 +31,16 @@ export function provision(workerDeps: ActivityDeps) {
       api: input.api,
       timeouts: { 'timeouts.state': input.stateTimeoutMs },
     });
+    const me = ownBuild(input.buildId);
     const t0 = Date.now();
-    const tag = buildTag(input.buildId);
-    const hostKey = deriveHostKey(deps.hostKeySecret, input.buildId);
+    const hostKey = deriveHostKey(deps.hostKeySecret, me.hostKeyLabel);
     const { userData: vendorUserData, connectWithPrivateIp, ...droplet } = input.droplet;
     const userData = await combinedUserData(deps, cloudConfig(hostKey), vendorUserData, input.contextDigest);
     const created = await findOrCreate(deps, {
-      lookupTag: tag,
+      lookupTag: me.runTag,
       name: dropletName(input.name, input.buildId),
       ...droplet,
-      tags: [BUILDER_TAG, tag, ...(input.keep ? [KEEP_TAG] : []), ...input.droplet.tags],
+      tags: [BUILDER_TAG, buildTag(me.buildId), me.runTag, ...(input.keep ? [KEEP_TAG] : []), ...input.droplet.tags],
       userData,
     });
     beat({ dropletId: created.id });
@@ -53,10 +55,11 @@ export function provision(workerDeps: ActivityDeps) {
       ipv4,
       ...(input.bastion ? { bastion: input.bastion } : {}),
     };
+    const connect = { ...ref, hostKeyId: me.hostKeyLabel };
     // Waits for SSH (pinned key), then for first boot to finish.
     const ci = await runOnDroplet(
       deps,
-      ref,
+      connect,
       'provision',
       'wait for cloud-init',
       'cloud-init status --wait >/dev/null; cloud-init status --long',
@@ -78,13 +81,18 @@ export function provision(workerDeps: ActivityDeps) {
 }
 
 /**
- * The undo of provision: delete every droplet carrying this build's tag — the one provision made,
- * any an interrupted provision left, and a test droplet verify left — and wait until none is
- * listed. Runs after success, failure, abort and cancellation alike.
+ * The undo of provision: delete every droplet of this run — the one provision made, any an
+ * interrupted provision left, and a test droplet verify left — and wait until none is listed.
+ * Runs after success, failure, abort and cancellation alike. A droplet of a build started before
+ * run tags (no run tag, no keep tag) is found by the build's tag, as then.
  */
-export function destroyBuildDroplet(deps: ActivityDeps) {
-  return async (input: { buildId: string; api?: ApiRetry }): Promise<{ destroyed: number[] }> =>
-    destroyTagged(depsForInput(deps, { api: input.api }), buildTag(input.buildId));
+export function destroyBuildDroplet(workerDeps: ActivityDeps) {
+  return async (input: { buildId: string; api?: ApiRetry }): Promise<{ destroyed: number[] }> => {
+    const me = ownBuild(input.buildId);
+    const deps = depsForInput(workerDeps, { api: input.api });
+    // Listed by the build's tag, deleted only when the run's own (one list, not one per tag).
+    return destroyTagged(deps, buildTag(me.buildId), (d) => ownership(d.tags ?? [], me) !== undefined);
+  };
 }
 
 /** The builder's cloud-config, with the spec's user data (inline, or a file of the build context) when it has some. */

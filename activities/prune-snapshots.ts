@@ -1,11 +1,13 @@
 /**
  * prune-snapshots: retention. Keeps the newest `keep` snapshots of the image family (found by
  * its family tag) and deletes the older ones — never a protected one (the image just built, every
- * image ever submitted to the Marketplace, the images the app lists or reviews). Safe to run twice: a second run finds less to delete.
+ * image ever submitted to the Marketplace, the images the app lists or reviews), and never an image
+ * this project did not make (every snapshot a build makes carries its run's tag; a workflow input
+ * cannot set such a tag). Safe to run twice: a second run finds less to delete.
  */
-import { depsForInput } from './runtime/check-input';
+import { check, checked, depsForInput, refuseIf } from './runtime/check-input';
 import type { ActivityDeps } from './runtime/deps';
-import { familyTag } from '../contract/tags';
+import { RUN_TAG_PREFIX, familyTag } from '../contract/tags';
 import { DoApiError } from '../platform/digitalocean';
 import { publishedImages } from './records/published';
 import type { PruneInput, PruneResult, SnapshotRef } from '../contract/steps';
@@ -14,18 +16,29 @@ interface ImageInfo {
   id: number;
   name: string;
   created_at: string;
+  tags?: string[];
 }
 
 export function pruneSnapshots(workerDeps: ActivityDeps) {
   return async (input: PruneInput): Promise<PruneResult> => {
+    checked(check.name, input.family, 'family');
+    refuseIf(
+      Number.isSafeInteger(input.keep) && input.keep >= 1
+        ? []
+        : [
+            `keep must be a whole number of at least 1 (the image just built is always kept), not ${JSON.stringify(input.keep)}`,
+          ],
+    );
     const deps = depsForInput(workerDeps, { api: input.api });
     const images: ImageInfo[] = [];
     for (let page = 1; ; page++) {
       const r = await deps.api.call('list family snapshots', (c) =>
         c.image.listImages({ tag_name: familyTag(input.family), page, per_page: 200 }),
       );
-      images.push(...(r.data.images as unknown as ImageInfo[]));
-      if (r.data.images.length < 200) break;
+      const listed = r.data.images as unknown as ImageInfo[];
+      // Only what a build of this project made: another image with the family's tag is not ours to delete.
+      images.push(...listed.filter((i) => (i.tags ?? []).some((t) => t.startsWith(RUN_TAG_PREFIX))));
+      if (listed.length < 200) break;
     }
     const protect = new Set(input.protect);
     // Every image this project ever submitted for the family: a listing may use it.

@@ -14,9 +14,14 @@ import { cycloneDxJson, parseSbomOutput, sbomCommand, spdxJson } from './image/s
 import type { FileToList } from './image/sbom';
 import { sbomKeys } from '../contract/sbom';
 import type { SbomInput, SbomInventory, SbomSummary } from '../contract/sbom';
+import { check, checked, refuseIf } from './runtime/check-input';
+import { ownBuild, type RunIdentity } from './runtime/run-identity';
 
 export function sbom(deps: ActivityDeps) {
   return async (input: SbomInput): Promise<SbomSummary> => {
+    checked(check.snapshotName, input.snapshotName, 'snapshotName');
+    const me = ownBuild(input.buildId);
+    await refuseAnotherBuildsRecord(deps, input.snapshotName, me);
     const files: FileToList[] = [];
     if (input.uploads.length > 0) {
       const root = await contextRoot(deps, input.contextDigest);
@@ -51,8 +56,9 @@ export function sbom(deps: ActivityDeps) {
       timestamp: new Date().toISOString(),
     };
     const keys = sbomKeys(input.snapshotName);
-    const record: SbomInventory & { buildId: string; snapshotName: string } = {
-      buildId: input.buildId,
+    const record: SbomInventory & { buildId: string; run: string; snapshotName: string } = {
+      buildId: me.buildId,
+      run: me.runTag,
       snapshotName: input.snapshotName,
       ...inventory,
     };
@@ -66,4 +72,19 @@ export function sbom(deps: ActivityDeps) {
       keys,
     };
   };
+}
+
+/** The documents are named by the snapshot name an input chose: never over another build's (or run's). */
+async function refuseAnotherBuildsRecord(deps: ActivityDeps, snapshotName: string, me: RunIdentity): Promise<void> {
+  const raw = await deps.store.get(sbomKeys(snapshotName).inventory);
+  if (!raw) return;
+  const owner = JSON.parse(raw.toString()) as { buildId?: string; run?: string };
+  const mine = owner.buildId === me.buildId && (owner.run === undefined || owner.run === me.runTag);
+  refuseIf(
+    mine
+      ? []
+      : [
+          `snapshotName ${JSON.stringify(snapshotName)} already names the bill of materials of another build: choose another name`,
+        ],
+  );
 }

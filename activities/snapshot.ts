@@ -3,7 +3,7 @@
  * droplet means it is done; an action id in the last heartbeat is followed instead of posting a
  * new one. An `errored` action fails the attempt (retried with a new action). The snapshot
  * action does not say the image id, so it is found by name, then tagged.
- * Its undo, deleteSnapshot, sits below.
+ * Its undo, deleteSnapshot, sits below: it deletes only an image of this run.
  */
 import { DoApiError } from '../platform/digitalocean';
 import { Context } from '@temporalio/activity';
@@ -13,6 +13,8 @@ import { postDropletAction, waitAction } from './droplets/actions';
 import { getAction } from './droplets/actions';
 import type { ApiRetry, SnapshotInput, SnapshotResult } from '../contract/steps';
 import { check, checked, depsForInput } from './runtime/check-input';
+import { runIdentity } from './runtime/run-identity';
+import { ownedImage } from './droplets/owned';
 
 interface SnapshotInfo {
   id: number | string;
@@ -52,7 +54,8 @@ export function snapshot(workerDeps: ActivityDeps) {
         throw new Error(`snapshot action completed but no snapshot named ${input.name} is listed for droplet ${id}`);
     }
     const imageId = Number(snap.id);
-    for (const tag of input.tags) await tagImage(deps, tag, imageId);
+    // The run's tag marks the image as this run's: its undo, retention, transfer and publish act only on such.
+    for (const tag of [runIdentity().runTag, ...input.tags]) await tagImage(deps, tag, imageId);
     return { id: imageId, name: snap.name, regions: snap.regions, sizeGigabytes: snap.size_gigabytes };
   };
 }
@@ -71,6 +74,7 @@ export function deleteSnapshot(workerDeps: ActivityDeps) {
   return async (input: { imageId: number; api?: ApiRetry }): Promise<{ deleted: boolean }> => {
     const deps = depsForInput(workerDeps, { api: input.api });
     try {
+      await ownedImage(deps, input.imageId, 'imageId', 'delete');
       await deps.api.call('delete snapshot', (c) => c.image.deleteImage({ image_id: input.imageId }));
       return { deleted: true };
     } catch (err) {

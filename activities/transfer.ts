@@ -8,6 +8,7 @@ import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { waitAction } from './droplets/actions';
 import { check, checked, depsForInput } from './runtime/check-input';
+import { checkImageTags } from './droplets/owned';
 import type { TransferInput } from '../contract/steps';
 
 export function transfer(workerDeps: ActivityDeps) {
@@ -17,6 +18,7 @@ export function transfer(workerDeps: ActivityDeps) {
     const image = async () =>
       (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;
     const before = await image();
+    checkImageTags((before as { tags?: string[] }).tags, input.imageId, 'imageId', 'use');
     if (before.regions.includes(input.region)) return before.regions;
     const getIt = async (id: number) => {
       const r = await deps.api.call('get image action', (c) =>

@@ -9,7 +9,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
-import { BUILDER_TAG, buildTag, verifyTag } from '../contract/tags';
+import { BUILDER_TAG, buildTag } from '../contract/tags';
+import { ownBuild } from './runtime/run-identity';
+import { ownedImage } from './droplets/owned';
 import { destroyTagged } from './droplets/destroy-tagged';
 import { deriveHostKey, ed25519FromSeed } from '../platform/host-key';
 import { SshAuthenticationError, connectSsh } from '../platform/ssh';
@@ -40,17 +42,20 @@ export function verify(workerDeps: ActivityDeps) {
       api: input.api,
       timeouts: { 'timeouts.state': input.stateTimeoutMs },
     });
+    const me = ownBuild(input.buildId);
+    await ownedImage(deps, input.imageId, 'imageId', 'use');
     const { connectWithPrivateIp, ...network } = input.network ?? {};
-    const tag = verifyTag(input.buildId);
+    // The run's own test droplet: another run of the same build id never finds it, nor its key.
+    const tag = `${me.runTag}-verify`;
     // An earlier attempt's test droplet goes: every attempt tests a droplet booted from the image just now.
     const leftover = await destroyTagged(deps, tag);
     const notes: string[] = [];
     const size = await smallestSizeFor(deps, input.imageId, input.region, notes);
     const t0 = Date.now();
-    const hostKeyId = `${input.buildId}/verify`;
+    const hostKeyId = `${me.hostKeyLabel}/verify`;
     // A one-time login key, registered for this droplet only: the builder's key must not open a
     // droplet made from the image, and verify proves it.
-    const keyName = `image-forge-verify-${buildTag(input.buildId)}`;
+    const keyName = `image-forge-verify-${me.runTag}`;
     await deleteKeysNamed(deps, keyName);
     const oneTime = ed25519FromSeed(randomBytes(32));
     const blob = Buffer.from(oneTime.publicOpenSsh.split(/\s+/)[1] ?? '', 'base64');
@@ -69,8 +74,8 @@ export function verify(workerDeps: ActivityDeps) {
       region: input.region,
       size,
       image: input.imageId,
-      // The build tag too: the build's final clean-up and the janitor find it like the build droplet.
-      tags: [BUILDER_TAG, buildTag(input.buildId), tag],
+      // The build and run tags too: the build's final clean-up and the janitor find it like the build droplet.
+      tags: [BUILDER_TAG, buildTag(me.buildId), me.runTag, tag],
       userData: cloudConfig(deriveHostKey(deps.hostKeySecret, hostKeyId)),
       sshKeys: [fingerprint],
       // destroyTagged just listed this tag and left nothing: no second look before the create.

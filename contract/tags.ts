@@ -15,9 +15,15 @@ export function buildTag(buildId: string): string {
   return `image-forge-build-${createHash('sha256').update(buildId).digest('hex').slice(0, 20)}`;
 }
 
-/** The verify step's test droplet (it carries the build tag as well). */
-export function verifyTag(buildId: string): string {
-  return `${buildTag(buildId)}-verify`;
+/** Every run tag starts so: a droplet that has none was made before runs were told apart. */
+export const RUN_TAG_PREFIX = 'image-forge-run-';
+
+/**
+ * Unique per workflow run: what a run made carries it, and a run acts only on what carries its own
+ * (a new run that reuses a finished build's workflow id gets another one).
+ */
+export function runTag(workflowId: string, runId: string): string {
+  return `${RUN_TAG_PREFIX}${createHash('sha256').update(`${workflowId}\0${runId}`).digest('hex').slice(0, 24)}`;
 }
 
 export function dropletName(imageName: string, buildId: string): string {

@@ -50,7 +50,12 @@ export const doSlug = z
 export const doRegion = z.string().regex(/^[a-z]{3}[0-9]$/, 'must be a DigitalOcean region slug, e.g. nyc3');
 export const doTag = z
   .string()
-  .regex(/^[A-Za-z0-9_:-]{1,255}$/, 'must be a DigitalOcean tag (letters, digits, "_", ":" and "-")');
+  .regex(/^[A-Za-z0-9_:-]{1,255}$/, 'must be a DigitalOcean tag (letters, digits, "_", ":" and "-")')
+  // The builder's own tags say which build and run made a droplet or image: no input may forge one.
+  .refine(
+    (t) => !/^image-forge(-keep|-build-|-run-|$)/.test(t),
+    "is one of the builder's own tags (image-forge, image-forge-keep, image-forge-build-…, image-forge-run-…)",
+  );
 export const snapshotName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a snapshot name (letters, digits, ".", "_", "-")');

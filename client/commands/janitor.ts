@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { DoApi } from '../../platform/digitalocean';
-import { BUILDER_TAG, KEEP_TAG, buildTag } from '../../contract/tags';
+import { BUILDER_TAG, KEEP_TAG, RUN_TAG_PREFIX, buildTag, runTag } from '../../contract/tags';
 import { temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import type { ConnectionFlags } from '../settings';
 import { UserError } from '../../contract/user-error';
@@ -40,11 +40,19 @@ export function registerJanitor(program: Command): void {
       ...(process.env.DIGITALOCEAN_API_URL ? { endpoint: process.env.DIGITALOCEAN_API_URL } : {}),
     });
     const client = await temporalClient(temporalSettings(flags));
+    // A droplet is live when the run that made it is running (its run tag); one made before run
+    // tags, when a build of its id is running. Another run of the same build id does not count.
     const live = new Set<string>();
     for await (const w of client.workflow.list({
       query: `WorkflowType = 'buildImage' AND ExecutionStatus = 'Running'`,
-    }))
+    })) {
       live.add(buildTag(w.workflowId));
+      live.add(runTag(w.workflowId, w.runId));
+    }
+    const isLive = (tags: string[]) =>
+      tags.some((t) => t.startsWith(RUN_TAG_PREFIX))
+        ? tags.some((t) => t.startsWith(RUN_TAG_PREFIX) && live.has(t))
+        : tags.some((t) => live.has(t));
 
     const droplets: Droplet[] = [];
     for (let page = 1; ; page++) {
@@ -54,9 +62,7 @@ export function registerJanitor(program: Command): void {
       droplets.push(...(r.data.droplets as unknown as Droplet[]));
       if (!r.data.links?.pages?.next) break;
     }
-    const orphans = droplets.filter(
-      (d) => !d.tags.some((t) => live.has(t)) && (flags.includeBase || !d.tags.includes(KEEP_TAG)),
-    );
+    const orphans = droplets.filter((d) => !isLive(d.tags) && (flags.includeBase || !d.tags.includes(KEEP_TAG)));
     const deleted: number[] = [];
     if (flags.yes) {
       for (const d of orphans) {

@@ -104,7 +104,11 @@ test('snapshot: the action is first looked at after a poll, and an existing tag 
     });
   const first = await droplet(1);
   const firstCalls = await calls(() => snap(1, first));
-  assert.equal(firstCalls.filter((c) => c === 'POST /v2/tags').length, 2, 'the first build creates its two tags');
+  assert.equal(
+    firstCalls.filter((c) => c === 'POST /v2/tags').length,
+    3,
+    "the first build creates its two tags and its run's",
+  );
   const second = await droplet(2);
   const secondCalls = await calls(() => snap(2, second));
   assert.equal(secondCalls.filter((c) => c === 'POST /v2/tags').length, 0, `no tag created again: ${secondCalls}`);

@@ -12,6 +12,7 @@ import { pruneSnapshots } from '../../activities/prune-snapshots';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { rememberPublished } from '../../activities/records/published';
 import { familyTag } from '../../contract/names';
+import { runTag } from '../../contract/tags';
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
 import { labActivityDeps } from '../support/lab-deps';
@@ -21,18 +22,20 @@ let work = '';
 let lab: LabServer;
 let deps: ActivityDeps;
 
-async function familySnapshot(name: string): Promise<number> {
+/** A snapshot of the family, made by a build of this project (its run's tag) unless `foreign`. */
+async function familySnapshot(name: string, foreign = false): Promise<number> {
   const id = await labSnapshot(lab.origin, TOKEN, name);
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-  const tag = familyTag('webcheck');
-  await fetch(`${lab.endpoint}/tags`, { method: 'POST', headers, body: JSON.stringify({ name: tag }) });
-  const resources = [{ resource_id: String(id), resource_type: 'image' }];
-  const r = await fetch(`${lab.endpoint}/tags/${tag}/resources`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ resources }),
-  });
-  assert.equal(r.status, 204);
+  for (const tag of [familyTag('webcheck'), ...(foreign ? [] : [runTag(`build-${name}`, 'run-1')])]) {
+    await fetch(`${lab.endpoint}/tags`, { method: 'POST', headers, body: JSON.stringify({ name: tag }) });
+    const resources = [{ resource_id: String(id), resource_type: 'image' }];
+    const r = await fetch(`${lab.endpoint}/tags/${tag}/resources`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ resources }),
+    });
+    assert.equal(r.status, 204);
+  }
   await new Promise((res) => setTimeout(res, 1100)); // created_at has whole seconds: keep the order clear
   return id;
 }
@@ -57,6 +60,7 @@ after(async () => {
 });
 
 test('keep: 1 deletes old snapshots but never one that was ever published', async () => {
+  const foreign = await familySnapshot('webcheck-0', true);
   const published = await familySnapshot('webcheck-1');
   const plain = await familySnapshot('webcheck-2');
   const newest = await familySnapshot('webcheck-3');
@@ -79,4 +83,14 @@ test('keep: 1 deletes old snapshots but never one that was ever published', asyn
   assert.equal(left.status, 200, 'the published image is still there');
   const gone = await fetch(`${lab.endpoint}/images/${plain}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(gone.status, 404);
+  const notOurs = await fetch(`${lab.endpoint}/images/${foreign}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(notOurs.status, 200, 'an image with the family tag that no build of ours made is left alone');
+});
+
+test('keep below 1 is refused before anything is listed or deleted', async () => {
+  for (const keep of [0, -1, 1.5])
+    await assert.rejects(
+      pruneSnapshots(deps)({ family: 'webcheck', keep, protect: [] }),
+      /keep must be a whole number of at least 1/,
+    );
 });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { runTag } from '../../contract/tags';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { activity } from '../../activities/runtime/failures';
 import { depsForInput } from '../../activities/runtime/check-input';
@@ -41,6 +42,22 @@ function slowBootRuntime() {
       return m;
     },
   };
+}
+
+/** The run MockActivityEnvironment gives an activity by default. */
+const MOCK_RUN = { workflowId: 'test', runId: '00000000-0000-0000-0000-000000000000' };
+
+/** An activity environment of a workflow run of this build id. */
+function asBuild(workflowId: string): MockActivityEnvironment {
+  return new MockActivityEnvironment({ workflowExecution: { workflowId, runId: `run-of-${workflowId}` } });
+}
+
+async function tagImage(id: number, tag: string): Promise<void> {
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  await fetch(`${lab.endpoint}/tags`, { method: 'POST', headers, body: JSON.stringify({ name: tag }) });
+  const body = JSON.stringify({ resources: [{ resource_id: String(id), resource_type: 'image' }] });
+  const r = await fetch(`${lab.endpoint}/tags/${tag}/resources`, { method: 'POST', headers, body });
+  assert.equal(r.status, 204);
 }
 
 async function labGet<T>(path: string): Promise<T> {
@@ -142,7 +159,7 @@ test("timeouts.state: provision gives up on a slow droplet after the spec's time
     stateTimeoutMs: 400,
   };
   const t0 = Date.now();
-  await assert.rejects(new MockActivityEnvironment().run(activity(provision(deps)), input), (err: Error) => {
+  await assert.rejects(asBuild('build-slow-1').run(activity(provision(deps)), input), (err: Error) => {
     assert.match(err.message, /still new after 400 ms: the spec's timeouts\.state ran out/);
     return true;
   });
@@ -197,7 +214,12 @@ test('snapshot.waitForTransfer false: transfer starts the copy and returns at on
 });
 
 test('api: retryMax and the waits decide how DigitalOcean calls of the build retry', async () => {
-  const one = async (name: string) => labSnapshot(lab.origin, TOKEN, name);
+  // Made by this run (its tag): deleteSnapshot deletes no other image.
+  const one = async (name: string) => {
+    const id = await labSnapshot(lab.origin, TOKEN, name);
+    await tagImage(id, runTag(MOCK_RUN.workflowId, MOCK_RUN.runId));
+    return id;
+  };
   const run = (input: Parameters<ReturnType<typeof deleteSnapshot>>[0]) =>
     new MockActivityEnvironment().run(activity(deleteSnapshot(deps)), input);
   const fault = (times: number) =>
@@ -247,7 +269,7 @@ test('the worker refuses bad fields in a workflow input before calling DigitalOc
     keep: false,
     droplet: { image: 'debian-12-x64', region: 'nyc3', size: 's-1vcpu-1gb', tags: [] },
   };
-  const env = () => new MockActivityEnvironment();
+  const env = () => asBuild('build-bad');
   const prov = activity(provision(deps));
   const bastion = { host: 'jump.example.com', port: 22, user: 'jump', hostKey: `ssh-ed25519 ${'A'.repeat(68)}` };
   const cases: [Partial<ProvisionInput>, RegExp][] = [
