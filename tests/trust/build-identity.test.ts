@@ -43,6 +43,25 @@ type Audit = Record<string, unknown>;
 const created = (a: Audit[]) => a.filter((e) => e.type === 'droplet.created').map((e) => e.dropletId as number);
 const deleted = (a: Audit[]) => a.filter((e) => e.type === 'droplet.deleted').map((e) => e.dropletId as number);
 
+/**
+ * The build's result, or a failure after `ms`: a build that got further than it should waits for
+ * an operator at its failed step, and the test says so instead of hanging (the build is ended).
+ */
+async function ended(handle: Awaited<ReturnType<typeof start>>, ms = 240_000): Promise<BuildManifest> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void handle.terminate('the test gave up waiting').catch(() => undefined);
+      reject(new Error(`build ${handle.workflowId} did not end within ${ms / 1000} s`));
+    }, ms);
+  });
+  try {
+    return (await Promise.race([handle.result(), late])) as BuildManifest;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function start(workflowId: string, input: Partial<BuildInput>) {
   return stack.temporal.client.workflow.start('buildImage', {
     args: [{ ...good, buildId: workflowId, snapshotName: `tiny-${workflowId}`, ...input }],
@@ -67,7 +86,7 @@ test("an input naming another build, or wearing the builder's own tags, is refus
   ];
   for (const [workflowId, input, why] of hostile) {
     const handle = await start(workflowId, input);
-    const err = await handle.result().then(
+    const err = await ended(handle, 120_000).then(
       () => assert.fail('the build ran'),
       (e: unknown) => e,
     );
@@ -81,12 +100,12 @@ test("an input naming another build, or wearing the builder's own tags, is refus
 
 test("a new run reusing a finished --base build's workflow id makes its own droplet and never touches the kept one", async () => {
   const id = 'identity-base';
-  const base = (await (await start(id, { mode: 'base' })).result()) as BuildManifest;
+  const base = await ended(await start(id, { mode: 'base' }));
   const kept = base.droplet!.id;
   const mark = (await stack.audit()).length;
 
   // The same workflow id, a new run: provision must not reuse the kept droplet, its undo must not delete it.
-  const again = (await (await start(id, { mode: 'image' })).result()) as BuildManifest;
+  const again = await ended(await start(id, { mode: 'image' }));
   assert.equal(again.status, 'succeeded');
   const during = (await stack.audit()).slice(mark);
   const made = created(during);
