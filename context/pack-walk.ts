@@ -8,7 +8,7 @@
 import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { parentOf, resolveInTree } from './tree-path';
-import type { TreeLookup } from './tree-path';
+import type { TreeLookup, TreeNode } from './tree-path';
 
 export type PackEntry =
   | { type: 'file'; abs: string; mode: number }
@@ -43,15 +43,19 @@ export function collectContext(dir: string, paths: string[]): Map<string, PackEn
   const entries = new Map<string, PackEntry>();
   const walked = new Set<string>();
   const links = new Map<string, string>();
+  // Each name is looked at once: every file's path is resolved from the top.
+  const seen = new Map<string, TreeNode | undefined>();
   const lookup: TreeLookup = (name) => {
+    if (seen.has(name)) return seen.get(name);
     const abs = path.join(dir, name);
     const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (!st) return undefined;
-    if (st.isSymbolicLink()) {
-      if (!links.has(name)) links.set(name, insideText(dir, name, readlinkSync(abs)));
-      return { kind: 'link', target: links.get(name)! };
-    }
-    return st.isDirectory() ? { kind: 'dir' } : { kind: 'file' };
+    let node: TreeNode | undefined;
+    if (st?.isSymbolicLink()) {
+      links.set(name, insideText(dir, name, readlinkSync(abs)));
+      node = { kind: 'link', target: links.get(name)! };
+    } else if (st) node = st.isDirectory() ? { kind: 'dir' } : { kind: 'file' };
+    seen.set(name, node);
+    return node;
   };
   const refuse = (r: { why: string; link: string }, link: string): never => {
     const culprit = r.link || link;
