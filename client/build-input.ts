@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { packContext, publishContext } from '../context/pack';
+import { LinkOutsideError } from '../context/pack-walk';
 import { checkStore, storeFromEnv } from '../context/store-config';
 import { SpecError, loadSpec } from '../spec/load';
 import { contextPaths } from '../spec/plan';
@@ -116,7 +117,11 @@ export async function packForWorkers(
     throw new UserError(err instanceof Error ? err.message : String(err));
   });
   const packed = [...contextPaths(loaded.plan), path.basename(loaded.file)];
-  const ctx = await packContext(loaded.dir, packed);
+  const ctx = await packContext(loaded.dir, packed).catch((err: unknown) => {
+    // A link changed since the spec was checked: the same refusal as validate's.
+    if (err instanceof LinkOutsideError) throw new UserError(`${loaded.file}: ${err.message}`, 2);
+    throw err;
+  });
   await publishContext(store, ctx);
   return { ctx, packed };
 }

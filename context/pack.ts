@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { pack } from 'tar-stream';
 import type { BlobStore } from './store';
+import { collectContext } from './pack-walk';
 
 export interface PackedContext {
   digest: string; // "sha256-<hex>"
@@ -26,21 +26,9 @@ export function digestOf(bytes: Buffer): string {
   return `sha256-${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Packs `paths` (relative to `dir`; folders recursively) plus the spec file. */
+/** Packs `paths` (relative to `dir`; folders recursively) plus the spec file; symlinks as symlinks. */
 export async function packContext(dir: string, paths: string[]): Promise<PackedContext> {
-  const entries = new Map<string, { abs: string; mode: number; type: 'file' | 'directory' }>();
-  const add = async (rel: string): Promise<void> => {
-    const clean = path.posix.normalize(rel).replace(/\/$/, '');
-    const abs = path.join(dir, clean);
-    const st = await fs.stat(abs);
-    if (st.isDirectory()) {
-      entries.set(clean, { abs, mode: st.mode & 0o7777, type: 'directory' });
-      for (const child of await fs.readdir(abs)) await add(`${clean}/${child}`);
-    } else if (st.isFile()) {
-      entries.set(clean, { abs, mode: st.mode & 0o7777, type: 'file' });
-    }
-  };
-  for (const p of paths) await add(p);
+  const entries = collectContext(dir, paths);
   // Parents first, in a stable order, with fixed owners and times.
   const names = [...entries.keys()].sort();
   const tar = pack();
@@ -53,11 +41,13 @@ export async function packContext(dir: string, paths: string[]): Promise<PackedC
   let files = 0;
   for (const name of names) {
     const e = entries.get(name)!;
-    const header = { name, mode: e.mode, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' };
+    const header = { name, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' };
     if (e.type === 'directory') {
-      tar.entry({ ...header, type: 'directory' });
+      tar.entry({ ...header, mode: e.mode, type: 'directory' });
+    } else if (e.type === 'symlink') {
+      tar.entry({ ...header, mode: 0o777, type: 'symlink', linkname: e.linkname });
     } else {
-      tar.entry({ ...header, type: 'file' }, await fs.readFile(e.abs));
+      tar.entry({ ...header, mode: e.mode, type: 'file' }, await fs.readFile(e.abs));
       files++;
     }
   }

@@ -9,15 +9,16 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Parser, x } from 'tar';
+import { Parser, Unpack } from 'tar';
 import type { ReadEntry } from 'tar';
 import { contextKey, digestOf, isContextDigest } from './pack';
 import type { BlobStore } from './store';
 import { DEFAULT_CACHE_POLICY, USE_STAMP_MS, pruneContextCache } from './cache-prune';
 import { sameTree } from './same-tree';
 import type { CachePolicy } from './cache-prune';
+import { treeProblems } from './archive-tree';
+import type { ArchiveEntry } from './archive-tree';
+import { normalName } from './tree-path';
 
 export class ContextError extends Error {
   override name = 'ContextError';
@@ -103,11 +104,15 @@ async function unpack(
       `build context ${digest} in the ${store.description} is corrupted (its content hashes to ${actual}): start the build again from the client`,
     );
   }
+  // Refused before any folder is made for it.
+  const { files, bytes: size } = await scanTar(bytes, limits);
   // A unique folder per attempt: another worker process may be extracting the same digest.
   await fs.mkdir(cacheDir, { recursive: true });
   const tmp = await fs.mkdtemp(`${target}.tmp-`);
-  const { files, bytes: size } = await extractTar(bytes, tmp, limits).catch(async (err: unknown) => {
-    await fs.rm(tmp, { recursive: true, force: true });
+  await extractTar(bytes, tmp).catch(async (err: unknown) => {
+    // extractTar returns once node-tar has stopped writing: nothing lands after this. Still, the
+    // error is the answer, whatever removing the folder meets (pruning takes a leftover later).
+    await fs.rm(tmp, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
     throw err;
   });
   await fs.rename(tmp, target).catch((e: NodeJS.ErrnoException) => settleExisting(e, tmp, target));
@@ -201,16 +206,17 @@ function refusal(e: ReadEntry): string | undefined {
   if (e.type === 'SymbolicLink' || e.type === 'Link') {
     const link = e.linkpath ?? '';
     if (path.posix.isAbsolute(link)) return `${name} links to the absolute path ${link}`;
-    // A symbolic link is resolved from its folder; a hard link names a member from the root.
-    const target = path.posix.normalize(e.type === 'Link' ? link : path.posix.join(path.posix.dirname(name), link));
-    if (target === '..' || target.startsWith('../') || link.includes('\0'))
+    // A hard link names a member from the root, never through a symlink (archive-tree.ts): its
+    // text says where it leads. Where a symlink leads is known from the whole tree only.
+    const target = path.posix.normalize(link);
+    if (link.includes('\0') || (e.type === 'Link' && (target === '..' || target.startsWith('../'))))
       return `${name} links to ${link}, outside the build context`;
   }
   return undefined;
 }
 
 /**
- * Checks every entry (type, name, link target, mode bits, total size) before anything is written,
+ * Checks every entry (type, name, where a link leads, mode bits, total size) before anything is written,
  * and returns each regular file's SHA-256 by its normalised name (a later entry of a name wins, as
  * on extraction; a hard link has its target's digest).
  */
@@ -222,6 +228,7 @@ async function scanTar(
   let total = 0;
   let entries = 0;
   const files = new Map<string, string>();
+  const tree: ArchiveEntry[] = [];
   const parser = new Parser({
     strict: true,
     onReadEntry: (e: ReadEntry) => {
@@ -230,6 +237,7 @@ async function scanTar(
       const why = refusal(e);
       if (why) problems.push(why);
       const name = normalName(e.path);
+      if (!why) tree.push({ name, type: e.type, linkpath: e.linkpath ?? '' });
       files.delete(name);
       if (!why && FILE_TYPES.has(e.type)) {
         const hash = createHash('sha256');
@@ -250,38 +258,35 @@ async function scanTar(
     );
     parser.end(bytes);
   });
-  if (problems.length > 0) throw new ContextError(`build context refused: ${problems.slice(0, 3).join('; ')}`);
+  const refuse = (why: string[]) => new ContextError(`build context refused: ${why.slice(0, 3).join('; ')}`);
+  if (problems.length > 0) throw refuse(problems);
   if (total > limits.bytes)
     throw new ContextError(
       `build context refused: it unpacks to ${total} bytes, more than the limit of ${limits.bytes}`,
     );
   if (entries > limits.entries)
     throw new ContextError(`build context refused: ${entries} entries, more than the limit of ${limits.entries}`);
+  // Where links lead is known from the whole tree only, modelled from the entries.
+  const linksOut = treeProblems(tree);
+  if (linksOut.length > 0) throw refuse(linksOut);
   return { files, bytes: total };
 }
 
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
-/** A tar name as a path relative to the context's root: "./a//b/" → "a/b". */
-function normalName(name: string): string {
-  return path.posix
-    .normalize(name)
-    .replace(/^(\.\/)+/, '')
-    .replace(/\/+$/, '');
-}
-
-async function extractTar(
-  bytes: Buffer,
-  into: string,
-  limits: typeof CONTEXT_LIMITS,
-): Promise<{ files: Map<string, string>; bytes: number }> {
-  const scanned = await scanTar(bytes, limits);
-  // node-tar refuses again what the scan refused (strict), and never writes through a symlink.
-  await pipeline(
-    Readable.from([bytes]),
-    x({ cwd: into, strict: true, preservePaths: false, preserveOwner: false, maxDepth: 64 }),
-  ).catch((err: unknown) => {
-    throw new ContextError(`build context could not be unpacked: ${err instanceof Error ? err.message : String(err)}`);
+/**
+ * Extracts with node-tar (which refuses again what the scan refused, and never writes through a
+ * symlink) and settles only once it has stopped writing: on an error node-tar goes on with the
+ * entries after it, and a folder removed meanwhile fills up again (ENOTEMPTY).
+ */
+function extractTar(bytes: Buffer, into: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let first: Error | undefined;
+    const unpack = new Unpack({ cwd: into, strict: true, preservePaths: false, preserveOwner: false, maxDepth: 64 });
+    unpack.on('error', (err: Error) => (first ??= err));
+    unpack.on('close', () =>
+      first ? reject(new ContextError(`build context could not be unpacked: ${first.message}`)) : resolve(),
+    );
+    unpack.end(bytes);
   });
-  return scanned;
 }

@@ -10,6 +10,7 @@ import { buildSpecSchema } from './schema';
 import type { BuildSpec } from './schema';
 import { contextPaths, planFromSpec } from './plan';
 import type { BuildPlan } from '../contract/plan';
+import { LinkOutsideError, collectContext } from '../context/pack-walk';
 
 export interface SpecProblem {
   /** e.g. "files[0].mode" */
@@ -137,8 +138,14 @@ async function checkFiles(
   for (const rel of contextPaths(plan)) {
     const key = keyed.get(rel) ?? [];
     const abs = path.join(dir, rel);
-    const stat = await fs.stat(abs).catch(() => undefined);
     const pos = positionOf(doc, lines, key);
+    // What packing would refuse: a symlink on the way (or in the folder) that leads out of it.
+    const linkOut = linkOutside(dir, rel);
+    if (linkOut) {
+      problems.push({ key: formatKey(key), ...pos, message: linkOut });
+      continue;
+    }
+    const stat = await fs.stat(abs).catch(() => undefined);
     if (!stat) {
       problems.push({
         key: formatKey(key),
@@ -161,6 +168,16 @@ async function checkFiles(
       .catch(() => problems.push({ key: formatKey(key), ...pos, message: `${rel} is not readable` }));
   }
   return problems;
+}
+
+/** Why packing `rel` would be refused for a link out of the folder, or undefined. */
+function linkOutside(dir: string, rel: string): string | undefined {
+  try {
+    collectContext(dir, [rel]);
+  } catch (err) {
+    if (err instanceof LinkOutsideError) return err.message;
+  }
+  return undefined;
 }
 
 /** Maps each context path to the spec key that names it, for error positions. */

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkContextPath, checkDestPath, checked } from '../runtime/check-input';
+import { checkContextPath, checkDestPath, checked, specFailure } from '../runtime/check-input';
 import { fileMode as modeFormat } from '../../spec/schema';
 
 export interface Entry {
@@ -40,14 +40,21 @@ export async function planUpload(
   }
   const base = src.endsWith('/') ? dest.replace(/\/+$/, '') || '/' : path.posix.join(dest, path.basename(src));
   const entries: Entry[] = [];
+  const realRoot = await fs.realpath(root);
+  // The real folders being walked: a link back to one of them is a loop.
+  const open = new Set<string>([abs]);
   const walk = async (dir: string, rel: string): Promise<void> => {
     for (const name of (await fs.readdir(dir)).sort()) {
-      const a = path.join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
+      const a = await followLink(realRoot, path.join(dir, name), src);
+      if (a === undefined) continue;
       const s = await fs.lstat(a);
       if (s.isDirectory()) {
+        if (open.has(a)) throw uploadLoop(src, r);
         entries.push({ abs: a, name: r, type: 'directory', mode: s.mode & 0o7777, size: 0 });
+        open.add(a);
         await walk(a, r);
+        open.delete(a);
       } else if (s.isFile()) {
         entries.push({ abs: a, name: r, type: 'file', mode: fileMode ?? s.mode & 0o7777, size: s.size });
       }
@@ -56,3 +63,22 @@ export async function planUpload(
   await walk(abs, '');
   return { base, entries };
 }
+
+/**
+ * A symlink in an uploaded folder lands as what it points to (as Packer's upload does, and as
+ * packing followed links before it kept them): checked again to be inside the context. A dangling
+ * one is left out. Anything else is itself.
+ */
+async function followLink(realRoot: string, a: string, src: string): Promise<string | undefined> {
+  if (!(await fs.lstat(a)).isSymbolicLink()) return a;
+  const real = await fs.realpath(a).catch(() => undefined);
+  if (real === undefined) return undefined;
+  if (real !== realRoot && !real.startsWith(realRoot + path.sep))
+    throw specFailure(`refused input: src: ${src} holds a link that leads outside the build context`);
+  return real;
+}
+
+const uploadLoop = (src: string, rel: string) =>
+  specFailure(
+    `upload ${src}: ${rel} links to a folder it is in (a loop): remove the link, or upload a folder without it`,
+  );

@@ -86,6 +86,42 @@ test('client validate: exit 0 when valid, 1 with the problems when not', async (
   assert.match(bad.stderr, /v\.yaml:4:11: scripts\[0\]: gone\.sh does not exist/);
 });
 
+test("a symlink out of the spec's folder: start-build and validate refuse it, naming it; nothing started", async () => {
+  const home = await fs.mkdtemp(path.join(dir, 'home-'));
+  await fs.writeFile(path.join(home, 'credentials'), 'aws_secret_access_key = not-for-droplets\n');
+  const spec = await fs.mkdtemp(path.join(dir, 'spec-'));
+  await fs.mkdir(path.join(spec, 'files'));
+  await fs.symlink(path.join(home, 'credentials'), path.join(spec, 'files/app.conf'));
+  await fs.writeFile(
+    path.join(spec, 'build.yaml'),
+    'name: links\nvendor: acme\ndroplet: {image: debian-12-x64}\nfiles:\n  - {src: files/app.conf, dest: /etc/app.conf}\n',
+  );
+  const refusal = new RegExp(
+    `build\\.yaml:5:11: files\\[0\\]\\.src: files/app\\.conf links to ${home}/credentials, outside the spec's folder ${spec}: copy the file into the folder instead of linking to it`,
+  );
+  const store = path.join(dir, 'links-store');
+  const start = await client(['start-build', path.join(spec, 'build.yaml')], { IMAGE_FORGE_STORE_DIR: store });
+  assert.equal(start.code, 2, start.stderr);
+  oneClearMessage(start.stderr);
+  assert.match(start.stderr, refusal);
+  assert.doesNotMatch(start.stderr, /not-for-droplets/);
+  const list = await client(['list', '--json']);
+  assert.deepEqual(JSON.parse(list.stdout), [], 'no build was started');
+  await assert.rejects(fs.readdir(store), 'nothing was packed or stored');
+
+  const validate = await client(['validate', path.join(spec, 'build.yaml')]);
+  assert.equal(validate.code, 1, validate.stderr);
+  oneClearMessage(validate.stderr);
+  assert.match(validate.stderr, refusal);
+
+  // A link inside the folder is fine.
+  await fs.rm(path.join(spec, 'files/app.conf'));
+  await fs.writeFile(path.join(spec, 'app.conf'), 'port = 80\n');
+  await fs.symlink('../app.conf', path.join(spec, 'files/app.conf'));
+  const ok = await client(['validate', path.join(spec, 'build.yaml')]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 test('an unknown build id', async () => {
   for (const cmd of ['status', 'watch', 'logs', 'retry', 'skip', 'abort']) {
     const r = await client([cmd, 'no-such-build']);

@@ -14,3 +14,13 @@ export async function craftedTar(entries: [TarHeaders, string?][]): Promise<Buff
   await done;
   return Buffer.concat(chunks);
 }
+
+/**
+ * Thirteen symlinks, each inside the context by its text: l0 -> ., l1 -> l0/.., l2 -> l1/.., …
+ * Followed one after the other, l1 is the context's parent and l12 is / on any worker.
+ */
+export function linkChain(): [TarHeaders][] {
+  const chain: [TarHeaders][] = [[{ name: 'l0', type: 'symlink', linkname: '.' }]];
+  for (let i = 1; i <= 12; i++) chain.push([{ name: `l${i}`, type: 'symlink', linkname: `l${i - 1}/..` }]);
+  return chain;
+}

@@ -23,7 +23,7 @@ import type { BuildInput } from '../../contract/build';
 import { LAB_TOKEN, startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 import { REPO } from '../support/temporal';
-import { craftedTar } from '../support/crafted-tar';
+import { craftedTar, linkChain } from '../support/crafted-tar';
 import type { TarHeaders as Headers } from '../support/crafted-tar';
 
 const TINY = path.join(REPO, 'tests/build/fixtures/tiny/build.yaml');
@@ -77,6 +77,19 @@ async function refused(input: BuildInput): Promise<{ message: string; type: stri
   const history = historyToJSON(await handle.fetchHistory());
   assert.doesNotMatch(history, /"provision"/, 'provision never ran');
   return { message: cause.message, type: cause.type ?? '', history };
+}
+
+/** How many attempts check-input made, from a build's history (its started event records the last). */
+function checkInputAttempts(history: string): number {
+  interface Event {
+    eventId: string;
+    activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+    activityTaskStartedEventAttributes?: { scheduledEventId?: string; attempt?: number };
+  }
+  const events = (JSON.parse(history) as { events: Event[] }).events;
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkInput');
+  const started = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId === scheduled?.eventId);
+  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
 }
 
 function withPlan(change: (p: BuildInput['plan']) => void): BuildInput {
@@ -218,6 +231,18 @@ const archives: [string, [Headers, string?][], RegExp][] = [
     /character-device|Character/i,
   ],
   ['a setuid file', [[{ name: 'su', mode: 0o4755 }, 'x']], /setuid/],
+  // Each link inside by its text, l12 is / (issue #28): refused as it is, and whatever uses it.
+  ['a chain of links out', linkChain(), /l1 links to l0\/\.\., which leads outside the build context/],
+  [
+    'a file written through a chain of links',
+    [...linkChain(), [{ name: 'l12/escape.sh', mode: 0o755 }, 'x']],
+    /l12\/escape\.sh is written through the symlink l12/,
+  ],
+  [
+    'a hard link through a chain of links',
+    [...linkChain(), [{ name: 'passwd', type: 'link', linkname: 'l12/etc/passwd' }]],
+    /passwd is a hard link through the symlink l12/,
+  ],
 ];
 
 test('§2 build contexts that escape their folder are refused, and no droplet is created', async () => {
@@ -232,7 +257,10 @@ test('§2 build contexts that escape their folder are refused, and no droplet is
     assert.match(r.message, message, `${what}: ${r.message}`);
     const cached = await fs.readdir(path.join(stack.dir, 'cache', 'worker-contexts')).catch(() => [] as string[]);
     assert.ok(!cached.some((d) => d.startsWith(digest)), `${what}: nothing of it stays unpacked`);
+    assert.doesNotMatch(r.message, /ENOTEMPTY/, what);
+    assert.equal(checkInputAttempts(r.history), 1, `${what}: the refusal is final, not retried`);
   }
+  assert.equal(await dropletsCreated(), 0, 'no droplet was created');
   await assert.rejects(fs.stat('/escape.sh'), 'nothing was written outside');
 });
 
