@@ -2,7 +2,8 @@
  * `--local`: everything a build needs on this machine, started when missing and left running for
  * the next build — the Temporal dev server (Web UI, state in a SQLite file), the lab (the local
  * DigitalOcean, with its apt cache when apt-cacher-ng is installed) and a worker pointed at both.
- * `client local stop` stops them.
+ * `client local stop` stops them. The lab makes a random API token at each start, in a 0600 file
+ * here (lab-token) that this client and the worker it starts read: no other local process has it.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,8 +27,10 @@ export const LOCAL = {
   temporalAddress: '127.0.0.1:7233',
   uiPort: 8233,
   labPort: 8585,
-  labToken: 'lab-local-token',
 };
+
+/** The file (in the local stack's folder) with the API token of the lab it started. */
+export const LAB_TOKEN_FILE = 'lab-token';
 
 export function localDir(): string {
   const cache = process.env.IMAGE_FORGE_CACHE ?? path.join(os.homedir(), '.cache', 'image-forge');
@@ -77,7 +80,7 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
         `${k.name}=${k.type === 'INT' ? 'Int' : 'Keyword'}`,
       ]),
     ];
-    await daemon('temporal', bin, args, {});
+    await daemon(dir, 'temporal', bin, args, {});
     await waitFor(
       () => reachable(temporal),
       60_000,
@@ -86,39 +89,25 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
     started.push('temporal');
   }
 
-  const labUrl = `http://127.0.0.1:${LOCAL.labPort}/v2`;
-  if (!(await labUp())) {
-    log(`starting the lab (local DigitalOcean API on ${labUrl}) …`);
-    await daemon(
-      'lab',
-      process.execPath,
-      [
-        path.join(ROOT, 'dist/client/main.js'),
-        'lab',
-        'api',
-        '--port',
-        String(LOCAL.labPort),
-        '--token',
-        LOCAL.labToken,
-        '--audit',
-        path.join(dir, 'lab-audit.jsonl'),
-        ...(labHasAptCache() ? [] : ['--no-apt-cache']),
-      ],
-      {},
-    );
-    await waitFor(labUp, 60_000, 'the lab API did not come up: see ' + path.join(dir, 'lab.log'));
+  const lab = await ensureLocalLab({ dir, port: LOCAL.labPort, aptCache: labHasAptCache() }, log);
+  let staleWorker = false;
+  if (lab.started) {
     started.push('lab');
+    // A worker of an earlier start holds that lab's token, which this one refuses: start it anew.
+    staleWorker = await stopDaemon(dir, 'worker');
+    if (staleWorker) log("stopped the worker of the earlier lab (it holds that lab's token)");
   }
 
-  if (!(await workerPolling(temporal))) {
+  // The server lists a stopped worker as a poller for a while yet: a stale one is replaced regardless.
+  if (staleWorker || !(await workerPolling(temporal))) {
     log('starting a worker …');
     const key = await localLoginKey(dir);
-    await daemon('worker', process.execPath, [path.join(ROOT, 'dist/worker/main.js')], {
+    await daemon(dir, 'worker', process.execPath, [path.join(ROOT, 'dist/worker/main.js')], {
       TEMPORAL_ADDRESS: LOCAL.temporalAddress,
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
-      DIGITALOCEAN_TOKEN: LOCAL.labToken,
-      DIGITALOCEAN_API_URL: labUrl,
+      DIGITALOCEAN_TOKEN: lab.token,
+      DIGITALOCEAN_API_URL: lab.labUrl,
       IMAGE_FORGE_SSH_KEY: key,
       [WORKER_SECRETS_VAR]: workerSecrets.join(','),
       // The lab's droplets reach its apt cache by this name (a forwarder on their veth).
@@ -131,25 +120,81 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
     );
     started.push('worker');
   }
-  return { temporal, labUrl, started };
+  return { temporal, labUrl: lab.labUrl, started };
+}
+
+/**
+ * The local lab on `port`, started (its API token written to lab-token in `dir`) unless it is
+ * already up and takes the token there.
+ */
+export async function ensureLocalLab(
+  opts: { dir: string; port: number; aptCache: boolean },
+  log: (msg: string) => void,
+): Promise<{ labUrl: string; token: string; started: boolean }> {
+  const labUrl = `http://127.0.0.1:${opts.port}/v2`;
+  const tokenFile = path.join(opts.dir, LAB_TOKEN_FILE);
+  const before = await labStatus(opts.port, tokenFile);
+  if (before.up) return { labUrl, token: before.token, started: false };
+  if (before.refused)
+    throw new UserError(
+      `a lab on 127.0.0.1:${opts.port} refuses the token in ${tokenFile}: it was not started by client local; stop it, then try again`,
+    );
+  log(`starting the lab (local DigitalOcean API on ${labUrl}) …`);
+  await daemon(
+    opts.dir,
+    'lab',
+    process.execPath,
+    [
+      path.join(ROOT, 'dist/client/main.js'),
+      'lab',
+      'api',
+      '--port',
+      String(opts.port),
+      '--token-file',
+      tokenFile,
+      '--audit',
+      path.join(opts.dir, 'lab-audit.jsonl'),
+      ...(opts.aptCache ? [] : ['--no-apt-cache']),
+    ],
+    {},
+  );
+  let token = '';
+  await waitFor(
+    async () => {
+      // Refused while the file still holds the earlier start's token: it is written before the lab listens.
+      const now = await labStatus(opts.port, tokenFile);
+      token = now.up ? now.token : '';
+      return now.up;
+    },
+    60_000,
+    'the lab API did not come up: see ' + path.join(opts.dir, 'lab.log'),
+  );
+  return { labUrl, token, started: true };
 }
 
 /** Stops what ensureLocalStack started (by the pids it recorded). */
 export async function stopLocalStack(): Promise<string[]> {
   const stopped: string[] = [];
-  for (const name of ['worker', 'lab', 'temporal']) {
-    const pidFile = path.join(localDir(), `${name}.pid`);
-    const pid = Number(await fs.readFile(pidFile, 'utf8').catch(() => ''));
-    if (!pid) continue;
+  for (const name of ['worker', 'lab', 'temporal']) if (await stopDaemon(localDir(), name)) stopped.push(name);
+  return stopped;
+}
+
+/** Stops a process ensureLocalStack started (by the pid it recorded); false when none ran. */
+export async function stopDaemon(dir: string, name: string): Promise<boolean> {
+  const pidFile = path.join(dir, `${name}.pid`);
+  const pid = Number(await fs.readFile(pidFile, 'utf8').catch(() => ''));
+  let stopped = false;
+  if (pid) {
     try {
       process.kill(pid, 'SIGTERM');
-      stopped.push(name);
+      stopped = true;
       await waitFor(async () => !alive(pid), 30_000, `${name} (pid ${pid}) did not stop`);
-    } catch {
+    } catch (err) {
+      if (err instanceof UserError) throw err;
       // already gone
     }
-    await fs.rm(pidFile, { force: true });
   }
+  await fs.rm(pidFile, { force: true });
   return stopped;
 }
 
@@ -167,8 +212,13 @@ async function temporalBinary(): Promise<string> {
   return out;
 }
 
-async function daemon(name: string, cmd: string, args: string[], env: Record<string, string>): Promise<void> {
-  const dir = localDir();
+async function daemon(
+  dir: string,
+  name: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<void> {
   const out = openSync(path.join(dir, `${name}.log`), 'a');
   const child = spawn(cmd, args, {
     detached: true,
@@ -191,15 +241,20 @@ async function reachable(s: TemporalSettings): Promise<boolean> {
   }
 }
 
-async function labUp(): Promise<boolean> {
+type LabStatus = { up: true; token: string } | { up: false; refused: boolean };
+
+/** Whether a lab answers on the port, and takes the token in the file (refused: it answers 401). */
+async function labStatus(port: number, tokenFile: string): Promise<LabStatus> {
+  const token = (await fs.readFile(tokenFile, 'utf8').catch(() => '')).trim();
   try {
-    const r = await fetch(`http://127.0.0.1:${LOCAL.labPort}/v2/regions`, {
-      headers: { authorization: `Bearer ${LOCAL.labToken}` },
-      signal: AbortSignal.timeout(2000),
+    const r = await fetch(`http://127.0.0.1:${port}/v2/regions`, {
+      headers: { authorization: `Bearer ${token}` },
+      // Nothing listening fails at once; a lab that just started can be busy loading for seconds.
+      signal: AbortSignal.timeout(10_000),
     });
-    return r.status === 200;
+    return r.status === 200 && token ? { up: true, token } : { up: false, refused: r.status === 401 };
   } catch {
-    return false;
+    return { up: false, refused: false };
   }
 }
 

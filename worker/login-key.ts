@@ -33,18 +33,32 @@ export async function readLoginKey(file: string): Promise<LoginKey> {
   };
 }
 
-/** Makes sure DigitalOcean knows the login key; returns its id. */
+/**
+ * Makes sure DigitalOcean knows the login key; returns its id. Workers of a fleet share the key and
+ * may start together: one registers it, the others' POST gets 422 "already in use", which means
+ * it is there now, so they look it up by fingerprint too.
+ */
 export async function registerLoginKey(api: DoApi, key: LoginKey, name: string): Promise<number> {
-  try {
-    const got = await api.call('get SSH key', (c) => c.sshKey.getSshKey({ ssh_key_id: key.md5Fingerprint }));
-    return got.data.ssh_key.id;
-  } catch (err) {
-    if (!(err instanceof DoApiError) || err.status !== 404) throw asStartError(err);
-  }
+  const known = await findLoginKey(api, key);
+  if (known !== undefined) return known;
   try {
     const made = await api.call('register SSH key', (c) => c.sshKey.createSshKey({ name, public_key: key.publicKey }));
     return made.data.ssh_key.id;
   } catch (err) {
+    if (!(err instanceof DoApiError) || err.status !== 422) throw asStartError(err);
+    const registered = await findLoginKey(api, key);
+    if (registered !== undefined) return registered;
+    throw asStartError(err);
+  }
+}
+
+/** The id of the key with the login key's fingerprint, or undefined when DigitalOcean has none. */
+async function findLoginKey(api: DoApi, key: LoginKey): Promise<number | undefined> {
+  try {
+    const got = await api.call('get SSH key', (c) => c.sshKey.getSshKey({ ssh_key_id: key.md5Fingerprint }));
+    return got.data.ssh_key.id;
+  } catch (err) {
+    if (err instanceof DoApiError && err.status === 404) return undefined;
     throw asStartError(err);
   }
 }

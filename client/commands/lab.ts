@@ -20,7 +20,17 @@ export function registerLabCommands(program: Command): void {
       '--data-dir <dir>',
       "keep the lab's droplets, snapshots, keys and apps here across restarts (default: <state dir>/api/data-<port>)",
     )
-    .option('--token <t>', 'the accepted bearer token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
+    .option(
+      '--allow-host <name>',
+      'a host name (or address) clients reach the lab by, besides loopback; repeatable; needed with --host 0.0.0.0',
+      collect,
+      [],
+    )
+    .option('--token <t>', 'a fixed accepted bearer token (default: a random one at each start, in a 0600 file)')
+    .option(
+      '--token-file <file>',
+      "where the random token goes (0600; default: api-token in the server's own directory)",
+    )
     .option('--no-contract-check', "do not validate exchanges against DigitalOcean's OpenAPI document")
     .option('--prepare <slugs>', 'base images to build right away, comma-separated ("" for none)', 'debian-12-x64')
     .option(
@@ -33,7 +43,9 @@ export function registerLabCommands(program: Command): void {
         host: string;
         audit?: string;
         dataDir?: string;
+        allowHost: string[];
         token?: string;
+        tokenFile?: string;
         contractCheck: boolean;
         prepare: string;
         aptCache: boolean;
@@ -41,6 +53,7 @@ export function registerLabCommands(program: Command): void {
         await serveLabApi({
           port: o.port,
           host: o.host,
+          allowHosts: o.allowHost,
           contractCheck: o.contractCheck,
           aptCache: o.aptCache,
           prepare: o.prepare
@@ -50,6 +63,7 @@ export function registerLabCommands(program: Command): void {
           ...(o.audit ? { audit: o.audit } : {}),
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),
           ...(o.token ? { token: o.token } : {}),
+          ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
         });
       },
     );
@@ -70,7 +84,10 @@ export function registerLabCommands(program: Command): void {
       '--api <url>',
       "a running lab's endpoint, e.g. http://127.0.0.1:8585/v2 (env IMAGE_FORGE_LAB_URL; default: start one in this process)",
     )
-    .option('--token <t>', 'API token (default $DIGITALOCEAN_TOKEN, else the fixed lab token)')
+    .option(
+      '--token <t>',
+      "the lab's API token (default $DIGITALOCEAN_TOKEN; with no --api, the lab started in this process makes its own)",
+    )
     .option('--boot-timeout <seconds>', 'how long to wait for the droplet to become active', secondsArg, 300)
     .option('--no-wait-first-boot', 'run the command at once, without waiting for cloud-init to finish first boot')
     .action(
@@ -101,6 +118,10 @@ export function registerLabCommands(program: Command): void {
     .action(async (o: { prefix?: string }) => {
       await labClean(o.prefix !== undefined ? { prefix: o.prefix } : {});
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function portArg(v: string): number {

@@ -11,7 +11,7 @@ import { connectSsh, exec } from '../../platform/ssh';
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../lab/droplets/nspawn-runtime';
 import { UserError } from '../../contract/user-error';
-import { labToken } from './defaults';
+import { givenLabToken } from './defaults';
 import { requireRoot } from './serve';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
@@ -55,13 +55,19 @@ export async function labRun(opts: RunOptions): Promise<number> {
   let keyId: number | undefined;
   let dropletId: number | undefined;
   try {
-    const { token } = labToken(opts.token);
+    let token = givenLabToken(opts.token);
     let endpoint = opts.api ?? process.env.IMAGE_FORGE_LAB_URL;
     if (!endpoint) {
       requireRoot();
+      // A lab of this process only: its token need not be written anywhere.
+      token ??= `lab_run_${randomBytes(32).toString('hex')}`;
       server = await startInProcessLab(opts.image, token);
       endpoint = server.endpoint;
     }
+    if (!token)
+      throw new UserError(
+        `no token for the lab at ${endpoint}: give its API token with --token or DIGITALOCEAN_TOKEN (\`client lab api\` prints the 0600 file it is in; a --local lab's is lab-token in the local stack's folder)`,
+      );
     api = new DoApi({ token, endpoint: endpoint.replace(/\/+$/, ''), requestTimeoutMs: 30_000 });
     const name = `lab-run-${randomBytes(3).toString('hex')}`;
     const keys = generateEd25519KeyPair(name);

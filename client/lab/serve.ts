@@ -7,7 +7,7 @@ import { createNspawnRuntime, ensureBaseImage, listDistributions } from '../../l
 import { join } from 'node:path';
 import { stateDir } from '../../lab/droplets/paths';
 import { UserError } from '../../contract/user-error';
-import { labToken } from './defaults';
+import { isWildcardAddress, parseAllowedHosts } from '../../lab/api/access';
 
 export interface ServeOptions {
   port: number;
@@ -15,7 +15,12 @@ export interface ServeOptions {
   audit?: string;
   /** Default: <state dir>/api/data-<port>. */
   dataDir?: string;
+  /** A fixed accepted token; without it the lab makes a random one at each start. */
   token?: string;
+  /** Where the random token goes (0600; default: api-token in the server's own directory). */
+  tokenFile?: string;
+  /** Host names the lab answers to besides loopback; needed when `host` is 0.0.0.0 or ::. */
+  allowHosts: string[];
   contractCheck: boolean;
   /** Base images to build in the background right away (the runtime would build them on first use). */
   prepare: string[];
@@ -35,7 +40,16 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
     if (!known.includes(slug))
       throw new UserError(`unknown distribution ${slug} for --prepare (known: ${known.join(', ')})`);
   }
-  const { token, hint } = labToken(opts.token);
+  let allowHosts: string[];
+  try {
+    allowHosts = parseAllowedHosts(opts.allowHosts);
+  } catch (err) {
+    throw new UserError(`--allow-host: ${(err as Error).message}`);
+  }
+  if (isWildcardAddress(opts.host) && allowHosts.length === 0)
+    throw new UserError(
+      `--host ${opts.host} listens on every address, so the lab answers only the host names it is given: name the ones its clients use with --allow-host NAME (repeatable)`,
+    );
   let aptCache: AptCache | undefined;
   if (opts.aptCache && !labHasAptCache())
     process.stderr.write(`lab api: no apt cache: ${APT_CACHER_NG} is not installed (scripts/ensure-lab-debs.sh)\n`);
@@ -44,9 +58,11 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
   try {
     server = await createLabServer({
       runtime: createNspawnRuntime({ aptCachePort: () => aptCache?.port }),
-      tokens: [token],
+      tokens: opts.token ? [opts.token] : [],
+      ...(opts.token ? {} : { randomToken: opts.tokenFile ? { file: opts.tokenFile } : {} }),
       port: opts.port,
       host: opts.host,
+      allowHosts,
       dataDir: opts.dataDir ?? join(stateDir(), 'api', `data-${opts.port}`),
       contractCheck: opts.contractCheck,
       extraDistributions: opts.prepare,
@@ -65,7 +81,11 @@ export async function serveLabApi(opts: ServeOptions): Promise<void> {
       throw new UserError(`cannot listen on ${opts.host}:${opts.port} (${code})`);
     throw err;
   }
-  process.stdout.write(`lab API: ${server.endpoint}\ntoken:   ${hint}\n`);
+  const token = opts.token
+    ? 'the one given with --token'
+    : `the Bearer token in ${server.apiTokenFile} (0600, new each start)`;
+  process.stdout.write(`lab API: ${server.endpoint}\ntoken:   ${token}\n`);
+  if (allowHosts.length > 0) process.stdout.write(`hosts:   loopback and ${allowHosts.join(', ')}\n`);
   process.stdout.write(
     `control: /_lab/… needs the Bearer token in ${server.controlTokenFile} (0600, new each start)\n`,
   );

@@ -12,7 +12,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DropletRuntime } from '../droplets/runtime';
 import { stateDir as runtimeStateDir } from '../droplets/paths';
-import { CONTROL_TOKEN_FILE, checkHost, requireControlToken, writeControlToken } from './access';
+import {
+  API_TOKEN_FILE,
+  CONTROL_TOKEN_FILE,
+  checkHost,
+  isWildcardAddress,
+  parseAllowedHosts,
+  requireControlToken,
+  writeApiToken,
+  writeControlToken,
+} from './access';
 import { AuditLog } from './audit';
 import type { LabContext } from './context';
 import { ContractChecker, type ContractViolation } from './contract';
@@ -44,6 +53,11 @@ export interface LabServerOptions {
   /** Accepted bearer tokens, all of the lab's team (DEFAULT_TEAM) unless tokenTeams names another. */
   tokens: string[];
   /**
+   * Also accept a random token made at this start (of DEFAULT_TEAM), written 0600 to `file`
+   * (default: api-token in the server's own directory, beside the control token).
+   */
+  randomToken?: { file?: string };
+  /**
    * The team of a token (accepted too if not in `tokens`). A team owns Marketplace apps and the
    * snapshots its tokens make; the Vendor API answers 403 for another team's app or image.
    */
@@ -51,6 +65,11 @@ export interface LabServerOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   host?: string;
+  /**
+   * Host names (or addresses) the lab answers to besides loopback, e.g. the name workers on other
+   * machines use. Required when `host` is 0.0.0.0 or ::, where only these and loopback are answered.
+   */
+  allowHosts?: string[];
   /** Append-only JSON-lines audit log. */
   auditFile?: string;
   faults?: FaultRuleInput[];
@@ -100,6 +119,8 @@ export interface LabServer {
   readonly endpoint: string;
   /** The 0600 file holding this start's control token, needed (as a Bearer token) by /_lab/…. */
   readonly controlTokenFile: string;
+  /** With `randomToken`: the 0600 file holding this start's /v2 token. */
+  readonly apiTokenFile: string | undefined;
   readonly faults: Faults;
   /** undefined when contractCheck is off. */
   readonly contract: ContractChecker | undefined;
@@ -135,7 +156,15 @@ export const DEFAULT_TIMING: MachineTiming = {
 };
 
 export async function createLabServer(opts: LabServerOptions): Promise<LabServer> {
-  if (opts.tokens.length === 0) throw new Error('the lab needs at least one accepted token');
+  if (opts.tokens.length === 0 && !opts.randomToken) throw new Error('the lab needs at least one accepted token');
+  const hostGuard = {
+    allowed: parseAllowedHosts(opts.allowHosts ?? []),
+    wildcard: isWildcardAddress(opts.host ?? '127.0.0.1'),
+  };
+  if (hostGuard.wildcard && hostGuard.allowed.length === 0)
+    throw new Error(
+      `a lab listening on every address (${opts.host}) answers only the host names it is given: name the ones its clients use (--allow-host NAME)`,
+    );
   /** token → team */
   const tokens = new Map<string, string>(opts.tokens.map((t) => [t, DEFAULT_TEAM]));
   for (const [t, team] of Object.entries(opts.tokenTeams ?? {})) tokens.set(t, team);
@@ -161,6 +190,8 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
   await writeFile(join(ownDir, SERVER_RECORD), `${JSON.stringify(record)}\n`);
   const controlTokenFile = join(ownDir, CONTROL_TOKEN_FILE);
   const controlToken = await writeControlToken(controlTokenFile);
+  const apiTokenFile = opts.randomToken ? (opts.randomToken.file ?? join(ownDir, API_TOKEN_FILE)) : undefined;
+  if (apiTokenFile) tokens.set(await writeApiToken(apiTokenFile), DEFAULT_TEAM);
 
   const faults = new Faults(opts.faultSeed ?? 1);
   for (const f of opts.faults ?? []) faults.add(f);
@@ -216,7 +247,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     let fault: string | undefined;
     let out: LabResponse;
     try {
-      checkHost(req.headers.host, port);
+      checkHost(req.headers.host, port, hostGuard);
       if (isApi) {
         const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
         const rate = limiter.take(token, Date.now(), method === 'GET' && url.pathname === '/v2/account/keys');
@@ -324,6 +355,7 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
     origin,
     endpoint: `${origin}/v2`,
     controlTokenFile,
+    apiTokenFile,
     faults,
     contract,
     contractViolations: async () => (contract ? contract.violations() : []),

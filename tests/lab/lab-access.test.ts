@@ -6,9 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { controlHeaders } from '../support/lab-control';
 import { memoryRuntime } from '../support/memory-runtime';
@@ -34,9 +34,13 @@ after(async () => {
 });
 
 /** A raw request, so the test sets the Host header itself (fetch does not let it). */
-function raw(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function raw(
+  path: string,
+  headers: Record<string, string>,
+  port = lab.port,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: lab.port, path, headers }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -100,5 +104,80 @@ test('a foreign Host is refused (421), on /_lab and /v2 alike; loopback names an
   for (const host of [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]) {
     const r = await raw('/v2/regions', { host, authorization: `Bearer ${TOKEN}` });
     assert.equal(r.status, 200, `Host ${host}: ${r.body}`);
+  }
+});
+
+test('a lab makes a random API token at each start, 0600 beside the control token; a fixed one is refused', async () => {
+  const start = (prefix: string) =>
+    createLabServer({
+      runtime: memoryRuntime(),
+      tokens: [],
+      randomToken: {},
+      stateDir: join(work, 'api'),
+      machinePrefix: `t-access${process.pid}${prefix}-`,
+      contractCheck: false,
+    });
+  const first = await start('c');
+  const second = await start('d');
+  try {
+    const tokens: string[] = [];
+    for (const l of [first, second]) {
+      assert.ok(l.apiTokenFile, 'the lab says where its token is');
+      assert.equal(dirname(l.apiTokenFile), dirname(l.controlTokenFile), 'beside the control token');
+      assert.equal((await stat(l.apiTokenFile)).mode & 0o777, 0o600);
+      tokens.push((await readFile(l.apiTokenFile, 'utf8')).trim());
+    }
+    assert.notEqual(tokens[0], tokens[1], 'a new token at each start');
+    const get = (l: LabServer, token: string) =>
+      fetch(`${l.endpoint}/regions`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    assert.equal(await get(first, tokens[0]!), 200);
+    assert.equal(await get(second, tokens[1]!), 200);
+    assert.equal(await get(second, tokens[0]!), 401, "an earlier start's token is refused");
+    assert.equal(await get(first, 'lab-local-token'), 401, 'the former fixed token is refused');
+  } finally {
+    await first.close();
+    await second.close();
+  }
+});
+
+test('bound to 0.0.0.0, the lab needs the names it answers to, and answers only them and loopback', async () => {
+  const wildcard = (allowHosts?: string[]) =>
+    createLabServer({
+      runtime: memoryRuntime(),
+      tokens: [TOKEN],
+      host: '0.0.0.0',
+      ...(allowHosts ? { allowHosts } : {}),
+      stateDir: join(work, 'api'),
+      machinePrefix: `t-access${process.pid}w-`,
+      contractCheck: false,
+    });
+  await assert.rejects(wildcard(), /answers only the host names it is given: .*--allow-host NAME/);
+  await assert.rejects(wildcard(['evil.example/x']), /not a host name or IP address to allow/);
+  const open = await wildcard(['Lab.Example.', '10.1.2.3']);
+  try {
+    const p = open.port;
+    const get = (host: string) => raw('/v2/regions', { host, authorization: `Bearer ${TOKEN}` }, p);
+    for (const host of [`lab.example:${p}`, `LAB.example.:${p}`, `10.1.2.3:${p}`, `127.0.0.1:${p}`, `localhost:${p}`]) {
+      const r = await get(host);
+      assert.equal(r.status, 200, `Host ${host}: ${r.body}`);
+    }
+    for (const host of [
+      `other.example:${p}`,
+      `10.1.2.4:${p}`,
+      `192.168.1.1:${p}`,
+      `lab.example.evil:${p}`,
+      `lab.example:1`,
+    ]) {
+      const r = await get(host);
+      assert.equal(r.status, 421, `Host ${host}: ${r.body}`);
+      const body = JSON.parse(r.body) as { id: string; message: string };
+      assert.equal(body.id, 'misdirected_request');
+      assert.match(
+        body.message,
+        /answers only requests addressed to itself \(localhost, or lab\.example, 10\.1\.2\.3 as given with --allow-host/,
+      );
+    }
+  } finally {
+    await open.close();
   }
 });
