@@ -333,6 +333,10 @@ export async function createLabServer(opts: LabServerOptions): Promise<LabServer
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
+  // Idle connections outlive the clients' own idle timeout (undici: 4 s), so a client never sends
+  // on a socket the lab is closing at that moment ("fetch failed" under load, seen in a test run).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {

@@ -64,13 +64,33 @@ test('terminate: the janitor finds the droplet and deletes it', async () => {
     'the script',
   );
   await stack.temporal.client.workflow.getHandle('leak-terminate').terminate('test');
-  assert.equal((await liveDroplets()).length, 1, 'terminate runs no cleanup code');
+  const [left] = await liveDroplets();
+  assert.ok(left, 'terminate runs no cleanup code: the droplet is left');
+  // A new run under the same workflow id is running: the left droplet is still an orphan (it is
+  // another run's), and the janitor leaves the new run's droplet alone.
+  await stack.client(['start-build', file, '--id', 'leak-terminate']);
+  const again = await until(
+    'leak-terminate',
+    (s) => s.steps.some((x) => x.name === '01-script' && x.state === 'running'),
+    'the second run',
+  );
+  assert.notEqual(again.dropletId, left.id);
   const list = await stack.client(['janitor', '--json']);
   assert.equal(list.code, 0, list.stderr);
-  assert.equal((JSON.parse(list.stdout) as { orphans: unknown[] }).orphans.length, 1);
+  assert.deepEqual(
+    (JSON.parse(list.stdout) as { orphans: { id: number }[] }).orphans.map((o) => o.id),
+    [left.id],
+  );
   const del = await stack.client(['janitor', '--yes']);
   assert.equal(del.code, 0, del.stderr);
-  assert.match(del.stdout, /deleted droplet \d+/);
+  assert.match(del.stdout, new RegExp(`deleted droplet ${left.id}`));
+  assert.deepEqual(
+    (await liveDroplets()).map((d) => d.id),
+    [again.dropletId],
+  );
+  const handle = stack.temporal.client.workflow.getHandle('leak-terminate');
+  await handle.cancel();
+  await assert.rejects(handle.result(), /cancel/i);
   assert.deepEqual(await liveDroplets(), []);
 });
 
