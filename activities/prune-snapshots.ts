@@ -3,7 +3,7 @@
  * its family tag) and deletes the older ones — never a protected one (the image just built, every
  * image ever submitted to the Marketplace, the images the app lists or reviews). Safe to run twice: a second run finds less to delete.
  */
-import { depsForInput } from './runtime/check-input';
+import { check, checked, depsForInput } from './runtime/check-input';
 import type { ActivityDeps } from './runtime/deps';
 import { familyTag } from '../contract/tags';
 import { DoApiError } from '../platform/digitalocean';
@@ -18,6 +18,10 @@ interface ImageInfo {
 
 export function pruneSnapshots(workerDeps: ActivityDeps) {
   return async (input: PruneInput): Promise<PruneResult> => {
+    checked(check.name, input.family, 'family');
+    checked(check.keep, input.keep, 'keep');
+    if (input.appId !== undefined) checked(check.appId, input.appId, 'appId');
+    checked(check.imageIds, input.protect, 'protect');
     const deps = depsForInput(workerDeps, { api: input.api });
     const images: ImageInfo[] = [];
     for (let page = 1; ; page++) {

@@ -16,6 +16,7 @@ export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
     checked(check.appId, input.appId, 'appId');
     if (input.family !== undefined) checked(check.name, input.family, 'family');
+    checked(check.imageId, input.imageId, 'imageId');
     const body = input.body ?? legacyBody(input);
     // Remembered before sending: an image that may be in review must never be pruned.
     if (input.family) await rememberPublished(deps, input.family, input.imageId);
