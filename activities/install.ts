@@ -5,10 +5,12 @@
 import type { ActivityDeps } from './runtime/deps';
 import { aptScript } from './remote/apt';
 import { runOnDroplet } from './remote/run-on-droplet';
+import { check, checked } from './runtime/check-input';
 import type { CommandResult, InstallInput } from '../contract/steps';
 
 export function install(deps: ActivityDeps) {
   return async (input: InstallInput): Promise<CommandResult> => {
+    checked(check.apt, input.apt, 'apt');
     const what =
       input.apt.packages.length > 0 ? `apt-get install ${input.apt.packages.join(' ')}` : 'apt-get full-upgrade';
     return runOnDroplet(deps, input.droplet, input.step, what, 'bash -s', {

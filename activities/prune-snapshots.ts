@@ -5,7 +5,7 @@
  * this project did not make (every snapshot a build makes carries its run's tag; a workflow input
  * cannot set such a tag). Safe to run twice: a second run finds less to delete.
  */
-import { check, checked, depsForInput, refuseIf } from './runtime/check-input';
+import { check, checked, depsForInput } from './runtime/check-input';
 import type { ActivityDeps } from './runtime/deps';
 import { RUN_TAG_PREFIX, familyTag } from '../contract/tags';
 import { DoApiError } from '../platform/digitalocean';
@@ -22,13 +22,9 @@ interface ImageInfo {
 export function pruneSnapshots(workerDeps: ActivityDeps) {
   return async (input: PruneInput): Promise<PruneResult> => {
     checked(check.name, input.family, 'family');
-    refuseIf(
-      Number.isSafeInteger(input.keep) && input.keep >= 1
-        ? []
-        : [
-            `keep must be a whole number of at least 1 (the image just built is always kept), not ${JSON.stringify(input.keep)}`,
-          ],
-    );
+    checked(check.keep, input.keep, 'keep');
+    if (input.appId !== undefined) checked(check.appId, input.appId, 'appId');
+    checked(check.imageIds, input.protect, 'protect');
     const deps = depsForInput(workerDeps, { api: input.api });
     const images: ImageInfo[] = [];
     for (let page = 1; ; page++) {

@@ -18,6 +18,7 @@ export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
     checked(check.appId, input.appId, 'appId');
     if (input.family !== undefined) checked(check.name, input.family, 'family');
+    checked(check.imageId, input.imageId, 'imageId');
     ownBuild(input.buildId);
     const body = input.body ?? legacyBody(input);
     // Only this run's image goes to the Marketplace, whatever id the input names (the body's too).

@@ -40,7 +40,7 @@ function notSealed(message: string): ApplicationFailure {
 
 export function shutdown(workerDeps: ActivityDeps) {
   return async (ref: DropletRef): Promise<ShutdownResult> => {
-    const deps = depsForInput(workerDeps, { bastion: ref.bastion, api: ref.api });
+    const deps = depsForInput(workerDeps, { ref, bastion: ref.bastion, api: ref.api });
     const grace = deps.timing?.shutdownGraceMs ?? 60_000;
     const earlier = earlierAttempt();
     // The seal powers off only after every command of it succeeded: an earlier attempt that

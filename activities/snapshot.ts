@@ -27,7 +27,11 @@ export function snapshot(workerDeps: ActivityDeps) {
   return async (input: SnapshotInput): Promise<SnapshotResult> => {
     checked(check.snapshotName, input.name, 'name');
     checked(check.tags, input.tags, 'tags');
-    const deps = depsForInput(workerDeps, { api: input.api, timeouts: { 'timeouts.snapshot': input.timeoutMs } });
+    const deps = depsForInput(workerDeps, {
+      ref: input.droplet,
+      api: input.api,
+      timeouts: { 'timeouts.snapshot': input.timeoutMs },
+    });
     const id = input.droplet.dropletId;
     let snap = await findByName(deps, id, input.name);
     if (!snap) {
@@ -72,6 +76,7 @@ async function findByName(deps: ActivityDeps, dropletId: number, name: string): 
 /** The undo of snapshot (a build that fails or is aborted before its image is verified). Gone already is done. */
 export function deleteSnapshot(workerDeps: ActivityDeps) {
   return async (input: { imageId: number; api?: ApiRetry }): Promise<{ deleted: boolean }> => {
+    checked(check.imageId, input.imageId, 'imageId');
     const deps = depsForInput(workerDeps, { api: input.api });
     try {
       await ownedImage(deps, input.imageId, 'imageId', 'delete');

@@ -14,6 +14,7 @@ import type { TransferInput } from '../contract/steps';
 export function transfer(workerDeps: ActivityDeps) {
   return async (input: TransferInput): Promise<string[]> => {
     checked(check.doRegion, input.region, 'region');
+    checked(check.imageId, input.imageId, 'imageId');
     const deps = depsForInput(workerDeps, { api: input.api, timeouts: { 'timeouts.transfer': input.timeoutMs } });
     const image = async () =>
       (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;

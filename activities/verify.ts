@@ -19,7 +19,7 @@ import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
 import { PER_INSTANCE_DIR } from './image/first-boot';
 import { cloudConfig } from './image/cloud-config';
 import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
-import { depsForInput } from './runtime/check-input';
+import { check, checked, depsForInput } from './runtime/check-input';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import { runScriptOn } from './remote/script';
@@ -36,6 +36,9 @@ interface SizeInfo {
 
 export function verify(workerDeps: ActivityDeps) {
   return async (input: VerifyInput): Promise<VerifyResult> => {
+    checked(check.imageId, input.imageId, 'imageId');
+    checked(check.doRegion, input.region, 'region');
+    checked(check.stepId, input.step, 'step');
     const deps = depsForInput(workerDeps, {
       ...(input.network ? { droplet: input.network } : {}),
       bastion: input.bastion,

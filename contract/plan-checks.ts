@@ -115,3 +115,18 @@ export function planProblems(plan: BuildPlan): string[] {
     ...apiRetryProblems(plan.api),
   ];
 }
+
+/** Most variants one matrix build makes, and most built at once. */
+export const MATRIX_MAX_CHILDREN = 100;
+export const MATRIX_MAX_CONCURRENCY = 20;
+
+/** A matrix build's shape: the client checks it before starting, the matrix workflow again. */
+export function matrixProblems(concurrency: unknown, variants: number): string[] {
+  const out: string[] = [];
+  const c = concurrency;
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > MATRIX_MAX_CONCURRENCY)
+    out.push(`concurrency must be a whole number from 1 to ${MATRIX_MAX_CONCURRENCY}, not ${String(c)}`);
+  if (variants < 1 || variants > MATRIX_MAX_CHILDREN)
+    out.push(`a matrix builds 1 to ${MATRIX_MAX_CHILDREN} variants, not ${variants}: split it into several`);
+  return out;
+}

@@ -16,6 +16,8 @@ export interface ScriptStep {
   path?: string;
   run?: string;
   label: string;
+  /** The spec's `name:` for an inline command (then also its label): checked as a step name. */
+  name?: string;
   /** Ends the script (and fails its step) after this long; DEFAULT_SCRIPT_TIMEOUT_MS when absent. */
   timeoutMs?: number;
 }

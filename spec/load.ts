@@ -11,6 +11,8 @@ import type { BuildSpec } from './schema';
 import { contextPaths, planFromSpec } from './plan';
 import type { BuildPlan } from '../contract/plan';
 import { LinkOutsideError, collectContext } from '../context/pack-walk';
+import { planIssues } from '../contract/plan-schema';
+import { specKeyOf } from './plan-keys';
 
 export interface SpecProblem {
   /** e.g. "files[0].mode" */
@@ -79,6 +81,12 @@ export async function loadSpec(file: string): Promise<LoadedSpec> {
   const spec = parsed.data;
   const dir = path.dirname(abs);
   const plan = planFromSpec(spec);
+  // The worker's own rules and limits (check-input runs the same), at the spec's lines.
+  const ruleProblems = planIssues(plan).map((issue) => {
+    const key = specKeyOf(spec, issue.path);
+    return { key: formatKey(key), ...positionOf(doc, lines, key), message: issue.message };
+  });
+  if (ruleProblems.length > 0) throw new SpecError(file, ruleProblems);
   const problems = await checkFiles(dir, spec, plan, doc, lines);
   if (problems.length > 0) throw new SpecError(file, problems);
   return { file: abs, dir, spec, plan };

@@ -4,6 +4,9 @@ import { durationMs } from '../contract/plan';
 import type { BuildPlan, DropletPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
 
 const timeout = (s: { timeout?: string | undefined }) => (s.timeout ? { timeoutMs: durationMs(s.timeout) } : {});
+/** An inline command's `name:` is its label, and kept as its name so the worker checks it too. */
+const named = (s: { run: string; name?: string | undefined }) =>
+  s.name !== undefined ? { label: s.name, name: s.name } : { label: shorten(s.run) };
 
 /** Every combination of the spec's matrix, or none when the spec has no matrix. */
 export function matrixVariants(spec: BuildSpec): MatrixVariant[] {
@@ -33,13 +36,13 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     for (const s of spec.steps) {
       if ('upload' in s) steps.push({ kind: 'upload', ...s.upload });
       else if ('script' in s) steps.push({ kind: 'script', path: s.script, label: s.script, ...timeout(s) });
-      else steps.push({ kind: 'script', run: s.run, label: s.name ?? shorten(s.run), ...timeout(s) });
+      else steps.push({ kind: 'script', run: s.run, ...named(s), ...timeout(s) });
     }
   } else {
     for (const f of spec.files) steps.push({ kind: 'upload', ...f });
     for (const s of spec.scripts) {
       if (typeof s === 'string') steps.push({ kind: 'script', path: s, label: s });
-      else steps.push({ kind: 'script', run: s.run, label: s.name ?? shorten(s.run), ...timeout(s) });
+      else steps.push({ kind: 'script', run: s.run, ...named(s), ...timeout(s) });
     }
   }
   const env: Record<string, EnvSource> = {};
@@ -65,7 +68,7 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     tests: spec.tests.map((t) =>
       typeof t === 'string'
         ? { kind: 'script' as const, path: t, label: t }
-        : { kind: 'script' as const, run: t.run, label: t.name ?? shorten(t.run), ...timeout(t) },
+        : { kind: 'script' as const, run: t.run, ...named(t), ...timeout(t) },
     ),
     ...(spec.marketplace ? { marketplace: spec.marketplace } : {}),
   };

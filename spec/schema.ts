@@ -4,10 +4,25 @@
  */
 import { z } from 'zod';
 import { HOST_KEY_RE } from '../contract/plan-checks';
+import { durationMs, MAX_SCRIPT_TIMEOUT_MS } from '../contract/plan';
+import {
+  LIMITS,
+  SCRIPT_TIMEOUT_RULE,
+  appId,
+  aptPackages,
+  doRegion,
+  doSlug,
+  envName,
+  fileMode,
+  keep,
+  name,
+  regions,
+  snapshotName,
+  stepName,
+  tags,
+} from '../contract/plan-schema';
 
-export const name = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'use lowercase letters, digits and dashes (at most 63), e.g. "lamp"');
+export { envName, fileMode, name };
 
 /** A path inside the spec's folder, written relative to it. */
 export const relativePath = z
@@ -20,14 +35,8 @@ export const absolutePath = z
   .string()
   .refine((p) => p.startsWith('/'), 'must be an absolute path on the droplet, e.g. /etc/nginx/');
 
-export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'must be an octal mode in quotes, e.g. "0644" or "0755"');
-
 /** A duration as Packer writes them: "6m", "1h30m", "90s". */
 const duration = z.string().regex(/^(\d+(\.\d+)?(h|m|s|ms))+$/, 'must be a duration such as "10m" or "1h30m"');
-
-export const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. LICENSE_KEY');
 
 export const fileEntry = z.strictObject({
   src: relativePath.describe("file or folder in the spec's folder; a trailing slash copies a folder's contents"),
@@ -35,12 +44,15 @@ export const fileEntry = z.strictObject({
   mode: fileMode.optional().describe('octal mode for the file (folders keep theirs)'),
 });
 
-const scriptTimeout = duration.describe('end the script and fail its step after this long (default 60m, at most 115m)');
+/** The same limit the worker checks (plan-schema.ts), in the spec's own words. */
+const scriptTimeout = duration
+  .refine((d) => durationMs(d) <= MAX_SCRIPT_TIMEOUT_MS, SCRIPT_TIMEOUT_RULE)
+  .describe('end the script and fail its step after this long (default 60m, at most 115m)');
 
 const runEntry = z.strictObject({
   run: z.string().min(1).describe('a shell command run as root with bash'),
   timeout: scriptTimeout.optional(),
-  name: z.string().min(1).optional().describe('a short label shown for the step'),
+  name: stepName.optional().describe('a short label shown for the step'),
 });
 
 const scriptEntry = z.union([relativePath, runEntry], {
@@ -69,7 +81,9 @@ const envValue = z.union(
   },
 );
 
-const debianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be a Debian package name, e.g. nginx');
+const debianPackage = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9+.-]{0,127}$/, 'must be a Debian package name without a version, e.g. nginx');
 
 /** One row of the listing's software table (the Vendor API's softwareIncluded). */
 const softwareEntry = z.strictObject({
@@ -90,10 +104,10 @@ export const buildSpecSchema = z
     ),
     vendor: name.describe('your company; the first-login script lives in /opt/<vendor>/'),
     droplet: z.strictObject({
-      image: z.string().min(1).describe('base image slug, e.g. debian-12-x64'),
-      region: z.string().min(1).default('nyc3'),
-      size: z.string().min(1).default('s-1vcpu-1gb').describe('smallest by default, so the image fits every size'),
-      tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]+$/, 'tags use letters, digits, "_", ":" and "-"')).default([]),
+      image: doSlug.describe('base image slug, e.g. debian-12-x64'),
+      region: doRegion.default('nyc3'),
+      size: doSlug.default('s-1vcpu-1gb').describe('smallest by default, so the image fits every size'),
+      tags: tags.default([]),
       vpcUuid: z.string().uuid().optional().describe('create the build droplet in this VPC (needs privateNetworking)'),
       privateNetworking: z.boolean().optional(),
       ipv6: z.boolean().optional(),
@@ -151,9 +165,7 @@ export const buildSpecSchema = z
     apt: z
       .strictObject({
         upgrade: z.boolean().default(true),
-        packages: z
-          .array(z.string().regex(/^[a-z0-9][a-z0-9+.:=~-]*$/, 'must be a Debian package name, e.g. nginx'))
-          .default([]),
+        packages: aptPackages.default([]),
       })
       .default({ upgrade: true, packages: [] }),
     files: z.array(fileEntry).default([]).describe('uploaded in order before the scripts'),
@@ -167,22 +179,16 @@ export const buildSpecSchema = z
     env: z.record(envName, envValue).default({}).describe('environment for scripts; secrets come from the worker'),
     snapshot: z
       .strictObject({
-        name: z
-          .string()
-          .regex(/^[A-Za-z0-9._-]+$/)
-          .optional(),
-        regions: z.array(z.string().min(1)).default([]),
-        tags: z.array(z.string().regex(/^[a-zA-Z0-9_:-]+$/)).default([]),
+        name: snapshotName.optional(),
+        regions: regions.default([]),
+        tags: tags.default([]),
         waitForTransfer: z
           .boolean()
           .optional()
           .describe(
             'false: the build ends once the transfers have started (default: wait until the snapshot is in every region)',
           ),
-        keep: z
-          .number()
-          .int()
-          .min(1)
+        keep: keep
           .optional()
           .describe(
             'keep the newest N snapshots of this image family; older ones are deleted after a successful build (never a published one, or one in review)',
@@ -197,13 +203,7 @@ export const buildSpecSchema = z
       ),
     marketplace: z
       .strictObject({
-        appId: z
-          .string()
-          .regex(
-            /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/,
-            'must be the app id from the Vendor Portal URL (letters, digits, - and _)',
-          )
-          .describe('the app id from the Vendor Portal URL'),
+        appId: appId.describe('the app id from the Vendor Portal URL'),
         version: z
           .string()
           .min(1)
@@ -227,10 +227,16 @@ export const buildSpecSchema = z
       .describe('publish the image to this Marketplace app after a person approves (client start-build --publish)'),
     matrix: z
       .strictObject({
-        image: z.array(z.string().min(1)).min(1).optional().describe('base image slugs'),
-        size: z.array(z.string().min(1)).min(1).optional(),
-        region: z.array(z.string().min(1)).min(1).optional(),
-        concurrency: z.number().int().min(1).max(20).default(2).describe('variants built at once'),
+        image: z.array(doSlug).min(1).optional().describe('base image slugs'),
+        size: z.array(doSlug).min(1).optional(),
+        region: z.array(doRegion).min(1).optional(),
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(LIMITS.matrixConcurrency)
+          .default(2)
+          .describe('variants built at once'),
       })
       .optional()
       .describe('build one variant per combination, as child builds of one parent build'),

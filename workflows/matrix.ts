@@ -4,7 +4,9 @@
  * Web UI, `client status` and its JSON result. A variant that fails does not stop the others.
  */
 import * as wf from '@temporalio/workflow';
-import { ParentClosePolicy } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy } from '@temporalio/workflow';
+import { FailureType } from '../contract/failures';
+import { matrixProblems } from '../contract/plan-checks';
 import { stateQuery } from '../contract/operator';
 import type { BuildState } from '../contract/operator';
 import { BuildName, BuildStatus } from '../contract/search-attributes';
@@ -13,6 +15,17 @@ import type { BuildManifest, MatrixInput, MatrixResult, MatrixVariantResult, Ste
 import type { buildImage } from './build';
 
 export async function buildMatrix(input: MatrixInput): Promise<MatrixResult> {
+  // A matrix input may come from anyone who can reach the task queue: its size is checked before
+  // any child starts (each child's own input is checked by that child's check-input).
+  const problems = wf.patched('matrix-input-checked')
+    ? matrixProblems(input.concurrency, Array.isArray(input.children) ? input.children.length : 0)
+    : [];
+  if (problems.length > 0)
+    throw ApplicationFailure.create({
+      message: `refused workflow input: ${problems.join('; ')}`,
+      type: FailureType.Spec,
+      nonRetryable: true,
+    });
   let status: BuildStatusValue = 'running';
   const rows: StepRecord[] = input.children.map((c) => ({
     name: c.key,

@@ -4,6 +4,7 @@ import type { ActivityDeps } from '../runtime/deps';
 import { scriptFailed } from '../runtime/failures';
 import { StepLog, stepLogKey } from '../runtime/step-log';
 import type { CommandResult, DropletRef } from '../../contract/steps';
+import { check, checkDropletRef, checked } from '../runtime/check-input';
 
 export interface RemoteOptions {
   stdin?: string | Buffer | Readable;
@@ -23,6 +24,8 @@ export async function runOnDroplet(
   command: string,
   opts: RemoteOptions = {},
 ): Promise<CommandResult & { output: string }> {
+  checkDropletRef(ref);
+  checked(check.stepId, step, 'step');
   const log = new StepLog(deps.store, stepLogKey(ref.buildId, step), opts.secrets);
   log.begin(title);
   const captured: Buffer[] = [];

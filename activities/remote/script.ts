@@ -12,7 +12,7 @@ import { shq } from './shell-quote';
 import type { CommandResult, DropletRef, RunScriptInput } from '../../contract/steps';
 import type { ScriptStep } from '../../contract/plan';
 import { FailureType } from '../../contract/failures';
-import { checkEnv, checked, scriptLimit } from '../runtime/check-input';
+import { check, checkEnv, checked, scriptLimit } from '../runtime/check-input';
 import { scriptFailed } from '../runtime/failures';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 
@@ -61,6 +61,8 @@ export async function runScriptOn(
   env: RunScriptInput['env'],
   opts: { allowFailure?: boolean } = {},
 ): Promise<CommandResult> {
+  // The step id names a file on the droplet and is a word in its command log.
+  checked(check.stepId, step, 'step');
   const { vars, secrets } = resolveEnv(env, deps);
   const body = script.path
     ? await readContextFile(deps, contextDigest, script.path)
@@ -157,7 +159,7 @@ function placeAndRun(o: {
     // Read in step with the bytes sent, the end mark proves nothing was cut short before it.
     `  LC_ALL=C IFS= read -r -N ${END_MARK.length} __forge_end && [ "$__forge_end" = ${END_MARK} ] ||`,
     `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
-    `echo "$EPOCHREALTIME ${o.step} start" >> ${WORK_DIR}/commands.log`,
+    `echo "$EPOCHREALTIME "${shq(o.step)}" start" >> ${WORK_DIR}/commands.log`,
     `cd /root && set -a && eval "$__forge_env" && set +a && unset __forge_env __forge_end`,
     // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
     // `timeout` runs the script; its pid is what an abort signals (endOnCancel).
@@ -167,7 +169,7 @@ function placeAndRun(o: {
     'rc=$?',
     // Emptied, not removed (a builtin, no process): a late abort then signals nothing.
     `: > ${o.pidFile}`,
-    `echo "$EPOCHREALTIME ${o.step} exit $rc" >> ${WORK_DIR}/commands.log`,
+    `echo "$EPOCHREALTIME "${shq(o.step)}" exit $rc" >> ${WORK_DIR}/commands.log`,
     'exit $rc',
   ].join('\n');
 }

@@ -10,7 +10,6 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { envName, fileMode, name as specName } from '../../spec/schema';
 import { FailureType } from '../../contract/failures';
 import { refusedWorkerVariable } from '../../contract/worker-secrets';
 import {
@@ -20,132 +19,44 @@ import {
   planProblems,
   timeoutProblems,
 } from '../../contract/plan-checks';
+import {
+  LIMITS,
+  appId,
+  aptPackages,
+  contextPath,
+  destPath,
+  doId,
+  doRegion,
+  doSlug,
+  doTag,
+  dropletSpec,
+  env as envRule,
+  ipv4,
+  keep,
+  name as specName,
+  planSchema,
+  scriptTimeoutMs,
+  snapshotName,
+  stepId,
+  tags,
+} from '../../contract/plan-schema';
 import type { BuildInput } from '../../contract/build';
-import type { ApiRetry } from '../../contract/steps';
-import { MAX_SCRIPT_TIMEOUT_MS } from '../../contract/plan';
+import type { ApiRetry, DropletRef } from '../../contract/steps';
 import type { BastionPlan, DropletPlan, EnvSource } from '../../contract/plan';
 import type { ActivityDeps } from './deps';
 
-export const LIMITS = {
-  steps: 500,
-  envVars: 200,
-  envValueBytes: 64 * 1024,
-  inlineScriptBytes: 256 * 1024,
-  pathChars: 1024,
-  packages: 2000,
-  tags: 50,
-  regions: 20,
-  firstBoot: 100,
-  tests: 200,
-};
+// Re-exported: activities and tests name the formats from here.
+export { LIMITS, appId, doRegion, doSlug, doTag, snapshotName };
 
 export function specFailure(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: FailureType.Spec, nonRetryable: true });
 }
 
-/** DigitalOcean's formats. */
-export const doSlug = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a DigitalOcean slug (lowercase letters, digits, ".", "_", "-")');
-export const doRegion = z.string().regex(/^[a-z]{3}[0-9]$/, 'must be a DigitalOcean region slug, e.g. nyc3');
-export const doTag = z
-  .string()
-  .regex(/^[A-Za-z0-9_:-]{1,255}$/, 'must be a DigitalOcean tag (letters, digits, "_", ":" and "-")')
-  // The builder's own tags say which build and run made a droplet or image: no input may forge one.
-  .refine(
-    (t) => !/^image-forge(-keep|-build-|-run-|$)/.test(t),
-    "is one of the builder's own tags (image-forge, image-forge-keep, image-forge-build-…, image-forge-run-…)",
-  );
-export const snapshotName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be a snapshot name (letters, digits, ".", "_", "-")');
-export const appId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a Marketplace app id (letters, digits, "_" and "-")');
 const buildId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be a build id (letters, digits, ".", "_", ":" and "-")');
 const digest = z.string().regex(/^sha256-[0-9a-f]{64}$/, 'must be a context digest, sha256-<64 hex>');
-const contextPath = z
-  .string()
-  .min(1)
-  .max(LIMITS.pathChars)
-  .refine((p) => isNormalRelative(p), 'must be a normalised path inside the build context (relative, no "..")');
-const destPath = z
-  .string()
-  .max(LIMITS.pathChars)
-  .refine((p) => isNormalAbsolute(p), 'must be a normalised absolute path on the droplet (no "..", "//" or ".")');
-const label = z.string().max(300);
-export const scriptLimit = z.number().int().positive().max(MAX_SCRIPT_TIMEOUT_MS, 'must be at most 115 minutes');
-const scriptStep = z.object({
-  kind: z.literal('script'),
-  path: contextPath.optional(),
-  run: z.string().max(LIMITS.inlineScriptBytes).optional(),
-  label,
-});
-const uploadStep = z.object({ kind: z.literal('upload'), src: contextPath, dest: destPath, mode: fileMode.optional() });
-const envSource = z.union([
-  z.object({
-    value: z
-      .string()
-      .max(LIMITS.envValueBytes)
-      .refine((v) => !v.includes('\0'), 'holds a NUL byte, which no environment variable can carry'),
-  }),
-  z.object({ fromWorker: envName }),
-]);
-const dropletSpec = z.object({
-  image: doSlug,
-  region: doRegion,
-  size: doSlug,
-  tags: z.array(doTag).max(LIMITS.tags),
-});
-const plan = z.object({
-  name: specName,
-  vendor: specName,
-  droplet: dropletSpec,
-  apt: z.object({
-    upgrade: z.boolean(),
-    packages: z
-      .array(z.string().regex(/^[a-z0-9][a-z0-9+.:=~-]{0,127}$/, 'must be a Debian package name'))
-      .max(LIMITS.packages),
-  }),
-  steps: z.array(z.union([uploadStep, scriptStep])).max(LIMITS.steps),
-  firstBoot: z.array(contextPath).max(LIMITS.firstBoot),
-  firstLogin: contextPath.optional(),
-  env: z.record(envName, envSource).refine((e) => Object.keys(e).length <= LIMITS.envVars, 'too many variables'),
-  snapshot: z.object({
-    name: snapshotName.optional(),
-    regions: z.array(doRegion).max(LIMITS.regions),
-    tags: z.array(doTag).max(LIMITS.tags),
-    keep: z.number().int().min(1).max(1000).optional(),
-  }),
-  tests: z.array(scriptStep).max(LIMITS.tests),
-  marketplace: z
-    .object({
-      appId,
-      version: z.string().min(1).max(100).optional(),
-      reasonForUpdate: z.string().max(2000).optional(),
-      osVersion: z.string().max(200).optional(),
-      software: z
-        .array(
-          z.union([
-            z.string().max(128),
-            z.object({
-              name: z.string().min(1).max(128),
-              version: z.string().max(128).optional(),
-              package: z.string().max(128).optional(),
-              releaseNotes: z.string().max(2000).optional(),
-              website: z.string().max(500).optional(),
-              licenseType: z.string().max(200).optional(),
-              licenseLink: z.string().max(500).optional(),
-            }),
-          ]),
-        )
-        .max(LIMITS.packages)
-        .optional(),
-    })
-    .optional(),
-});
+export const scriptLimit = scriptTimeoutMs;
 const ms = z
   .number()
   .int()
@@ -153,7 +64,7 @@ const ms = z
   .max(366 * 24 * 3600_000);
 const buildInput = z.object({
   buildId,
-  plan,
+  plan: planSchema,
   contextDigest: digest,
   mode: z.enum(['image', 'base']),
   snapshotName,
@@ -179,26 +90,44 @@ export const check = {
   doRegion,
   doSlug,
   doTag,
-  tags: z.array(doTag).max(LIMITS.tags),
+  tags,
   snapshotName,
   appId,
   buildId,
   digest,
   destPath,
   name: specName,
+  stepId,
+  imageId: doId,
+  imageIds: z.array(doId).max(10_000),
+  keep,
+  apt: z.object({ upgrade: z.boolean(), packages: aptPackages }),
+  matrixConcurrency: z.number().int().min(1).max(LIMITS.matrixConcurrency),
 };
 
-function isNormalRelative(p: string): boolean {
-  if (p.includes('\0') || p.startsWith('/')) return false;
-  const bare = p.endsWith('/') ? p.slice(0, -1) : p;
-  if (bare === '' || bare === '.') return false;
-  return path.posix.normalize(bare) === bare && !bare.split('/').includes('..');
-}
+/** The droplet a step reaches: its id, address and host key owner, bastion and API settings. */
+const dropletRef = z.object({
+  buildId,
+  dropletId: doId,
+  ipv4,
+  /**
+   * Whose derived host key the droplet has, set by the worker from the run (droplets/owned.ts; an
+   * input's is dropped): "<build id>/run/<run id>", "…/verify" for verify's droplet, or a build id alone
+   * for a droplet made before run tags.
+   */
+  hostKeyId: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}(\/run\/[A-Za-z0-9-]{1,64})?(\/verify)?$/,
+      'must be "<build id>[/run/<run id>][/verify]"',
+    )
+    .optional(),
+});
 
-function isNormalAbsolute(p: string): boolean {
-  if (!p.startsWith('/') || /[\0\n\r]/.test(p)) return false;
-  const bare = p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
-  return path.posix.normalize(bare) === bare && !bare.split('/').includes('..');
+/** Every field of a DropletRef an SSH or API step acts on; refuses for good when one is off. */
+export function checkDropletRef(ref: DropletRef, what = 'droplet'): void {
+  checked(dropletRef, ref, what);
+  refuseIf([...bastionProblems(ref.bastion, `${what}.bastion`), ...apiRetryProblems(ref.api, `${what}.api`)]);
 }
 
 /** A context path as given (relative, normalised), resolved inside `root` after symlinks; its real path. */
@@ -220,7 +149,7 @@ export function checkDestPath(dest: string, what = 'dest'): string {
 
 /** Names and sizes of a script's environment; every `fromWorker` one the worker's operator allowed. */
 export function checkEnv(env: Record<string, EnvSource>, allowed: readonly string[]): void {
-  checked(plan.shape.env, env, 'env');
+  checked(envRule, env, 'env');
   for (const [name, source] of Object.entries(env)) {
     if (!('fromWorker' in source)) continue;
     const refusal = refusedWorkerVariable(name, source.fromWorker, allowed);
@@ -273,6 +202,8 @@ export function refuseIf(problems: string[]): void {
 
 /** The plan fields an API-calling activity takes from its input (droplet, bastion, API retries, timeouts). */
 export interface CheckedInput {
+  /** The droplet the step reaches (every field, its bastion and API settings included). */
+  ref?: DropletRef;
   droplet?: Partial<DropletPlan>;
   bastion?: BastionPlan | undefined;
   api?: ApiRetry | undefined;
@@ -282,6 +213,7 @@ export interface CheckedInput {
 
 /** Checks what an activity takes from its input; returns deps whose API calls retry as the build says. */
 export function depsForInput(deps: ActivityDeps, input: CheckedInput): ActivityDeps {
+  if (input.ref) checkDropletRef(input.ref);
   const problems = [
     ...(input.droplet ? dropletProblems(input.droplet) : []),
     ...bastionProblems(input.bastion),

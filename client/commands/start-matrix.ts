@@ -10,6 +10,7 @@ import { followBuild } from '../follow';
 import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings } from '../settings';
 import { UserError } from '../../contract/user-error';
+import { matrixProblems } from '../../contract/plan-checks';
 import {
   buildMemo,
   buildOptions,
@@ -32,6 +33,10 @@ export async function startMatrix(specs: LoadedSpec[], flags: StartFlags, say: (
       : Math.max(2, ...specs.map((s) => s.spec.matrix?.concurrency ?? 0));
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new UserError(`--concurrency must be a whole number of at least 1, not "${flags.concurrency}"`, 2);
+  // The matrix workflow refuses the same (plan-checks.ts): said here, before anything is packed or started.
+  const variantCount = specs.reduce((n, s) => n + Math.max(1, matrixVariants(s.spec).length), 0);
+  const problems = matrixProblems(concurrency, variantCount);
+  if (problems.length > 0) throw new UserError(problems.join('\n'), 2);
   const names = specs.map((s) => s.plan.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup)

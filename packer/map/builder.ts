@@ -9,6 +9,7 @@ import { formatPath } from '../positions';
 import type { JsonPath } from '../positions';
 import type { SourceModel, SpecObject } from '../model';
 import { MapState } from './state';
+import { REGION_RE, snapshotName as snapshotNameRule } from '../../contract/plan-schema';
 
 const TAG = /^[a-zA-Z0-9_:-]+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -84,7 +85,7 @@ function mapSource(st: MapState, src: SourceModel): Mapped {
         snapshot.tags = tagList(st, v, at(k), k, TAG);
         break;
       case 'snapshot_regions':
-        snapshot.regions = tagList(st, v, at(k), k, /^[a-z0-9-]+$/);
+        snapshot.regions = tagList(st, v, at(k), k, REGION_RE);
         break;
       case 'wait_snapshot_transfer': {
         const b = st.evalBool(v, at(k), k);
@@ -273,8 +274,10 @@ function snapshotName(
     return family || undefined;
   }
   const name = textOf(segs);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
-    st.problem(at, `snapshot_name "${name}" must use letters, digits, ".", "_" and "-" only`);
+  // The rule the spec loader and the worker apply (contract/plan-schema.ts).
+  const rule = snapshotNameRule.safeParse(name);
+  if (!rule.success) {
+    st.problem(at, `snapshot_name "${name}" ${rule.error.issues[0]!.message}`);
     return undefined;
   }
   snapshot.name = name;

@@ -91,6 +91,6 @@ test('keep below 1 is refused before anything is listed or deleted', async () =>
   for (const keep of [0, -1, 1.5])
     await assert.rejects(
       pruneSnapshots(deps)({ family: 'webcheck', keep, protect: [] }),
-      /keep must be a whole number of at least 1/,
+      /refused input: keep: must be (at least 1|a whole number)/,
     );
 });

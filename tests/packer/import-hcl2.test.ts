@@ -264,12 +264,12 @@ test('HCL2 functions and constructs real templates use: file, yamldecode, jsonde
       'source "digitalocean" "base" {\n  image  = "debian-12-x64"\n  region = "nyc3"\n  size   = local.settings.size\n  snapshot_name = "${local.banner}-${local.settings.version}"\n}\nbuild {\n  source "source.digitalocean.base" {\n    region = "ams3"\n  }\n  provisioner "shell" {\n    environment_vars = ["API_KEY=${var.api_key}"]\n    inline = [for a in split(",", var.apps) : "apt-get install -y ${a}"]\n  }\n  provisioner "shell" {\n    inline = ["echo ${var.motd} > /etc/motd", "echo ${length(local.here) > 0 ? "ok" : "no"}"]\n  }\n}\n',
     'extra.pkr.json': '{ "variable": { "motd": { "default": "Welcome" } } }\n',
     'settings.yaml': 'size: s-2vcpu-2gb\nversion: "3.1"\n',
-    'meta.json': '{"name": "My App!"}\n',
+    'meta.json': '{"name": "my App!"}\n',
   });
   const { spec, text, result } = await convert(dir, { env: { PKR_VAR_api_key: 's3cret-value' } });
   assert.equal(spec.droplet?.region, 'ams3', 'the source block inside build overrides the region');
   assert.equal(spec.droplet?.size, 's-2vcpu-2gb', 'yamldecode(file(path.root/…))');
-  assert.equal((spec.snapshot as { name?: string }).name, '-y--pp--3.1', 'jsondecode + regex_replace');
+  assert.equal((spec.snapshot as { name?: string }).name, 'my--pp--3.1', 'jsondecode + regex_replace');
   assert.deepEqual((spec.apt as { packages: string[] }).packages, ['nginx', 'redis-server'], 'split in a for');
   assert.deepEqual(spec.steps, [{ run: 'set -e\necho Welcome > /etc/motd\necho ok' }], '*.pkr.json, abspath');
   assert.ok(result.notes.some((n) => /PKR_VAR_api_key sets the sensitive variable "api_key"/.test(n)));

@@ -168,3 +168,21 @@ test('client start-build refuses what a build cannot honour: a bastion without i
     /ssh\.bastion\.hostKey: must be the bastion's host key/,
   );
 });
+
+test("the plan's limits are checked at load too, at the spec's lines (issue #28)", async () => {
+  // Nothing in the spec's own schema limits an inline command: the plan's rules, the worker's, do.
+  const long = 'x'.repeat(300_000);
+  assert.match(
+    await problems(`${BASE}steps:\n  - run: ${long}\n`),
+    /build\.yaml:6:10: steps\[0\]\.run: is over 256 KiB: put a command this long in a file/,
+  );
+  // Plan steps are files then scripts: the second plan step is scripts[0].
+  assert.match(
+    await problems(`${BASE}files:\n  - { src: a.txt, dest: /a }\nscripts:\n  - run: ${long}\n`, { 'a.txt': 'x' }),
+    /build\.yaml:8:10: scripts\[0\]\.run: is over 256 KiB/,
+  );
+  assert.match(
+    await problems(`${BASE}tests:\n  - run: ${long}\n`),
+    /build\.yaml:6:10: tests\[0\]\.run: is over 256 KiB/,
+  );
+});

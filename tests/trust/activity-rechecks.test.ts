@@ -15,6 +15,12 @@ import { reviewStatus } from '../../activities/review-status';
 import { installFirstBoot } from '../../activities/install-first-boot';
 import { runScript } from '../../activities/run-script';
 import { planUpload } from '../../activities/upload';
+import { install } from '../../activities/install';
+import { shutdown } from '../../activities/shutdown';
+import { deleteSnapshot } from '../../activities/snapshot';
+import { verify } from '../../activities/verify';
+import { pruneSnapshots } from '../../activities/prune-snapshots';
+import { cleanup } from '../../activities/cleanup';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 
 /** Dependencies that fail the test if anything reaches them. */
@@ -85,4 +91,52 @@ test('each activity refuses a bad value before acting', async () => {
   await refuses(() => planUpload('/tmp', 'x', 'relative/dest'), /dest/);
   await refuses(() => planUpload('/tmp', '../etc/passwd', '/x'), /src/);
   await refuses(() => planUpload('/tmp', 'x', '/x', '4755'), /mode/);
+});
+
+test('each activity checks the step, the droplet, the ids, retention and apt packages it acts on (issue #28)', async () => {
+  const script = { kind: 'script' as const, run: 'true', label: 't' };
+  const at = { droplet: ref, step: '01-script', contextDigest: 'sha256-0', script, env: {} };
+  // A step id is a file name on the droplet and a word in a shell line there.
+  await refuses(() => runScript(untouchable)({ ...at, step: '"$(touch /tmp/pwned)' }), /refused input: step:/);
+  await refuses(() => cleanup(untouchable)({ droplet: ref, step: 'a b', contextDigest: 'sha256-0' }), /step/);
+  // Every DropletRef field.
+  for (const [field, bad] of [
+    ['dropletId', -1],
+    ['dropletId', 1.5],
+    ['ipv4', '10.0.0.1; reboot'],
+    ['hostKeyId', '../other'],
+  ] as const) {
+    const droplet = { ...ref, [field]: bad };
+    await refuses(() => runScript(untouchable)({ ...at, droplet }), new RegExp(`droplet\\.${field}`));
+    await refuses(() => shutdown(untouchable)(droplet), new RegExp(`droplet\\.${field}`));
+    await refuses(() => snapshot(untouchable)({ droplet, name: 'ok', tags: [] }), new RegExp(`droplet\\.${field}`));
+  }
+  await refuses(
+    () => shutdown(untouchable)({ ...ref, api: { retryMax: 1000 } }),
+    /droplet\.api\.retryMax must be a whole number/,
+  );
+  await refuses(
+    () =>
+      install(untouchable)({
+        droplet: ref,
+        step: 'install',
+        contextDigest: 'sha256-0',
+        apt: { upgrade: false, packages: ['a;b'] },
+      }),
+    /refused input: apt\.packages\.0: must be a Debian package name/,
+  );
+  const prune = { family: 'web', keep: 2, protect: [] };
+  await refuses(() => pruneSnapshots(untouchable)({ ...prune, keep: 0 }), /refused input: keep: must be at least 1/);
+  await refuses(() => pruneSnapshots(untouchable)({ ...prune, keep: 1.5 }), /keep/);
+  await refuses(() => pruneSnapshots(untouchable)({ ...prune, family: 'Web/../x' }), /family/);
+  await refuses(() => pruneSnapshots(untouchable)({ ...prune, appId: 'a'.repeat(65) }), /appId/);
+  await refuses(() => pruneSnapshots(untouchable)({ ...prune, protect: [0] }), /protect/);
+  await refuses(() => transfer(untouchable)({ imageId: -3, region: 'nyc3' }), /imageId/);
+  await refuses(() => deleteSnapshot(untouchable)({ imageId: 0 }), /imageId/);
+  const pub = { buildId: 'b', appId: 'app', version: '1', reasonForUpdate: 'r', osVersion: 'd', softwareIncluded: [] };
+  await refuses(() => publish(untouchable)({ ...pub, imageId: Number.NaN }), /imageId/);
+  const check = { buildId: 'b', step: 'verify', contextDigest: 'sha256-0', firstBoot: [], tests: [], env: {} };
+  await refuses(() => verify(untouchable)({ ...check, imageId: 0, region: 'nyc3' }), /imageId/);
+  await refuses(() => verify(untouchable)({ ...check, imageId: 1, region: 'NYC 3' }), /region/);
+  await refuses(() => verify(untouchable)({ ...check, imageId: 1, region: 'nyc3', step: '$(x)' }), /step/);
 });
