@@ -34,7 +34,7 @@ let n = 0;
 
 before(async () => {
   stack = await startStack({ worker: false });
-  await stack.startWorker({ extraEnv: { FORGE_OTHER_SECRET: OTHER_SECRET, FORGE_TEST_SECRET: 'fine' } });
+  await stack.startWorker({ extraEnv: { FORGE_OTHER_SECRET: OTHER_SECRET, FORGE_TEST_SECRET: 'fine-secret-value' } });
   const loaded = await loadSpec(TINY);
   const ctx = await packContext(loaded.dir, contextPaths(loaded.plan));
   await publishContext(new LocalDirStore(stack.storeDir), ctx);
