@@ -1,6 +1,6 @@
 /**
  * Nothing a droplet prints can exhaust the worker, and no secret gets through (issue #28 §3, §4),
- * on a real lab droplet over the worker's own SSH sessions: a script that prints 1 GiB without a
+ * on a real lab droplet over the worker's own SSH sessions: a script that prints 3 GiB without a
  * newline ends as it decides, with the worker's memory bounded and another step on the same
  * droplet going on meanwhile; a secret printed in pieces, on stdout and stderr, by a script and by
  * a non-script step, never shows in the step log nor in what `client status` prints.
@@ -52,7 +52,7 @@ async function stepLog(step: string): Promise<string> {
   return ((await deps.store.get(stepLogKey(ref.buildId, step))) ?? Buffer.alloc(0)).toString();
 }
 
-test('1 GiB without a newline: the step ends as the script decides, memory stays bounded, another step goes on', async () => {
+test('3 GiB without a newline: the step ends as the script decides, memory stays bounded, another step goes on', async () => {
   const rss0 = process.memoryUsage().rss;
   let rssMax = rss0;
   let lagMax = 0;
@@ -72,8 +72,8 @@ test('1 GiB without a newline: the step ends as the script decides, memory stays
     'sha256-none',
     {
       kind: 'script',
-      label: 'prints 1 GiB on one line',
-      run: 'head -c 1G /dev/zero\necho\necho "after the flood"\nexit 3',
+      label: 'prints 3 GiB on one line',
+      run: 'head -c 3G /dev/zero\necho\necho "after the flood"\nexit 3',
     },
     {},
   ).then(
@@ -104,14 +104,14 @@ test('1 GiB without a newline: the step ends as the script decides, memory stays
     await new Promise((r) => setTimeout(r, 500));
   }
   clearInterval(sampler);
-  assert.ok(!flooding, 'the 1 GiB step ended within 5 minutes');
+  assert.ok(!flooding, 'the 3 GiB step ended within 5 minutes');
   const err = await flood;
   const seconds = (Date.now() - t0) / 1000;
   console.log(
-    `1 GiB step: ${seconds.toFixed(1)} s; rss ${rss0 >> 20} → max ${rssMax >> 20} MiB; event loop lag max ${lagMax} ms; ${others} other steps meanwhile`,
+    `3 GiB step: ${seconds.toFixed(1)} s; rss ${rss0 >> 20} → max ${rssMax >> 20} MiB; event loop lag max ${lagMax} ms; ${others} other steps meanwhile`,
   );
   assert.ok(err instanceof ApplicationFailure, String(err));
-  assert.equal(err.message, 'prints 1 GiB on one line exited with code 3: after the flood');
+  assert.equal(err.message, 'prints 3 GiB on one line exited with code 3: after the flood');
   assert.ok(others >= 2, `other steps ran while the flood went on (${others})`);
   assert.ok(rssMax - rss0 < 200 << 20, `the worker's memory grew by ${(rssMax - rss0) >> 20} MiB`);
   assert.ok(lagMax < 3000, `the worker's event loop was held up for ${lagMax} ms`);
