@@ -84,11 +84,11 @@ export class StepLog {
     if (this.lines.length > TAIL) this.lines.shift();
     this.pending += `${line}\n`;
     const now = Date.now();
-    if (now - this.lastBeat > 1000 || this.pending.length > FLUSH_CHARS) {
-      if (now - this.lastBeat > 1000) beat({ lastLine: line.slice(0, 200) });
+    if (now - this.lastBeat > 1000) {
       this.lastBeat = now;
+      beat({ lastLine: line.slice(0, 200) });
       void this.flush();
-    }
+    } else if (this.pending.length > FLUSH_CHARS) void this.flush();
   }
 
   /** The last lines, each at most TAIL_LINE_CHARS (with the lines still being printed). */
