@@ -32,7 +32,8 @@ export class OutputLines {
   }
 
   write(chunk: Buffer | string): void {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    // A string goes through the decoder too, after any bytes of a character it holds.
+    const text = this.decoder.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     this.take(this.masker.push(text));
   }
 
