@@ -63,10 +63,25 @@ test('3 GiB without a newline: the step ends as the script decides, memory stays
     last = now;
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
   }, 100).unref();
+  // Counts what the worker read from the droplet (the flood's 3 GiB, and a few bytes of the other steps).
+  let received = 0;
+  const floodDeps = {
+    ...deps,
+    shells: Object.assign(Object.create(shells) as DropletShells, {
+      run: (r: DropletRef, command: string, opts: Parameters<DropletShells['run']>[2] = {}) =>
+        shells.run(r, command, {
+          ...opts,
+          onOutput: (c: Buffer, stream: 'stdout' | 'stderr') => {
+            received += c.length;
+            opts.onOutput?.(c, stream);
+          },
+        }),
+    }),
+  };
   const t0 = Date.now();
   let flooding = true;
   const flood = runScriptOn(
-    deps,
+    floodDeps,
     ref,
     '05-flood',
     'sha256-none',
@@ -110,6 +125,7 @@ test('3 GiB without a newline: the step ends as the script decides, memory stays
   console.log(
     `3 GiB step: ${seconds.toFixed(1)} s; rss ${rss0 >> 20} → max ${rssMax >> 20} MiB; event loop lag max ${lagMax} ms; ${others} other steps meanwhile`,
   );
+  assert.ok(received > 3 * 2 ** 30, `3 GiB reached the worker (${received} bytes)`);
   assert.ok(err instanceof ApplicationFailure, String(err));
   assert.equal(err.message, 'prints 3 GiB on one line exited with code 3: after the flood');
   assert.ok(others >= 2, `other steps ran while the flood went on (${others})`);
