@@ -16,7 +16,7 @@ import { DEFAULT_TASK_QUEUE } from '../platform/temporal-settings';
 import type { TemporalSettings } from '../platform/temporal-settings';
 import { connectClient } from '../platform/temporal-connection';
 import { UserError } from '../contract/user-error';
-import { WORKER_SECRETS_VAR, parseWorkerSecrets } from '../contract/worker-secrets';
+import { WORKER_SECRETS_VAR, parseWorkerSecrets, shortWorkerSecrets } from '../contract/worker-secrets';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB_APT_PROXY } from '../lab/droplets/network';
 import { labHasAptCache } from './lab/serve';
@@ -52,6 +52,8 @@ export async function ensureLocalStack(log: (msg: string) => void): Promise<Loca
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  const short = shortWorkerSecrets(workerSecrets, process.env);
+  if (short.length > 0) throw new UserError(short.join('; '));
   const dir = localDir();
   await fs.mkdir(dir, { recursive: true });
   const temporal: TemporalSettings = { address: LOCAL.temporalAddress, namespace: 'default', tls: false };

@@ -5,6 +5,13 @@
  */
 export const WORKER_SECRETS_VAR = 'IMAGE_FORGE_WORKER_SECRETS';
 
+/**
+ * The shortest value a worker hands out as a secret. Step logs mask every value the worker may
+ * hand out; a shorter one is too likely to turn up by chance (masking it would garble the logs)
+ * and too easy to guess from what is left around it.
+ */
+export const MIN_SECRET_CHARS = 8;
+
 /** Why the worker never hands out `name`, or undefined when it may (if listed). */
 export function credentialReason(name: string): string | undefined {
   const own = ['DIGITALOCEAN_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN', 'DIGITALOCEAN_VENDOR_TOKEN', 'TEMPORAL_API_KEY'];
@@ -30,6 +37,20 @@ export function parseWorkerSecrets(value: string | undefined): string[] {
       throw new Error(`${WORKER_SECRETS_VAR} lists ${n}, which no build may read: ${why}; remove it from the list`);
   }
   return [...new Set(names)];
+}
+
+/**
+ * Why the worker cannot hand out these values of its listed variables, one line each (naming the
+ * variable, never showing its value); empty when it can. An unset variable is not refused here: a
+ * build that reads it fails, naming it.
+ */
+export function shortWorkerSecrets(names: readonly string[], env: Record<string, string | undefined>): string[] {
+  return names
+    .filter((n) => env[n] !== undefined && env[n]!.length < MIN_SECRET_CHARS)
+    .map(
+      (n) =>
+        `${n} (listed in ${WORKER_SECRETS_VAR}) is shorter than ${MIN_SECRET_CHARS} characters: step logs could not mask it safely; give it a longer value or remove it from the list`,
+    );
 }
 
 /** Why a spec may not read `name` from a worker that allows `allowed`, or undefined when it may. */

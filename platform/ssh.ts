@@ -37,6 +37,11 @@ export interface ExecOptions {
   stdin?: string | Buffer | Readable;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * Asked after each chunk of output: while the promise it returns is pending, the output is not
+   * read, and SSH's flow control holds the command's writes (a consumer that fell behind).
+   */
+  busy?: () => Promise<void> | undefined;
   /** Exported before the command runs (sshd drops `env` requests not in its AcceptEnv). */
   env?: Record<string, string>;
 }
@@ -235,8 +240,28 @@ export function exec(conn: Client, command: string, opts: ExecOptions = {}): Pro
       conn.exec(full, (err, channel) => {
         if (err) return finish(new SshConnectionLostError(`could not start a command over SSH: ${err.message}`));
         let exit: ExecResult | undefined;
-        channel.on('data', (c: Buffer) => opts.onStdout?.(c));
-        channel.stderr.on('data', (c: Buffer) => opts.onStderr?.(c));
+        let paused = false;
+        const waitIfBusy = () => {
+          const wait = paused ? undefined : opts.busy?.();
+          if (!wait) return;
+          paused = true;
+          channel.pause();
+          channel.stderr.pause();
+          const resume = () => {
+            paused = false;
+            channel.resume();
+            channel.stderr.resume();
+          };
+          wait.then(resume, resume);
+        };
+        channel.on('data', (c: Buffer) => {
+          opts.onStdout?.(c);
+          waitIfBusy();
+        });
+        channel.stderr.on('data', (c: Buffer) => {
+          opts.onStderr?.(c);
+          waitIfBusy();
+        });
         channel.on('exit', (code: number | null, signal?: string) => {
           exit = { exitCode: typeof code === 'number' ? code : null, signal: signal ?? null };
         });

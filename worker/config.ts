@@ -5,7 +5,7 @@
  */
 import { UserError } from '../contract/user-error';
 import { parseAptProxy } from '../contract/apt-proxy';
-import { parseWorkerSecrets } from '../contract/worker-secrets';
+import { parseWorkerSecrets, shortWorkerSecrets } from '../contract/worker-secrets';
 import { VENDOR_API } from '../platform/vendor-api';
 import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../platform/temporal-settings';
 import type { TemporalSettings } from '../platform/temporal-settings';
@@ -67,6 +67,9 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  // Step logs mask the values a build may read: one too short to mask safely stops the worker here.
+  const short = shortWorkerSecrets(s.workerSecrets, env);
+  if (short.length > 0) throw new UserError(short.join('; '));
   if (env.DIGITALOCEAN_API_URL) s.apiUrl = env.DIGITALOCEAN_API_URL;
   if (env.IMAGE_FORGE_API_TIMEOUT_MS)
     s.apiTimeoutMs = positive(env.IMAGE_FORGE_API_TIMEOUT_MS, 'IMAGE_FORGE_API_TIMEOUT_MS', 30_000);

@@ -16,7 +16,7 @@ import { checkStore, storeFromEnv } from '../context/store-config';
 import { DEFAULT_CACHE_POLICY } from '../context/cache-prune';
 import { UserError } from '../contract/user-error';
 import { parseAptProxy } from '../contract/apt-proxy';
-import { parseWorkerSecrets } from '../contract/worker-secrets';
+import { parseWorkerSecrets, shortWorkerSecrets } from '../contract/worker-secrets';
 import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
 import { VendorApi } from '../platform/vendor-api';
@@ -35,6 +35,9 @@ export async function createBuildWorker(
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  // Step logs mask these values: one too short to mask is refused before any build can read it.
+  const short = shortWorkerSecrets(workerSecrets, process.env);
+  if (short.length > 0) throw new UserError(short.join('; '));
   let aptProxy: string | undefined;
   try {
     aptProxy = settings.aptProxy ? parseAptProxy(settings.aptProxy) : undefined;

@@ -19,7 +19,9 @@ import type { DropletRef } from '../../contract/steps';
 
 export interface RunOptions {
   stdin?: string | Buffer | Readable;
-  onOutput?: (chunk: Buffer) => void;
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** While the promise it returns is pending, the command's output is not read (see exec). */
+  busy?: () => Promise<void> | undefined;
   /** How long to keep trying to connect (a booting droplet). */
   connectTimeoutMs?: number;
 }
@@ -42,15 +44,16 @@ export class DropletShells {
     private readonly workerEnv: (name: string) => string | undefined = () => undefined,
   ) {}
 
-  /** Runs a command as root with bash; output goes to onOutput (stdout and stderr interleaved). */
+  /** Runs a command as root with bash; output goes to onOutput, each chunk with the stream it came from. */
   async run(ref: DropletRef, command: string, opts: RunOptions = {}): Promise<RunResult> {
     const conn = await this.connection(ref, opts.connectTimeoutMs ?? 30_000);
     const t0 = Date.now();
     try {
       const r = await exec(conn, command, {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-        onStdout: (c: Buffer) => opts.onOutput?.(c),
-        onStderr: (c: Buffer) => opts.onOutput?.(c),
+        onStdout: (c: Buffer) => opts.onOutput?.(c, 'stdout'),
+        onStderr: (c: Buffer) => opts.onOutput?.(c, 'stderr'),
+        ...(opts.busy ? { busy: opts.busy } : {}),
       });
       return { exitCode: r.exitCode ?? 255, seconds: (Date.now() - t0) / 1000 };
     } catch (err) {

@@ -55,6 +55,18 @@ function serve(): Server {
           } else if (cmd === 'killed') {
             ch.exit('KILL');
             ch.end();
+          } else if (cmd === 'flood') {
+            // 8 MiB in 64 KiB writes, each waiting for the channel to take the last (SSH flow control).
+            let left = 128;
+            const more = () => {
+              while (left > 0) {
+                left--;
+                if (!ch.write(Buffer.alloc(64 << 10, 'f'))) return void ch.once('drain', more);
+              }
+              ch.exit(0);
+              ch.end();
+            };
+            more();
           } else if (cmd === 'vanish') {
             ch.close(); // no exit status
           } else if (cmd === 'hangup') {
@@ -198,4 +210,30 @@ test('errors never carry key material', async () => {
       return true;
     },
   );
+});
+
+test('a busy consumer pauses the output: nothing more arrives until it is ready, then all of it', async () => {
+  const conn = await connect();
+  let received = 0;
+  let atPause = -1;
+  let duringPause = -1;
+  let paused = false;
+  const r = await exec(conn, 'flood', {
+    onStdout: (b) => (received += b.length),
+    busy: () => {
+      if (paused) return undefined;
+      paused = true;
+      atPause = received;
+      return new Promise<void>((done) =>
+        setTimeout(() => {
+          duringPause = received;
+          done();
+        }, 500),
+      );
+    },
+  });
+  assert.equal(r.exitCode, 0);
+  assert.ok(atPause > 0 && atPause < 8 << 20, `paused after the first chunk (${atPause})`);
+  assert.equal(duringPause, atPause, 'no output was read while the consumer was busy');
+  assert.equal(received, 8 << 20, 'all of it arrived after');
 });

@@ -29,7 +29,7 @@ after(async () => {
 
 test('client and worker share only the bucket: the build succeeds and its logs are readable', async () => {
   const clientDir = path.join(stack.dir, 'client-only');
-  const worker = stack.spawnWorker({ ...fleet.machineEnv('worker-only'), FORGE_TEST_SECRET: 's3-test' });
+  const worker = stack.spawnWorker({ ...fleet.machineEnv('worker-only'), FORGE_TEST_SECRET: 's3-test-secret' });
   try {
     const env = fleet.machineEnv('client-only');
     const run = await stack.client(

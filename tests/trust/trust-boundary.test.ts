@@ -34,7 +34,7 @@ let n = 0;
 
 before(async () => {
   stack = await startStack({ worker: false });
-  await stack.startWorker({ extraEnv: { FORGE_OTHER_SECRET: OTHER_SECRET, FORGE_TEST_SECRET: 'fine' } });
+  await stack.startWorker({ extraEnv: { FORGE_OTHER_SECRET: OTHER_SECRET, FORGE_TEST_SECRET: 'fine-secret-value' } });
   const loaded = await loadSpec(TINY);
   const ctx = await packContext(loaded.dir, contextPaths(loaded.plan));
   await publishContext(new LocalDirStore(stack.storeDir), ctx);
@@ -144,6 +144,19 @@ test('§1 a worker whose allow-list names its own credentials refuses to start, 
     assert.doesNotMatch(log, /\n\s+at /, 'no stack trace');
   }
   assert.deepEqual(parseWorkerSecrets(' ACME_LICENSE_KEY ,B_2,,'), ['ACME_LICENSE_KEY', 'B_2']);
+});
+
+test('§1 a worker refuses to start with a listed secret too short to mask, naming it, never its value', async () => {
+  const worker = stack.spawnWorker({ FORGE_TEST_SECRET: 'pw-1234' });
+  const code = await new Promise<number | null>((r) => worker.child.once('exit', r));
+  const log = await fs.readFile(worker.logFile, 'utf8');
+  assert.equal(code, 1, log);
+  assert.match(
+    log,
+    /^worker: FORGE_TEST_SECRET \(listed in IMAGE_FORGE_WORKER_SECRETS\) is shorter than 8 characters: step logs could not mask it safely/m,
+  );
+  assert.ok(!log.includes('pw-1234'), 'the value is not shown');
+  assert.doesNotMatch(log, /\n\s+at /, 'no stack trace');
 });
 
 test('§1 client local start refuses an allow-list naming a credential before starting anything', async () => {
