@@ -15,7 +15,7 @@ export default tseslint.config(
         {
           object: 'utils',
           property: 'generateKeyPairSync',
-          message: "ssh2's generator truncates one ed25519 key in 256: use platform/ssh-keygen.ts",
+          message: "ssh2's generator truncates one ed25519 key in 256: use randomEd25519 (platform/host-key.ts)",
         },
       ],
     },

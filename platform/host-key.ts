@@ -4,7 +4,7 @@
  * id, so any worker of the fleet — and a retried provision — derives the same key, and no private
  * key ever enters workflow history.
  */
-import { createHash, createHmac, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { sha256Fingerprint } from './ssh';
 
 export interface HostKey {
@@ -22,17 +22,28 @@ export function deriveHostKey(secret: Buffer, buildId: string): HostKey {
   return ed25519FromSeed(createHmac('sha256', secret).update(`image-forge host key\0${buildId}`).digest());
 }
 
-/** An ed25519 key pair in OpenSSH formats from a 32-byte seed. */
-export function ed25519FromSeed(seed: Buffer): HostKey {
+/** An ed25519 key pair in OpenSSH formats from a 32-byte seed (the comment goes in the private key). */
+export function ed25519FromSeed(seed: Buffer, comment = 'image-forge build droplet'): HostKey {
   const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
   const pub = spki.subarray(spki.length - 32);
   const publicBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
   return {
-    privateOpenSsh: openSshPrivateKey(seed, pub, publicBlob),
+    privateOpenSsh: openSshPrivateKey(seed, pub, publicBlob, comment),
     publicOpenSsh: `ssh-ed25519 ${publicBlob.toString('base64')}`,
     fingerprint: sha256Fingerprint(publicBlob),
   };
+}
+
+/**
+ * A fresh key pair (a login key for a one-off droplet, a test's key). Not ssh2's
+ * `utils.generateKeyPairSync('ed25519')`: it strips every leading zero byte of the public key, so
+ * one key in 256 comes out 31 bytes long and no parser reads it back ("Malformed OpenSSH private
+ * key") — the suite's now-and-then `errors never carry key material` failure. The public key here
+ * is always the SPKI's last 32 bytes.
+ */
+export function randomEd25519(comment?: string): HostKey {
+  return ed25519FromSeed(randomBytes(32), comment);
 }
 
 /** A secret for deriving host keys, from the worker's own login key. */
@@ -48,7 +59,7 @@ function sshString(data: string | Buffer): Buffer {
 }
 
 /** The "openssh-key-v1" format, unencrypted (PROTOCOL.key in OpenSSH). */
-function openSshPrivateKey(seed: Buffer, pub: Buffer, publicBlob: Buffer): string {
+function openSshPrivateKey(seed: Buffer, pub: Buffer, publicBlob: Buffer, comment: string): string {
   const check = createHash('sha256').update(seed).digest().subarray(0, 4);
   let priv = Buffer.concat([
     check,
@@ -56,7 +67,7 @@ function openSshPrivateKey(seed: Buffer, pub: Buffer, publicBlob: Buffer): strin
     sshString('ssh-ed25519'),
     sshString(pub),
     sshString(Buffer.concat([seed, pub])),
-    sshString('image-forge build droplet'),
+    sshString(comment),
   ]);
   const pad: number[] = [];
   for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);

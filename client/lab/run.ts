@@ -14,7 +14,7 @@ import { UserError } from '../../contract/user-error';
 import { givenLabToken } from './defaults';
 import { requireRoot } from './serve';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
+import { randomEd25519 } from '../../platform/host-key';
 
 export interface RunOptions {
   image: string;
@@ -70,11 +70,13 @@ export async function labRun(opts: RunOptions): Promise<number> {
       );
     api = new DoApi({ token, endpoint: endpoint.replace(/\/+$/, ''), requestTimeoutMs: 30_000 });
     const name = `lab-run-${randomBytes(3).toString('hex')}`;
-    const keys = generateEd25519KeyPair(name);
+    const keys = randomEd25519(name);
     const a = api;
 
     keyId = (
-      await a.call('register a temporary SSH key', (c) => c.sshKey.createSshKey({ name, public_key: keys.public }))
+      await a.call('register a temporary SSH key', (c) =>
+        c.sshKey.createSshKey({ name, public_key: keys.publicOpenSsh }),
+      )
     ).data.ssh_key.id;
     const image = /^\d+$/.test(opts.image) ? Number(opts.image) : opts.image;
     const created = await a.call(
@@ -101,7 +103,7 @@ export async function labRun(opts: RunOptions): Promise<number> {
     conn = await connectSsh({
       host: ipv4,
       username: 'root',
-      privateKey: keys.private,
+      privateKey: keys.privateOpenSsh,
       readyTimeoutMs: 60_000,
       signal: abort.signal,
     });

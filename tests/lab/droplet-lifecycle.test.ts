@@ -14,7 +14,7 @@ import { connectSsh, exec, HostKeyMismatchError } from '../../platform/ssh';
 import { createLabServer } from '../../lab/api/server';
 import { createNspawnRuntime, findLeftovers, isEmpty } from '../../lab/droplets/nspawn-runtime';
 import { skipUnlessRoot, startTestLab, waitFor, type TestLab } from '../support/lab-api';
-import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
+import { randomEd25519 } from '../../platform/host-key';
 
 const execFileP = promisify(execFile);
 const skip = skipUnlessRoot;
@@ -30,7 +30,7 @@ write_files:
 `;
 
 let lab: TestLab;
-const keys = generateEd25519KeyPair('lifecycle-test');
+const keys = randomEd25519('lifecycle-test');
 const open: Client[] = [];
 
 before(async () => {
@@ -75,7 +75,7 @@ async function ssh(d: Droplet, pinned?: string): Promise<{ conn: Client; hostKey
   const conn = await connectSsh({
     host: d.networks.v4[0]!.ip_address,
     username: 'root',
-    privateKey: keys.private,
+    privateKey: keys.privateOpenSsh,
     readyTimeoutMs: 60_000,
     onHostKey: (fp) => (hostKey = fp),
     ...(pinned ? { hostKeySha256: pinned } : {}),
@@ -100,7 +100,7 @@ test(
   { skip },
   async (t) => {
     const c = lab.client;
-    const key = (await c.sshKey.createSshKey({ name: 'lifecycle', public_key: keys.public })).data.ssh_key;
+    const key = (await c.sshKey.createSshKey({ name: 'lifecycle', public_key: keys.publicOpenSsh })).data.ssh_key;
 
     const created = await c.droplet.createDroplet({
       name: 'lifecycle-1',

@@ -10,19 +10,19 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { Server, utils, type Client } from 'ssh2';
-import { generateEd25519KeyPair } from '../../platform/ssh-keygen';
+import { randomEd25519 } from '../../platform/host-key';
 import { HostKeyMismatchError, SshConnectionLostError, connectSsh, exec, sha256Fingerprint } from '../../platform/ssh';
 
-const hostKey = generateEd25519KeyPair();
-const userKey = generateEd25519KeyPair();
-const userPublic = utils.parseKey(userKey.public);
-const hostParsed = utils.parseKey(hostKey.private);
+const hostKey = randomEd25519();
+const userKey = randomEd25519();
+const userPublic = utils.parseKey(userKey.publicOpenSsh);
+const hostParsed = utils.parseKey(hostKey.privateOpenSsh);
 if (userPublic instanceof Error || hostParsed instanceof Error) throw new Error('test keys did not parse');
 const hostFingerprint = `SHA256:${createHash('sha256').update(hostParsed.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
 
 /** Commands the fake server understands. */
 function serve(): Server {
-  const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+  const server = new Server({ hostKeys: [hostKey.privateOpenSsh] }, (client) => {
     client.on('authentication', (ctx) => {
       if (
         ctx.method === 'publickey' &&
@@ -106,7 +106,7 @@ async function connect(extra: { hostKeySha256?: string } = {}): Promise<Client> 
     host: '127.0.0.1',
     port,
     username: 'root',
-    privateKey: userKey.private,
+    privateKey: userKey.privateOpenSsh,
     readyTimeoutMs: 5000,
     ...extra,
   });
@@ -171,7 +171,13 @@ test('connect retries until the server comes up, and gives up at the deadline', 
 
   const t = Date.now();
   await assert.rejects(
-    connectSsh({ host: '127.0.0.1', port: late, username: 'root', privateKey: userKey.private, readyTimeoutMs: 1200 }),
+    connectSsh({
+      host: '127.0.0.1',
+      port: late,
+      username: 'root',
+      privateKey: userKey.privateOpenSsh,
+      readyTimeoutMs: 1200,
+    }),
     SshConnectionLostError,
   );
   assert.ok(Date.now() - t >= 1000, 'kept trying until the deadline');
@@ -183,7 +189,7 @@ test('connect retries until the server comes up, and gives up at the deadline', 
       host: '127.0.0.1',
       port: late,
       username: 'root',
-      privateKey: userKey.private,
+      privateKey: userKey.privateOpenSsh,
       readyTimeoutMs: 10_000,
     });
     clients.push(c);
@@ -201,12 +207,18 @@ test('errors never carry key material', async () => {
     assert.ok(!err.message.includes('c2VjcmV0'));
     return true;
   });
-  const wrongUser = generateEd25519KeyPair();
+  const wrongUser = randomEd25519();
   await assert.rejects(
-    connectSsh({ host: '127.0.0.1', port, username: 'root', privateKey: wrongUser.private, readyTimeoutMs: 1500 }),
+    connectSsh({
+      host: '127.0.0.1',
+      port,
+      username: 'root',
+      privateKey: wrongUser.privateOpenSsh,
+      readyTimeoutMs: 1500,
+    }),
     (err: Error) => {
       assert.equal(err.name, 'SshAuthenticationError');
-      assert.ok(!err.message.includes(wrongUser.private.slice(40, 80)));
+      assert.ok(!err.message.includes(wrongUser.privateOpenSsh.slice(40, 80)));
       return true;
     },
   );
