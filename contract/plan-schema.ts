@@ -5,7 +5,7 @@
  * zod only, no Node APIs: the workflow bundle may load contract/.
  */
 import { z } from 'zod';
-import { MAX_SCRIPT_TIMEOUT_MS, formatDuration } from './plan';
+import { MAX_SCRIPT_TIMEOUT_MS, formatDuration, type BuildPlan } from './plan';
 import { MATRIX_MAX_CHILDREN, MATRIX_MAX_CONCURRENCY } from './plan-checks';
 
 export const LIMITS = {
@@ -231,3 +231,15 @@ export function isNormalAbsolute(p: string): boolean {
       .every((s) => s !== '' && s !== '.' && s !== '..')
   );
 }
+
+/**
+ * The hand-written plan types (plan.ts, with the builder options planSchema leaves to
+ * plan-checks.ts) and the schema say the same of every field the schema covers, both ways: a field
+ * added to one and not the other fails the typecheck.
+ */
+type SchemaPlan = z.infer<typeof planSchema>;
+type CoveredPlan = Omit<BuildPlan, 'ssh' | 'timeouts' | 'api' | 'droplet' | 'snapshot'> & {
+  droplet: Pick<BuildPlan['droplet'], 'image' | 'region' | 'size' | 'tags'>;
+  snapshot: Omit<BuildPlan['snapshot'], 'waitForTransfer'>;
+};
+export const planTypesAgree: [(p: SchemaPlan) => CoveredPlan, (p: CoveredPlan) => SchemaPlan] = [(p) => p, (p) => p];
