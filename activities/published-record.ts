@@ -1,6 +1,6 @@
 /** last-published / record-published: read and write the family's last published image. */
 import type { ActivityDeps } from './runtime/deps';
-import { publishedKey, readPublished } from './records/published';
+import { readPublished, writePublished } from './records/published';
 import type { PublishedRecord } from '../contract/publish';
 import { check, checked } from './runtime/check-input';
 import { ownBuild } from './runtime/run-identity';
@@ -17,6 +17,6 @@ export function recordPublished(deps: ActivityDeps) {
     // Only the build that published the image records it as the family's published image.
     ownBuild(record.buildId);
     await ownedImage(deps, record.imageId, 'imageId', 'use');
-    await deps.store.put(publishedKey(record.family), Buffer.from(JSON.stringify(record, null, 2)));
+    await writePublished(deps, record);
   };
 }

@@ -15,6 +15,11 @@ export async function readPublished(deps: ActivityDeps, family: string): Promise
   return raw ? (JSON.parse(raw.toString()) as PublishedRecord) : null;
 }
 
+/** Writes the family's published record (the record-published step does, after its checks). */
+export async function writePublished(deps: ActivityDeps, record: PublishedRecord): Promise<void> {
+  await deps.store.put(publishedKey(record.family), Buffer.from(JSON.stringify(record, null, 2)));
+}
+
 /** Every image of the family ever submitted to the Marketplace (and the last published one). */
 export async function publishedImages(deps: ActivityDeps, family: string): Promise<number[]> {
   const raw = await deps.store.get(imagesKey(family));

@@ -2,8 +2,8 @@
  * The generated reasonForUpdate from real pieces, no stub: two real bills of materials — the sbom
  * step's own command run on two real Debian 12 systems (this machine, as the image last published,
  * and the lab's debian-12-x64 base tree, as the rebuild; whichever is newer), parsed by the step's own parser — go
- * through the real published record (record-published, then last-published, in a real build
- * store) and the real diff. dpkg itself (`dpkg --compare-versions`) is the oracle for what was
+ * through the real published record (written as record-published writes it, read by
+ * last-published, in a real build store) and the real diff. dpkg itself (`dpkg --compare-versions`) is the oracle for what was
  * upgraded or downgraded; the reason must list exactly those changes, in order, within 280
  * characters, and count what it left out.
  */
@@ -14,7 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activityDeps } from '../../activities/runtime/deps';
-import { lastPublished, recordPublished } from '../../activities/published-record';
+import { lastPublished } from '../../activities/published-record';
+import { writePublished } from '../../activities/records/published';
 import { parseSbomOutput, sbomCommand } from '../../activities/image/sbom';
 import { LocalDirStore } from '../../context/store';
 import { DoApi } from '../../platform/digitalocean';
@@ -72,7 +73,8 @@ test('a rebuild between two real Debian systems publishes the package changes dp
     workerSecrets: [],
   });
   const before = diffSide(published).packages;
-  await recordPublished(deps)({
+  // As record-published writes it once its build's image is checked (build-identity.test.ts covers the check).
+  await writePublished(deps, {
     family: 'web',
     appId: 'app',
     imageId: 41,
