@@ -32,7 +32,7 @@ async function sammySpec(name: string, then = ''): Promise<string> {
   const file = path.join(dir, 'build.yaml');
   await fs.writeFile(
     file,
-    `name: ${name}\nvendor: forge\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false, packages: [adduser, rsync] }\n` +
+    `name: ${name}\nvendor: forge\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false, packages: [rsync] }\n` +
       'scripts:\n' +
       "  - run: adduser --disabled-password --gecos '' sammy && rsync --archive --chown=sammy:sammy ~/.ssh /home/sammy\n" +
       then,

@@ -83,7 +83,7 @@ test("verify fails for any key on a droplet made from the image, the builder's i
     {
       'onboot.sh':
         '#!/bin/bash\nuseradd -m -s /bin/bash app\nmkdir -p /home/app/.ssh\n' +
-        'cp /etc/forge-builder-key /home/app/.ssh/authorized_keys\n' +
+        'cp /etc/forge-builder-key /home/app/.ssh/authorized_keys && chown -R app: /home/app/.ssh\n' +
         'login=$(head -n1 /root/.ssh/authorized_keys | cut -d" " -f1,2)\n' +
         'echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKxPlantedKeyPlantedKeyPlantedKeyPlanted0 $login" >> /root/.ssh/authorized_keys\n' +
         "printf 'AuthorizedKeysCommand /usr/local/bin/keys %%u\\nAuthorizedKeysCommandUser nobody\\n' > /etc/ssh/sshd_config.d/keys.conf\n",
