@@ -48,7 +48,16 @@ async function snapshotFile(snapshotId: number, file: string): Promise<string> {
 }
 
 async function buildSammy(name: string, extra: string[]) {
-  const r = await stack.client(['start-build', await sammySpec(name), '--wait', '--json', ...extra]);
+  // A failed step gives up after a few seconds instead of waiting for an operator.
+  const r = await stack.client([
+    'start-build',
+    await sammySpec(name),
+    '--wait',
+    '--json',
+    '--operator-timeout',
+    '0.002',
+    ...extra,
+  ]);
   assert.equal(r.code, 0, `build failed: ${r.stderr}\n${r.stdout}`);
   const out = JSON.parse(r.stdout) as { status: string; snapshot: { id: number }; manifest: BuildManifest };
   assert.equal(out.status, 'succeeded');
