@@ -3,9 +3,11 @@
  * done over SSH (image/seal.ts) — and power off from inside. The image is sealed, or the step
  * fails: a seal that exits non-zero, or whose connection breaks after it started, fails the step
  * and the droplet is left running for the operator (never powered off and snapshotted unsealed).
- * Power-off through DigitalOcean is only the fallback for a droplet that no longer answers after a
- * seal that succeeded — in this attempt, or in an earlier one (recorded in the heartbeat details)
- * that left the droplet off or unreachable. Pending events (422) are waited out.
+ * A seal succeeded only when its last line (SEAL_DONE) was read; one that started and was cut off
+ * is run again by the next attempt. Power-off through DigitalOcean is only the fallback for a
+ * droplet that no longer answers after a seal that succeeded — in this attempt, or in an earlier
+ * one (recorded in the heartbeat details) that left the droplet off or unreachable. Pending
+ * events (422) are waited out.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
@@ -13,9 +15,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { getAction, getDroplet, postDropletAction, waitAction } from './droplets/actions';
-import { SEAL_SCRIPT } from './image/seal';
+import { SEAL_SCRIPT, sealFinished } from './image/seal';
+import { keyFields } from './image/key-fields';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { depsForInput } from './runtime/check-input';
+import { shq } from './remote/shell-quote';
 import type { DropletRef, ShutdownResult } from '../contract/steps';
 import { FailureType } from '../contract/failures';
 
@@ -43,9 +47,8 @@ export function shutdown(workerDeps: ActivityDeps) {
     const deps = depsForInput(workerDeps, { ref, bastion: ref.bastion, api: ref.api });
     const grace = deps.timing?.shutdownGraceMs ?? 60_000;
     const earlier = earlierAttempt();
-    // The seal powers off only after every command of it succeeded: an earlier attempt that
-    // started it and left the droplet off sealed it.
-    const sealedBefore = earlier.sealed === true || earlier.sealing === true;
+    // Only a seal whose last line was read counts: one cut off mid-way may have left the keys.
+    const sealedBefore = earlier.sealed === true;
     const first = await getDroplet(deps, ref.dropletId);
     if (!first) throw new Error(`droplet ${ref.dropletId} no longer exists`);
     if (first.status === 'off') {
@@ -67,9 +70,18 @@ export function shutdown(workerDeps: ActivityDeps) {
       beat({ sealing: true } satisfies SealProgress);
       try {
         // A non-zero exit throws ScriptFailed; a broken connection throws too: both fail the step.
-        await runOnDroplet(deps, ref, 'shutdown', 'seal the image: remove login keys and power off', 'bash -s', {
-          stdin: SEAL_SCRIPT,
-        });
+        const seal = await runOnDroplet(
+          deps,
+          ref,
+          'shutdown',
+          'seal the image: remove login keys and power off',
+          `BUILDER_KEY=${shq(keyFields(deps.login.publicKey))} bash -s`,
+          { stdin: SEAL_SCRIPT, capture: true },
+        );
+        if (!sealFinished(seal.output))
+          throw new Error(
+            `the seal of droplet ${ref.dropletId} ended before its last line: retry this step to seal it again`,
+          );
       } finally {
         deps.shells.forget(ref);
       }

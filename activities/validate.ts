@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './runtime/deps';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
+import { keyFields } from './image/key-fields';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import type { StepContext, ValidationResult } from '../contract/steps';
@@ -9,8 +10,8 @@ import { FailureType } from '../contract/failures';
 
 export function validate(deps: ActivityDeps) {
   return async (input: StepContext): Promise<ValidationResult> => {
-    const keyBlob = deps.login.publicKey.split(/\s+/)[1] ?? '';
-    const r = await runOnDroplet(deps, input.droplet, input.step, 'image check', `LOGIN_KEY=${shq(keyBlob)} bash -s`, {
+    const loginKey = keyFields(deps.login.publicKey);
+    const r = await runOnDroplet(deps, input.droplet, input.step, 'image check', `LOGIN_KEY=${shq(loginKey)} bash -s`, {
       stdin: IMAGE_CHECK_SCRIPT,
       capture: true,
     });

@@ -14,8 +14,9 @@ import { ownBuild } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';
 import { destroyTagged } from './droplets/destroy-tagged';
 import { deriveHostKey, ed25519FromSeed } from '../platform/host-key';
-import { SshAuthenticationError, connectSsh } from '../platform/ssh';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
+import { keyFields } from './image/key-fields';
+import { usersBuilderKeyOpens } from './remote/builder-key-probe';
 import { PER_INSTANCE_DIR } from './image/first-boot';
 import { cloudConfig } from './image/cloud-config';
 import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
@@ -147,14 +148,17 @@ export function verify(workerDeps: ActivityDeps) {
         ref,
         input.step,
         'image check',
-        `IMAGE_CHECK_AFTER_BOOT=1 LOGIN_KEY=${shq(blob.toString('base64'))} bash -s`,
+        `IMAGE_CHECK_AFTER_BOOT=1 LOGIN_KEY=${shq(keyFields(oneTime.publicOpenSsh))} bash -s`,
         { stdin: IMAGE_CHECK_SCRIPT, capture: true },
       );
       const validation = parseImageCheck(check.output);
       if (validation.passed === 0) failures.push('the image check printed no results');
       for (const f of validation.failures) failures.push(`image check: ${f}`);
-      if (await builderKeyOpens(deps, ref))
-        failures.push("the builder's login key opens a droplet made from the image (the seal did not remove it)");
+      const opened = await usersBuilderKeyOpens(deps, ref, input.step);
+      if (opened.length > 0)
+        failures.push(
+          `the builder's login key opens a droplet made from the image as ${opened.join(', ')} (the seal did not remove it)`,
+        );
 
       const tests: VerifyResult['tests'] = [];
       for (const t of input.tests) {
@@ -180,24 +184,6 @@ export function verify(workerDeps: ActivityDeps) {
       await deps.api.call('delete one-time SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: keyId }));
     }
   };
-}
-
-/** Whether the worker's own key logs in to the droplet (it must not, on one made from the image). */
-async function builderKeyOpens(deps: ActivityDeps, ref: DropletRef): Promise<boolean> {
-  try {
-    const c = await connectSsh({
-      host: ref.ipv4,
-      username: 'root',
-      privateKey: deps.login.privateKey,
-      hostKeySha256: deriveHostKey(deps.hostKeySecret, ref.hostKeyId ?? ref.buildId).fingerprint,
-      readyTimeoutMs: 3000,
-    });
-    c.end();
-    return true;
-  } catch (err) {
-    if (err instanceof SshAuthenticationError) return false;
-    throw err;
-  }
 }
 
 /** Deletes this build's one-time verify keys (an earlier attempt's too). */

@@ -25,6 +25,8 @@ export interface SshConnectOptions {
   onHostKey?: (sha256: string) => void;
   /** Stops the retries (e.g. Ctrl-C). */
   signal?: AbortSignal;
+  /** false: one attempt, its failure thrown (a probe whose every new connection counts, e.g. against `ufw limit`). */
+  retry?: boolean;
   /**
    * Reach host:port through this connected jump host (an SSH bastion): each attempt asks it to open
    * a direct-tcpip channel (`forwardOut`) and speaks SSH over that channel instead of a TCP socket.
@@ -113,6 +115,7 @@ export async function connectSsh(opts: SshConnectOptions): Promise<Client> {
     } catch (err) {
       if (err instanceof HostKeyMismatchError || opts.signal?.aborted) throw err;
       if (!(err instanceof SshConnectionLostError || err instanceof SshAuthenticationError)) throw err;
+      if (opts.retry === false) throw err;
       last = err;
     }
     const remaining = deadline - Date.now();

@@ -1,5 +1,6 @@
 #!/bin/bash
 set -u
+# key_fields: from key-fields.sh, which check.ts puts before this script.
 say() { echo "$1: $2: $3"; }
 # 1. OS
 . /etc/os-release
@@ -45,21 +46,42 @@ say PASS users "checked"
 # 7. root
 pass=$(getent shadow root | cut -d: -f2)
 case "$pass" in '!'*|'*'*) say PASS root-password "no password" ;; *) say FAIL root-password "root has a password set (or an empty one)" ;; esac
-# SSH keys: every authorized_keys* file of every user holds none. LOGIN_KEY is the key this check
-# logged in with (the builder's at validate, which the seal removes next; verify's one-time key on
-# a droplet made from the image): it alone does not count. Any other key — the builder's on a
-# droplet made from the image included — fails.
+# SSH keys: every authorized_keys* file of every user holds none. LOGIN_KEY ("TYPE BLOB") is the
+# key this check logged in with (the builder's at validate, which the seal removes next; verify's
+# one-time key on a droplet made from the image): a line holding it as its key (key_fields, not a
+# substring: a planted key may carry it as a comment) does not count. Any other key — the
+# builder's on a droplet made from the image included — fails.
 login_key=${LOGIN_KEY:-@@none@@}
 keys=0
 while IFS=: read -r _ _ _ _ _ home _; do
   [ -n "$home" ] && [ -d "$home/.ssh" ] || continue
   for ak in "$home"/.ssh/authorized_keys*; do
     [ -f "$ak" ] || continue
-    n=$(grep -vF -- "$login_key" "$ak" | grep -cvE '^[[:space:]]*(#|$)' || true)
+    n=$(key_fields "$ak" | grep -cvxF -- "$login_key" || true)
     if [ "$n" -gt 0 ]; then say FAIL ssh-keys "$ak holds $n key(s) (remove them)"; keys=1; fi
   done
 done < <(getent passwd | sort -u)
 [ $keys = 0 ] && say PASS ssh-keys "no authorized_keys file holds a key"
+# sshd settings that let someone in without any authorized_keys showing it. Debian's default
+# AuthorizedKeysFile (the two files checked above) is not one, nor a setting of "none".
+ways=0
+for conf in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*; do
+  [ -f "$conf" ] || continue
+  while IFS= read -r setting; do
+    say FAIL ssh-config "$conf sets $setting (a way in that no authorized_keys shows: remove it)"; ways=1
+  done < <(awk '
+    { line = $0; sub(/^[ \t]+/, "", line); sub(/[ \t\r]+$/, "", line) }
+    line == "" || line ~ /^#/ { next }
+    {
+      kw = line; sub(/[ \t=].*$/, "", kw); kw = tolower(kw)
+      val = substr(line, length(kw) + 1); sub(/^[ \t]*=?[ \t]*/, "", val); gsub(/[ \t]+/, " ", val)
+    }
+    kw != "authorizedkeysfile" && kw != "authorizedkeyscommand" && kw != "trustedusercakeys" { next }
+    val == "none" || (kw == "authorizedkeysfile" && val == ".ssh/authorized_keys .ssh/authorized_keys2") { next }
+    { print substr(line, 1, 120) }
+  ' "$conf")
+done
+[ $ways = 0 ] && say PASS ssh-config "sshd takes keys from authorized_keys only"
 if [ -f /root/.ssh/id_rsa ]; then
   if [ -s /root/.ssh/id_rsa ]; then say FAIL root-ssh "/root/.ssh/id_rsa is a private key"; else say WARN root-ssh "/root/.ssh/id_rsa exists (empty)"; fi
 fi

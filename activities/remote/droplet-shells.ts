@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Client } from 'ssh2';
 import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
-import { connectSsh, exec, sha256Fingerprint } from '../../platform/ssh';
+import { SshAuthenticationError, connectSsh, exec, sha256Fingerprint } from '../../platform/ssh';
 import { deriveHostKey } from '../../platform/host-key';
 import { bastionProblems } from '../../contract/plan-checks';
 import { FailureType } from '../../contract/failures';
@@ -58,6 +58,29 @@ export class DropletShells {
       return { exitCode: r.exitCode ?? 255, seconds: (Date.now() - t0) / 1000 };
     } catch (err) {
       this.forget(ref);
+      throw err;
+    }
+  }
+
+  /**
+   * Whether `privateKey` logs in to the droplet as `username` — through the ref's bastion, as the
+   * worker reaches it. One attempt: a refused key is an answer, not a droplet still booting.
+   */
+  async opensAs(ref: DropletRef, username: string, privateKey: Buffer, timeoutMs = 15_000): Promise<boolean> {
+    try {
+      const c = await connectSsh({
+        host: ref.ipv4,
+        username,
+        privateKey,
+        hostKeySha256: deriveHostKey(this.hostKeySecret, ref.hostKeyId ?? ref.buildId).fingerprint,
+        readyTimeoutMs: timeoutMs,
+        retry: false,
+        ...(ref.bastion ? { jump: await this.jump(ref.bastion, timeoutMs) } : {}),
+      });
+      c.end();
+      return true;
+    } catch (err) {
+      if (err instanceof SshAuthenticationError) return false;
       throw err;
     }
   }

@@ -169,8 +169,8 @@ test('a droplet from the snapshot: first boot once, first login once, site up, i
   const page = await d.run('curl -fsS http://localhost/');
   assert.match(page.out, /LAMP on DigitalOcean: PHP 8\.2.*database connected \(MariaDB/);
 
-  const keyBlob = (await d.run('cut -d" " -f2 /root/.ssh/authorized_keys')).out.trim();
-  const check = await d.run(`IMAGE_CHECK_AFTER_BOOT=1 LOGIN_KEY='${keyBlob}' bash -s`, IMAGE_CHECK_SCRIPT);
+  const loginKey = (await d.run('cut -d" " -f1,2 /root/.ssh/authorized_keys')).out.trim();
+  const check = await d.run(`IMAGE_CHECK_AFTER_BOOT=1 LOGIN_KEY='${loginKey}' bash -s`, IMAGE_CHECK_SCRIPT);
   const report = parseImageCheck(check.out);
   assert.deepEqual(report.failures, [], check.out);
   assert.deepEqual(report.warnings, [], check.out);

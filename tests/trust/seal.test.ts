@@ -73,16 +73,20 @@ test('a seal that fails fails the build: no power-off through the API, no snapsh
   assert.deepEqual(apiPowerOff, [], 'nothing powered the droplet off through the API');
 });
 
-test("verify fails for any key on a droplet made from the image, the builder's included", async () => {
-  // The builder's key copied to authorized_keys2 passes validate (it is the login key there) and
-  // survives the seal; a first-boot script gives another user a key on every droplet.
+test("verify fails for any key on a droplet made from the image, the builder's included, and any other way in", async () => {
+  // The builder's key kept aside passes validate and the seal (no authorized_keys holds it); a
+  // first-boot script gives it to a user of its own, appends a key to root's whose comment is the
+  // droplet's login key (its type and blob), and has sshd ask a command for keys.
   const file = await spec(
     'keyleak',
-    'scripts:\n  - run: cp /root/.ssh/authorized_keys /root/.ssh/authorized_keys2\nfirstBoot: [onboot.sh]\n',
+    'scripts:\n  - run: cp /root/.ssh/authorized_keys /etc/forge-builder-key\nfirstBoot: [onboot.sh]\n',
     {
       'onboot.sh':
-        '#!/bin/bash\nuseradd -m app\nmkdir -p /home/app/.ssh\n' +
-        'echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKxPlantedKeyPlantedKeyPlantedKeyPlanted0 x" > /home/app/.ssh/authorized_keys\n',
+        '#!/bin/bash\nuseradd -m -s /bin/bash app\nmkdir -p /home/app/.ssh\n' +
+        'cp /etc/forge-builder-key /home/app/.ssh/authorized_keys && chown -R app: /home/app/.ssh\n' +
+        'login=$(head -n1 /root/.ssh/authorized_keys | cut -d" " -f1,2)\n' +
+        'echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKxPlantedKeyPlantedKeyPlantedKeyPlanted0 $login" >> /root/.ssh/authorized_keys\n' +
+        "printf 'AuthorizedKeysCommand /usr/local/bin/keys %%u\\nAuthorizedKeysCommandUser nobody\\n' > /etc/ssh/sshd_config.d/keys.conf\n",
     },
   );
   const { outcome, state, audit } = await build(file, 'key-leak');
@@ -91,9 +95,10 @@ test("verify fails for any key on a droplet made from the image, the builder's i
   const verify = state.steps.find((s) => s.name === 'verify');
   assert.equal(verify?.state, 'failed', JSON.stringify(state.steps));
   const error = verify?.error ?? '';
-  assert.match(error, /the builder's login key opens a droplet made from the image/);
-  assert.match(error, /\/root\/\.ssh\/authorized_keys2 holds 1 key/);
+  assert.match(error, /the builder's login key opens a droplet made from the image as app \(/);
   assert.match(error, /\/home\/app\/\.ssh\/authorized_keys holds 1 key/);
+  assert.match(error, /\/root\/\.ssh\/authorized_keys holds 1 key/);
+  assert.match(error, /\/etc\/ssh\/sshd_config\.d\/keys\.conf sets AuthorizedKeysCommand \/usr\/local\/bin\/keys %u/);
   assert.ok(
     audit.some((e) => e.type === 'image.deleted'),
     'the failed image was deleted',
