@@ -10,9 +10,9 @@ import { rememberPublished } from './records/published';
 import { VendorApiError } from '../platform/vendor-api';
 import { isUnderReview } from '../contract/publish';
 import type { PublishAttempt, PublishInput, VendorUpdateBody } from '../contract/publish';
-import { check, checked } from './runtime/check-input';
+import { check, checked, refuseIf } from './runtime/check-input';
 import { ownBuild } from './runtime/run-identity';
-import { checkImageTags, ownedImage } from './droplets/owned';
+import { ownedImage } from './droplets/owned';
 
 export function publish(deps: ActivityDeps) {
   return async (input: PublishInput): Promise<PublishAttempt> => {
@@ -22,8 +22,12 @@ export function publish(deps: ActivityDeps) {
     ownBuild(input.buildId);
     const body = input.body ?? legacyBody(input);
     // Only this run's image goes to the Marketplace, whatever id the input names (the body's too).
+    refuseIf(
+      body.imageId === input.imageId
+        ? []
+        : [`body.imageId ${JSON.stringify(body.imageId)} is not the image this step publishes (${input.imageId})`],
+    );
     await ownedImage(deps, input.imageId, 'imageId', 'use');
-    if (body.imageId !== input.imageId) checkImageTags(undefined, body.imageId, 'body.imageId', 'delete');
     // Remembered before sending: an image that may be in review must never be pruned.
     if (input.family) await rememberPublished(deps, input.family, input.imageId);
     try {

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { provision } from '../../activities/provision';
 import { snapshot } from '../../activities/snapshot';
 import { transfer } from '../../activities/transfer';
@@ -135,6 +136,14 @@ test('each activity checks the step, the droplet, the ids, retention and apt pac
   await refuses(() => deleteSnapshot(untouchable)({ imageId: 0 }), /imageId/);
   const pub = { buildId: 'b', appId: 'app', version: '1', reasonForUpdate: 'r', osVersion: 'd', softwareIncluded: [] };
   await refuses(() => publish(untouchable)({ ...pub, imageId: Number.NaN }), /imageId/);
+  // As an activity of build "b": the body may not name another image than the one checked as the run's.
+  const asB = new MockActivityEnvironment({ workflowExecution: { workflowId: 'b', runId: 'run-b' } });
+  const body = { imageId: 7, version: '1' };
+  await refuses(() => asB.run(publish(untouchable), { ...pub, imageId: 6, body }), /body\.imageId 7 is not the image/);
+  await refuses(
+    () => asB.run(publish(untouchable), { ...pub, buildId: 'a', imageId: 7, body }),
+    /buildId "a" is not this build/,
+  );
   const check = { buildId: 'b', step: 'verify', contextDigest: 'sha256-0', firstBoot: [], tests: [], env: {} };
   await refuses(() => verify(untouchable)({ ...check, imageId: 0, region: 'nyc3' }), /imageId/);
   await refuses(() => verify(untouchable)({ ...check, imageId: 1, region: 'NYC 3' }), /region/);
