@@ -4,12 +4,18 @@ import { stateQuery } from '../contract/operator';
 import type { BuildState } from '../contract/operator';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function followBuild(handle: WorkflowHandle, opts: { json: boolean; intervalMs?: number }): Promise<void> {
-  if (opts.json) {
+/** How following ended: the build ended, or (untilApproval) it waits for a person to approve publishing. */
+export type FollowEnd = 'ended' | 'waiting-for-approval';
+
+export async function followBuild(
+  handle: WorkflowHandle,
+  opts: { json: boolean; intervalMs?: number; untilApproval?: boolean },
+): Promise<FollowEnd> {
+  if (opts.json && !opts.untilApproval) {
     // Nothing to print until the end: wait on the server's long poll, not a describe and a query a
     // second (20 builds followed that way kept the worker answering 20 queries a second; bench P5).
     await handle.result().catch(() => undefined);
-    return;
+    return 'ended';
   }
   const seen = new Map<string, string>();
   let waitingShown = '';
@@ -44,7 +50,9 @@ export async function followBuild(handle: WorkflowHandle, opts: { json: boolean;
         `  waiting for approval to publish image ${state.approval.imageId} to app ${state.approval.appId}: client approve ${handle.workflowId} | client reject ${handle.workflowId} --reason …`,
       );
     }
-    if (desc.status.name !== 'RUNNING') return;
+    if (desc.status.name !== 'RUNNING') return 'ended';
+    // CI: the build job ends here with its reports; a later job approves (client approve).
+    if (opts.untilApproval && state?.approval) return 'waiting-for-approval';
     await sleep(opts.intervalMs ?? 1000);
   }
 }

@@ -8,6 +8,10 @@ import { followBuild } from '../follow';
 import { ensureLocalStack } from '../local-stack';
 import { buildUrl, taskQueue, temporalClient, temporalSettings, withConnectionFlags } from '../settings';
 import { startMatrix } from './start-matrix';
+import { outcomeOf } from '../ci-report/outcome';
+import { writeReports } from '../ci-report/write';
+import type { ReportFlags } from '../ci-report/write';
+import { UserError } from '../../contract/user-error';
 import {
   buildOptions,
   loadSpecForClient,
@@ -32,19 +36,34 @@ export function registerStartBuild(program: Command): void {
         .option('--local', 'build in the lab on this machine, starting Temporal, the lab and a worker when needed')
         .option('--wait', 'follow the build until it ends and print its manifest')
         .option('--json', 'print JSON')
+        .option('--junit <file>', 'with --wait: write a JUnit XML report (a test case per step and per image test)')
+        .option('--summary <file>', 'with --wait: append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)')
+        .option(
+          '--until-approval',
+          'with --wait --publish: stop following (exit 0, reports written) once the build waits for `client approve`',
+        )
         .option('--id <build-id>', 'the build id (default build-<name>-<UTC timestamp>)')
         .option(
           '--concurrency <n>',
           "matrix builds: variants built at once (default: the spec's matrix.concurrency, or 2)",
         ),
     ),
-  ).action(async (specFiles: string[], flags: StartFlags) => {
+  ).action(async (specFiles: string[], flags: StartFlags & ReportFlags & { untilApproval?: boolean }) => {
+    if ((flags.junit || flags.summary || flags.untilApproval) && !flags.wait)
+      throw new UserError(
+        '--junit, --summary and --until-approval report on a build followed to its end: add --wait',
+        2,
+      );
+    if (flags.untilApproval && !flags.publish)
+      throw new UserError('--until-approval stops at the wait for publishing approval: add --publish', 2);
     const say = (msg: string) => {
       if (!flags.json) process.stderr.write(`${msg}\n`);
     };
     const all: LoadedSpec[] = [];
     for (const f of specFiles) all.push(await loadSpecForClient(f));
     if (all.length > 1 || all[0]!.spec.matrix) {
+      if (flags.junit || flags.summary || flags.untilApproval)
+        throw new UserError('--junit, --summary and --until-approval are for a single build, not a matrix', 2);
       await startMatrix(all, flags, say);
       return;
     }
@@ -85,7 +104,13 @@ export function registerStartBuild(program: Command): void {
         console.log(JSON.stringify({ buildId, status: 'running', url, contextDigest: ctx.digest }, null, 2));
       return;
     }
-    await followBuild(handle, { json: !!flags.json });
+    const end = await followBuild(handle, { json: !!flags.json, untilApproval: !!flags.untilApproval });
+    if (end === 'waiting-for-approval') {
+      await writeReports(client, await outcomeOf(handle, loaded.plan.name, { waitingForApproval: true }), flags);
+      if (flags.json) console.log(JSON.stringify({ buildId, status: 'waiting-for-approval', url }, null, 2));
+      else say(`build ${buildId} waits for approval to publish: client approve ${buildId}`);
+      return;
+    }
     let manifest: BuildManifest | undefined;
     let error: string | undefined;
     try {
@@ -98,6 +123,8 @@ export function registerStartBuild(program: Command): void {
             ? err.message
             : String(err);
     }
+    // Written before the exit code is set: a failed build's report is what CI shows of it.
+    await writeReports(client, await outcomeOf(handle, loaded.plan.name, { manifest, error }), flags);
     if (flags.json) {
       console.log(
         JSON.stringify(
