@@ -208,3 +208,15 @@ test('--until-approval: the reports are written and the client exits 0 once the 
   assert.equal(reject.code, 0, reject.stderr);
   await stack.temporal.client.workflow.getHandle('ci-pub').result();
 });
+
+test("the summary's package changes: against the family's earlier build (the first test's), by client diff's logic", async () => {
+  const file = await spec(
+    'cigood',
+    ['files:', '  - { src: added.txt, dest: /etc/cigood-added.txt, mode: "0644" }', ''].join('\n'),
+  );
+  await fs.writeFile(path.join(path.dirname(file), 'added.txt'), 'one more file\n');
+  const { run, md } = await build(file, 'ci-good-2', ['--no-verify']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(md, /^\*\*Package changes since `ci-good`:\*\*$/m, md);
+  assert.match(md, /^- files added \(1\): \/etc\/cigood-added\.txt$/m, md);
+});
