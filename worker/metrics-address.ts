@@ -8,7 +8,7 @@ export interface MetricsAddress {
 
 export function parseMetricsAddress(value: string): MetricsAddress {
   // host:port, or [v6]:port; a port alone listens on loopback only.
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))?:?(\d{1,5})$/.exec(value.trim());
+  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):)?(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port < 1 || port > 65535)
     throw new UserError(
