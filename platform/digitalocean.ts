@@ -120,7 +120,9 @@ export class DoApi {
       await this.pacer?.turn();
       try {
         const answer = await fn(this.client);
-        doRequests.inc({ status: '2xx' });
+        // dots-wrapper answers with the axios response: its status when it has one.
+        const status = (answer as { status?: unknown } | null | undefined)?.status;
+        doRequests.inc({ status: typeof status === 'number' ? statusLabel(status) : '2xx' });
         return answer;
       } catch (raw) {
         const err = toDoApiError(what, raw);

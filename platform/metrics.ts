@@ -42,7 +42,7 @@ export const dropletSeconds = new Counter({
 
 export const doRequests = new Counter({
   name: 'image_forge_digitalocean_requests_total',
-  help: 'DigitalOcean API requests by answer: an HTTP status ("429" apart), or "network" when none came.',
+  help: 'DigitalOcean API requests by answer: the HTTP status (so 429 apart), or "network" when none came.',
   labelNames: ['status'] as const,
   registers: [registry],
 });
