@@ -6,6 +6,7 @@
  */
 import { createApiClient } from 'dots-wrapper';
 import type { RequestPacer } from './request-pacer';
+import { doRequests, statusLabel } from './metrics';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type DoClient = ReturnType<typeof createApiClient>;
@@ -118,9 +119,14 @@ export class DoApi {
     for (let attempt = 1; ; attempt++) {
       await this.pacer?.turn();
       try {
-        return await fn(this.client);
+        const answer = await fn(this.client);
+        // dots-wrapper answers with the axios response: its status when it has one.
+        const status = (answer as { status?: unknown } | null | undefined)?.status;
+        doRequests.inc({ status: typeof status === 'number' ? statusLabel(status) : '2xx' });
+        return answer;
       } catch (raw) {
         const err = toDoApiError(what, raw);
+        doRequests.inc({ status: statusLabel(err.status) });
         const retryAfterMs =
           err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 60_000) : undefined;
         if (retryAfterMs !== undefined) shared?.pause(retryAfterMs / 1000);

@@ -5,6 +5,7 @@
  * one worker made up to 489 requests in a minute, 234 of them refused and retried (bench P5).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pacerWait } from './metrics';
 
 export class RequestPacer {
   private next = 0;
@@ -20,7 +21,10 @@ export class RequestPacer {
     const now = Date.now();
     const at = Math.max(now, this.next, this.pausedUntil);
     this.next = at + this.spacingMs;
-    if (at > now) await sleep(at - now);
+    if (at > now) {
+      pacerWait.inc((at - now) / 1000);
+      await sleep(at - now);
+    }
   }
 
   /** DigitalOcean said to wait (429 retry-after): no call goes out before then. */

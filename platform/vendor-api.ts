@@ -8,6 +8,7 @@
  */
 import type { AppStatus, VendorUpdateBody } from '../contract/publish';
 import { isUnderReview } from '../contract/publish';
+import { statusLabel, vendorRequests } from './metrics';
 
 export const VENDOR_API = 'https://api.digitalocean.com/api/v1/vendor-portal';
 
@@ -95,8 +96,10 @@ export class VendorApi {
       });
     } catch (err) {
       const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      vendorRequests.inc({ status: statusLabel(undefined) });
       throw new VendorApiError(`${what}: Vendor API unreachable (${code})`, undefined, 'transient');
     }
+    vendorRequests.inc({ status: statusLabel(res.status) });
     const text = await res.text();
     let data: unknown;
     try {

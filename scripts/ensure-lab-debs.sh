@@ -13,9 +13,11 @@ missing=()
 # chromium: the browser test of the Temporal Web UI (Debian's build; no browser downloads here);
 # python3-fabric: the benchmark's baseline; openssh-server: the sshd a test runs as an SSH jump host
 # (bastion) on 127.0.0.1 — installed without starting a system-wide sshd (see below);
+# prometheus: the metrics test scrapes a worker with its own Prometheus on a loopback port (never the
+# package's service, kept from starting like the others below);
 # apt-cacher-ng: the droplets' apt cache, which the lab runs itself as its child (lab/apt-cache/),
 # so the package's own service is kept from starting too.
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng; do
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng prometheus; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then
@@ -49,5 +51,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if installed apt-cacher-ng && command -v systemctl >/dev/null; then
     systemctl disable apt-cacher-ng.service >/dev/null 2>&1 || true
     if [ -d /run/systemd/system ]; then systemctl stop apt-cacher-ng.service >/dev/null 2>&1 || true; fi
+  fi
+  if installed prometheus && command -v systemctl >/dev/null; then
+    systemctl disable prometheus.service >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then systemctl stop prometheus.service >/dev/null 2>&1 || true; fi
   fi
 fi

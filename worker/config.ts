@@ -9,6 +9,8 @@ import { parseWorkerSecrets, shortWorkerSecrets } from '../contract/worker-secre
 import { VENDOR_API } from '../platform/vendor-api';
 import { DEFAULT_TASK_QUEUE, temporalSettingsFrom } from '../platform/temporal-settings';
 import type { TemporalSettings } from '../platform/temporal-settings';
+import { parseMetricsAddress } from './metrics-address';
+import type { MetricsAddress } from './metrics-address';
 
 export interface WorkerSettings {
   temporal: TemporalSettings;
@@ -40,6 +42,8 @@ export interface WorkerSettings {
    * Off by default: real DigitalOcean droplets cannot reach a proxy on the worker's host.
    */
   aptProxy?: string;
+  /** Where to serve /metrics, /healthz and /readyz (IMAGE_FORGE_METRICS, e.g. 127.0.0.1:9464). Off by default. */
+  metrics?: MetricsAddress;
 }
 
 export function workerSettingsFrom(env: Record<string, string | undefined>): WorkerSettings {
@@ -92,6 +96,7 @@ export function workerSettingsFrom(env: Record<string, string | undefined>): Wor
       throw new UserError((err as Error).message);
     }
   }
+  if (env.IMAGE_FORGE_METRICS) s.metrics = parseMetricsAddress(env.IMAGE_FORGE_METRICS);
   return s;
 }
 

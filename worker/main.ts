@@ -11,16 +11,38 @@ import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createBuildWorker } from './run';
 import { restartWithLeanHeap } from './lean-heap';
 import { ensureSearchAttributes } from '../platform/search-attributes';
+import { startMetricsServer } from './metrics-server';
+import { freeLoopbackPort } from './free-port';
 
 async function main(): Promise<number> {
   restartWithLeanHeap();
-  Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   const settings = workerSettingsFrom(process.env);
+  // The SDK's own exporter listens on loopback only; the worker's server serves its scrape with its own.
+  const sdkMetricsPort = settings.metrics ? await freeLoopbackPort() : undefined;
+  Runtime.install({
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      ...(sdkMetricsPort
+        ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, useSecondsForDurations: true } } }
+        : {}),
+    },
+  });
   const client = await connectClient(settings.temporal);
   await ensureSearchAttributes(client, settings.temporal.namespace).catch(() => undefined);
   await client.close();
   const connection = await connectWorker(settings.temporal);
   const { worker, deps } = await createBuildWorker(settings, connection);
+  const metricsServer = settings.metrics
+    ? await startMetricsServer({
+        ...settings.metrics,
+        ...(sdkMetricsPort ? { sdkScrapeUrl: `http://127.0.0.1:${sdkMetricsPort}/metrics` } : {}),
+        workerState: () => worker.getState(),
+      }).catch((err: unknown) => {
+        throw new UserError(
+          `cannot serve metrics on IMAGE_FORGE_METRICS=${settings.metrics?.host}:${settings.metrics?.port}: ${err instanceof Error ? err.message : String(err)} (choose a free port)`,
+        );
+      })
+    : undefined;
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -28,6 +50,7 @@ async function main(): Promise<number> {
     `worker: polling task queue ${settings.taskQueue} on ${settings.temporal.address} (namespace ${settings.temporal.namespace}); contexts from the ${deps.store.description}`,
   );
   await worker.run();
+  metricsServer?.close();
   deps.shells.closeAll();
   await connection.close();
   return 0;

@@ -21,7 +21,9 @@ import { vendorApiUrl } from './config';
 import type { WorkerSettings } from './config';
 import { VendorApi } from '../platform/vendor-api';
 import { readLoginKey, registerLoginKey } from './login-key';
-import { workflowCode } from './workflow-bundle';
+import { workflowCode, workflowInterceptorModules } from './workflow-bundle';
+import { activityMetrics } from './activity-metrics';
+import { buildMetricsSinks } from './build-metrics-sinks';
 
 export async function createBuildWorker(
   settings: WorkerSettings,
@@ -77,12 +79,19 @@ export async function createBuildWorker(
   });
   const code = workflowCode();
   if (!code.prebuilt) console.warn(`worker: ${code.why}; bundling the workflow code at start`);
+  const activities = createActivities(deps);
   const worker = await Worker.create({
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: settings.taskQueue,
     ...code.options,
-    activities: createActivities(deps),
+    activities,
+    // Metrics from outside the steps and the workflow (a prebuilt bundle already holds the workflow's).
+    interceptors: {
+      activity: [activityMetrics(Object.keys(activities))],
+      ...(code.prebuilt ? {} : { workflowModules: workflowInterceptorModules() }),
+    },
+    sinks: buildMetricsSinks(),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflows,
     // Long steps heartbeat; give a stopping worker time to finish or hand them back.

@@ -37,12 +37,18 @@ export function sourcesDigest(dist = DIST): string {
   return h.digest('hex');
 }
 
+/** Workflow interceptor modules bundled with the workflows (builds counted for the metrics). */
+export const workflowInterceptorModules = (dist = DIST): string[] => [
+  require.resolve(path.join(dist, 'workflows/metrics-interceptor')),
+];
+
 const bundlePath = (dist: string) => path.join(dist, 'workflows.bundle.js');
 const digestPath = (dist: string) => path.join(dist, 'workflows.bundle.sources');
 
 export async function writeWorkflowBundle(dist = DIST): Promise<number> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(path.join(dist, 'workflows')),
+    workflowInterceptorModules: workflowInterceptorModules(dist),
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(bundlePath(dist), code);
