@@ -14,8 +14,9 @@ missing=()
 # python3-fabric: the benchmark's baseline; openssh-server: the sshd a test runs as an SSH jump host
 # (bastion) on 127.0.0.1 — installed without starting a system-wide sshd (see below);
 # apt-cacher-ng: the droplets' apt cache, which the lab runs itself as its child (lab/apt-cache/),
-# so the package's own service is kept from starting too.
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng; do
+# so the package's own service is kept from starting too; zsh: the test that `client completion zsh`
+# parses (zsh -n).
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng zsh; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then

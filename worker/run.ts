@@ -23,6 +23,12 @@ import { VendorApi } from '../platform/vendor-api';
 import { readLoginKey, registerLoginKey } from './login-key';
 import { workflowCode } from './workflow-bundle';
 
+/**
+ * How long a stopping worker (SIGTERM) lets running steps finish before handing them back to
+ * Temporal; examples/systemd's TimeoutStopSec is above it.
+ */
+export const SHUTDOWN_GRACE_SECONDS = 30;
+
 export async function createBuildWorker(
   settings: WorkerSettings,
   connection: NativeConnection,
@@ -86,7 +92,7 @@ export async function createBuildWorker(
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflows,
     // Long steps heartbeat; give a stopping worker time to finish or hand them back.
-    shutdownGraceTime: '30s',
+    shutdownGraceTime: `${SHUTDOWN_GRACE_SECONDS}s`,
     ...extra.workerOptions,
   });
   return { worker, deps };
