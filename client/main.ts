@@ -3,10 +3,12 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index';
 import { UserError } from '../contract/user-error';
+import { versionText } from './version';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('client')
     .description('Build DigitalOcean Marketplace images as durable Temporal workflows')
+    .version(versionText(), '-V, --version', "print the version, and the Temporal SDK's")
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);

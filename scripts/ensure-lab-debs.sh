@@ -16,8 +16,9 @@ missing=()
 # prometheus: the metrics test scrapes a worker with its own Prometheus on a loopback port (never the
 # package's service, kept from starting like the others below);
 # apt-cacher-ng: the droplets' apt cache, which the lab runs itself as its child (lab/apt-cache/),
-# so the package's own service is kept from starting too.
-for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng prometheus; do
+# so the package's own service is kept from starting too; zsh: the test that `client completion zsh`
+# parses (zsh -n).
+for pkg in debootstrap socat iproute2 zstd openssh-client e2fsprogs util-linux tar chromium python3-fabric openssh-server apt-cacher-ng prometheus zsh; do
   installed "$pkg" || missing+=("$pkg")
 done
 if ! installed systemd-container; then

@@ -25,6 +25,12 @@ import { workflowCode, workflowInterceptorModules } from './workflow-bundle';
 import { activityMetrics } from './activity-metrics';
 import { buildMetricsSinks } from './build-metrics-sinks';
 
+/**
+ * How long a stopping worker (SIGTERM) lets running steps finish before handing them back to
+ * Temporal; examples/systemd's TimeoutStopSec is above it.
+ */
+export const SHUTDOWN_GRACE_SECONDS = 30;
+
 export async function createBuildWorker(
   settings: WorkerSettings,
   connection: NativeConnection,
@@ -95,7 +101,7 @@ export async function createBuildWorker(
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflows,
     // Long steps heartbeat; give a stopping worker time to finish or hand them back.
-    shutdownGraceTime: '30s',
+    shutdownGraceTime: `${SHUTDOWN_GRACE_SECONDS}s`,
     ...extra.workerOptions,
   });
   return { worker, deps };

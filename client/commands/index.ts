@@ -10,6 +10,8 @@ import { registerStatusCommands } from './status';
 import { registerStartBuild } from './start-build';
 import { registerScheduleCommands } from './schedule';
 import { registerSbomCommands } from './sbom';
+import { registerWorkerCommand } from './worker';
+import { registerCompletionCommand } from './completion';
 
 /** Each command group lives in its own file and registers itself here. */
 export function registerCommands(program: Command): void {
@@ -24,4 +26,7 @@ export function registerCommands(program: Command): void {
   registerJanitor(program);
   registerLabCommands(program);
   registerLocalCommands(program);
+  registerWorkerCommand(program);
+  // Last: its script lists every command registered above.
+  registerCompletionCommand(program);
 }
