@@ -39,6 +39,10 @@ export const WORKER_ENVIRONMENT: readonly WorkerVariable[] = [
   },
   { name: 'IMAGE_FORGE_API_TIMEOUT_MS', meaning: 'timeout of one DigitalOcean API request, in ms' },
   {
+    name: 'IMAGE_FORGE_METRICS',
+    meaning: 'address to serve /metrics, /healthz and /readyz on, e.g. 127.0.0.1:9464 (off when unset)',
+  },
+  {
     name: 'IMAGE_FORGE_WORKER_SECRETS',
     meaning: "comma-separated variables a spec's fromWorker may read (8+ chars each)",
   },
