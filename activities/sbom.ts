@@ -21,7 +21,8 @@ export function sbom(deps: ActivityDeps) {
   return async (input: SbomInput): Promise<SbomSummary> => {
     checked(check.snapshotName, input.snapshotName, 'snapshotName');
     const me = ownBuild(input.buildId);
-    await refuseAnotherBuildsRecord(deps, input.snapshotName, me);
+    const keys = sbomKeys(input.snapshotName, me.runTag.slice(-12));
+    await refuseAnotherBuildsRecord(deps, keys.inventory, me);
     const files: FileToList[] = [];
     if (input.uploads.length > 0) {
       const root = await contextRoot(deps, input.contextDigest);
@@ -55,7 +56,6 @@ export function sbom(deps: ActivityDeps) {
       snapshotName: input.snapshotName,
       timestamp: new Date().toISOString(),
     };
-    const keys = sbomKeys(input.snapshotName);
     const record: SbomInventory & { buildId: string; run: string; snapshotName: string } = {
       buildId: me.buildId,
       run: me.runTag,
@@ -74,17 +74,13 @@ export function sbom(deps: ActivityDeps) {
   };
 }
 
-/** The documents are named by the snapshot name an input chose: never over another build's (or run's). */
-async function refuseAnotherBuildsRecord(deps: ActivityDeps, snapshotName: string, me: RunIdentity): Promise<void> {
-  const raw = await deps.store.get(sbomKeys(snapshotName).inventory);
+/** The documents are named by the snapshot name an input chose and the run: never over another build's (or run's). */
+async function refuseAnotherBuildsRecord(deps: ActivityDeps, inventoryKey: string, me: RunIdentity): Promise<void> {
+  const raw = await deps.store.get(inventoryKey);
   if (!raw) return;
   const owner = JSON.parse(raw.toString()) as { buildId?: string; run?: string };
   const mine = owner.buildId === me.buildId && (owner.run === undefined || owner.run === me.runTag);
   refuseIf(
-    mine
-      ? []
-      : [
-          `snapshotName ${JSON.stringify(snapshotName)} already names the bill of materials of another build: choose another name`,
-        ],
+    mine ? [] : [`${inventoryKey} already holds the bill of materials of another build: choose another snapshot name`],
   );
 }

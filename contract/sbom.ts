@@ -56,8 +56,9 @@ export interface SbomSummary {
 export type SbomFormat = 'cyclonedx' | 'spdx';
 
 /** Where a build's SBOM lives in the build store, named by its snapshot. */
-export function sbomKeys(snapshotName: string): SbomSummary['keys'] {
-  const safe = snapshotName.replace(/[^A-Za-z0-9._-]/g, '_');
+export function sbomKeys(snapshotName: string, run?: string): SbomSummary['keys'] {
+  // Builds started in the same second share a snapshot name: the run keeps their documents apart.
+  const safe = `${snapshotName}${run ? `.${run}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_');
   return {
     cyclonedx: `sbom/${safe}.cdx.json`,
     spdx: `sbom/${safe}.spdx.json`,

@@ -17,6 +17,8 @@ import { loadSpec } from '../../spec/load';
 import { contextPaths } from '../../spec/plan';
 import { createActivities } from '../../activities';
 import { sbom } from '../../activities/sbom';
+import { sbomKeys } from '../../contract/sbom';
+import { runTag } from '../../contract/tags';
 import type { BuildInput, BuildManifest } from '../../contract/build';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
@@ -176,9 +178,18 @@ test("a new run reusing a finished --base build's workflow id makes its own drop
     (await stack.lab.state()).archives.some((a) => a.id === image),
     'the image is still there',
   );
-  // Its bill of materials is named by its snapshot name: another build cannot write over it.
+  // Its bill of materials is named by its snapshot name and its run: two builds started in the same
+  // second (one snapshot name) keep theirs apart, and a document already there that another build
+  // wrote is never written over.
+  const copycat = { workflowId: 'identity-copycat', runId: randomUUID() };
+  const runPart = runTag(copycat.workflowId, copycat.runId).slice(-12);
+  assert.notDeepEqual(sbomKeys(`tiny-${id}`, runPart), again.sbom!.keys, 'its own documents');
+  await deps.store.put(
+    sbomKeys(`tiny-${id}`, runPart).inventory,
+    Buffer.from(JSON.stringify({ buildId: id, snapshotName: `tiny-${id}`, packages: [], files: [] })),
+  );
   await assert.rejects(
-    asRun('identity-copycat').run(sbom(deps), {
+    new MockActivityEnvironment({ workflowExecution: copycat }).run(sbom(deps), {
       droplet: { ...ref, buildId: 'identity-copycat' },
       step: 'sbom',
       contextDigest: good.contextDigest,
@@ -189,7 +200,7 @@ test("a new run reusing a finished --base build's workflow id makes its own drop
       uploads: [],
       firstBoot: [],
     }),
-    /snapshotName "tiny-identity-base" already names the bill of materials of another build/,
+    /already holds the bill of materials of another build/,
   );
 
   await deps.api.call('delete the kept droplet', (c) => c.droplet.deleteDroplet({ droplet_id: kept }));
