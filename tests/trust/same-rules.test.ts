@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { checkInput } from '../../activities/check-input';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { loadSpec } from '../../spec/load';
@@ -17,6 +18,11 @@ import type { BuildInput } from '../../contract/build';
 import type { BuildPlan } from '../../contract/plan';
 import { MATRIX_MAX_CONCURRENCY, matrixProblems } from '../../contract/plan-checks';
 import { REPO } from '../support/temporal';
+
+/** check-input runs as an activity of the build's own workflow (its id is the build's). */
+const asBuild = new MockActivityEnvironment({
+  workflowExecution: { workflowId: 'same-rules', runId: 'run-same-rules' },
+});
 
 const BASE = 'name: demo\nvendor: acme\ndroplet:\n  image: debian-12-x64\n';
 
@@ -149,7 +155,7 @@ async function clientRefusal(bad: BadPlan, command: 'validate' | 'start-build'):
 async function workerRefusal(bad: BadPlan): Promise<string> {
   const plan = structuredClone(good.plan);
   bad.change(plan);
-  const err = await checkInput(workerDeps)({ ...good, plan }).then(
+  const err = await asBuild.run(checkInput(workerDeps), { ...good, plan }).then(
     () => assert.fail(`${bad.what}: check-input accepted it`),
     (e: unknown) => e,
   );
@@ -170,7 +176,7 @@ for (const bad of BAD) {
 
 test('the plan of a good spec passes check-input up to the build context', async () => {
   // The only thing left to check is the context on disk, which the proxy above does not give.
-  await assert.rejects(checkInput(workerDeps)(good), /check-input reached deps\.\w+ before refusing/);
+  await assert.rejects(asBuild.run(checkInput(workerDeps), good), /check-input reached deps\.\w+ before refusing/);
 });
 
 test('client start-build refuses a matrix over the limits the matrix workflow applies', async () => {
