@@ -6,13 +6,15 @@
  */
 import type { ActivityDeps } from './runtime/deps';
 import { contextRoot } from './runtime/context-files';
-import { checkBuildInput } from './runtime/check-input';
+import { check, checkBuildInput, checked } from './runtime/check-input';
 import { ownBuild } from './runtime/run-identity';
 import type { BuildInput } from '../contract/build';
 
 export function checkInput(deps: ActivityDeps) {
   return async (input: BuildInput): Promise<{ checked: true }> => {
-    // A build is the workflow it runs in: an input naming another build is refused here, before anything exists.
+    // A build is the workflow it runs in: an input naming another build is refused here, before anything exists
+    // (a malformed id is refused as such first).
+    checked(check.buildId, input.buildId, 'buildId');
     ownBuild(input.buildId);
     await checkBuildInput(input, deps.workerSecrets, (digest) => contextRoot(deps, digest));
     return { checked: true };
