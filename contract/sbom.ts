@@ -120,6 +120,19 @@ export function diffBuilds(a: DiffSide, b: DiffSide): BuildDiff {
   return d;
 }
 
+/** A diff as titled lists of lines ("upgraded", "added", …), in the order every report shows them. */
+export function diffGroups(d: BuildDiff): [title: string, items: string[]][] {
+  return [
+    ['upgraded', d.upgraded.map((c) => `${c.name} ${c.from} → ${c.to}`)],
+    ['downgraded', d.downgraded.map((c) => `${c.name} ${c.from} → ${c.to}`)],
+    ['added', d.added.map((p) => `${p.name} ${p.version}`)],
+    ['removed', d.removed.map((p) => `${p.name} ${p.version}`)],
+    ['files added', d.files.added],
+    ['files changed', d.files.changed],
+    ['files removed', d.files.removed],
+  ];
+}
+
 export function isEmptyDiff(d: BuildDiff): boolean {
   return (
     d.added.length + d.removed.length + d.upgraded.length + d.downgraded.length === 0 &&

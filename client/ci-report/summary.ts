@@ -4,7 +4,7 @@
  * the package changes since the family's last build.
  */
 import { dropletCost } from '../../contract/cost';
-import { isEmptyDiff } from '../../contract/sbom';
+import { diffGroups, isEmptyDiff } from '../../contract/sbom';
 import type { BuildOutcome } from './outcome';
 import type { PackageChanges } from './package-changes';
 
@@ -61,28 +61,8 @@ function changeLines(c: PackageChanges): string[] {
   const d = c.diff;
   if (isEmptyDiff(d)) return [`**Package changes since \`${c.from}\`:** none`];
   const lines = [`**Package changes since \`${c.from}\`:**`, ''];
-  const group = (title: string, items: string[]) => {
+  for (const [title, items] of diffGroups(d))
     if (items.length > 0) lines.push(`- ${title} (${items.length}): ${items.map(cell).join(', ')}`);
-  };
-  group(
-    'upgraded',
-    d.upgraded.map((p) => `${p.name} ${p.from} → ${p.to}`),
-  );
-  group(
-    'downgraded',
-    d.downgraded.map((p) => `${p.name} ${p.from} → ${p.to}`),
-  );
-  group(
-    'added',
-    d.added.map((p) => `${p.name} ${p.version}`),
-  );
-  group(
-    'removed',
-    d.removed.map((p) => `${p.name} ${p.version}`),
-  );
-  group('files added', d.files.added);
-  group('files changed', d.files.changed);
-  group('files removed', d.files.removed);
   return lines;
 }
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { storeFromEnv } from '../../context/store-config';
 import type { BuildManifest } from '../../contract/build';
-import { diffBuilds, diffSide, isEmptyDiff } from '../../contract/sbom';
+import { diffBuilds, diffGroups, diffSide, isEmptyDiff } from '../../contract/sbom';
 import type { BuildDiff, SbomFormat, SbomInventory, SbomSummary } from '../../contract/sbom';
 import { UserError } from '../../contract/user-error';
 import { openBuild } from '../build-handle';
@@ -60,29 +60,8 @@ export function registerSbomCommands(program: Command): void {
 export function formatDiff(a: string, b: string, d: BuildDiff): string {
   if (isEmptyDiff(d)) return `${a} → ${b}: nothing changed`;
   const lines = [`${a} → ${b}`];
-  const group = (title: string, items: string[]) => {
-    if (items.length === 0) return;
-    lines.push(`${title} (${items.length}):`, ...items.map((i) => `  ${i}`));
-  };
-  group(
-    'upgraded',
-    d.upgraded.map((c) => `${c.name} ${c.from} → ${c.to}`),
-  );
-  group(
-    'downgraded',
-    d.downgraded.map((c) => `${c.name} ${c.from} → ${c.to}`),
-  );
-  group(
-    'added',
-    d.added.map((p) => `${p.name} ${p.version}`),
-  );
-  group(
-    'removed',
-    d.removed.map((p) => `${p.name} ${p.version}`),
-  );
-  group('files added', d.files.added);
-  group('files changed', d.files.changed);
-  group('files removed', d.files.removed);
+  for (const [title, items] of diffGroups(d))
+    if (items.length > 0) lines.push(`${title} (${items.length}):`, ...items.map((i) => `  ${i}`));
   return lines.join('\n');
 }
 
