@@ -4,26 +4,18 @@
  * one of them must find the files (a CI run once failed one child with ENOENT mid-extraction). And
  * the index of file digests each extraction leaves beside it, which uploads check the droplet against.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { craftedTar as craftedContext } from '../support/crafted-tar';
 import { contextKey, digestOf, packContext, publishContext } from '../../context/pack';
 import { fetchContext } from '../../context/unpack';
 import { LocalDirStore } from '../../context/store';
+import { tempDirs } from '../support/temp-dirs';
 
-const dirs: string[] = [];
-async function tmpDir(prefix: string): Promise<string> {
-  const d = await fs.mkdtemp(path.join(os.tmpdir(), `forge-${prefix}`));
-  dirs.push(d);
-  return d;
-}
-after(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
+const tmpDir = tempDirs();
 
 test('eight activities fetching one context at once share one download and one extraction', async () => {
   const src = await tmpDir('ctx-src-');

@@ -4,10 +4,9 @@
  * builds, refuses a chain that leads out — whatever uses it — with its refusal (not the
  * cleanup's error), as a final failure, and leaves nothing of it in the worker's cache.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Parser } from 'tar';
 import type { ReadEntry } from 'tar';
@@ -19,16 +18,9 @@ import { toFailure } from '../../activities/runtime/failures';
 import { planUpload } from '../../activities/image/upload-plan';
 import { craftedTar, linkChain } from '../support/crafted-tar';
 import type { TarHeaders } from '../support/crafted-tar';
+import { tempDirs } from '../support/temp-dirs';
 
-const dirs: string[] = [];
-async function tmpDir(prefix: string): Promise<string> {
-  const d = await fs.mkdtemp(path.join(os.tmpdir(), `forge-${prefix}`));
-  dirs.push(d);
-  return d;
-}
-after(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
+const tmpDir = tempDirs();
 
 /** Each entry's type and link target, by name, as node-tar reads the archive. */
 async function listArchive(bytes: Buffer): Promise<Map<string, string>> {
