@@ -1,25 +1,27 @@
 /**
- * The build recipe: provision, install, upload, run scripts, first boot, clean, validate, shut
- * down, snapshot, transfer, verify, retain, publish — each step's undo registered the moment the
- * step has something to undo, and unwound newest first on any ending (undo.ts).
+ * The build recipe: check, provision, install, upload, run scripts, first boot, clean, validate,
+ * shut down, snapshot, transfer, verify, retain, publish. RECIPE below is the whole of it, in
+ * order: each entry names its step (as `client retry` and the Web UI do), its summary, its retry
+ * kind, the pure function that makes its input (recipe/inputs.ts) and its undo, which is
+ * registered the moment the step has something to undo and unwound newest first on any ending
+ * (undo.ts). recipe/run.ts walks the list.
  */
 import * as wf from '@temporalio/workflow';
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
-import { LONG, PERSISTENT, QUICK, call } from './calls';
 import { StepRunner } from './steps/runner';
 import { ApprovalDesk, publishToMarketplace } from './publish';
 import { Undo } from './undo';
-import { dropletCost } from '../contract/cost';
-import { familyTag, firstBootName } from '../contract/names';
+import { control, each, step, undo } from './recipe/entry';
+import type { Build, Changes, RecipeEntry, StepEntry } from './recipe/entry';
+import { inputs, specStepName } from './recipe/inputs';
+import { runRecipe } from './recipe/run';
 import type { BuildInput, BuildManifest } from '../contract/build';
-import type { ApiRetry, DropletRef, InventoryResult, SnapshotResult, ValidationResult } from '../contract/steps';
 
 /**
  * Behaviour changes since builds were first recorded, each behind a Temporal patch so a build
  * started by older code replays unchanged. `guarded: false` is for the test that shows what
  * happens without the patch (the recorded histories stop replaying).
  */
-export function behaviourChanges(guarded = true) {
+export function behaviourChanges(guarded = true): Changes {
   return {
     inventoryAfterCleanup: () => (guarded ? wf.patched('inventory-after-cleanup') : true),
     /** Destroy the build droplet once the image exists; verify, retain, publish. */
@@ -53,14 +55,9 @@ function perRun(input: BuildInput): BuildInput {
   return { ...input, buildId, snapshotName: input.snapshotName || `${input.plan.name}-${stamp}` };
 }
 
-export async function runBuild(
-  input: BuildInput,
-  changes: ReturnType<typeof behaviourChanges>,
-): Promise<BuildManifest> {
+export async function runBuild(input: BuildInput, changes: Changes): Promise<BuildManifest> {
   const { plan } = input;
   const steps = new StepRunner(input);
-  const approvals = new ApprovalDesk(steps);
-  const undo = new Undo();
   const manifest: BuildManifest = {
     buildId: input.buildId,
     status: 'failed',
@@ -71,332 +68,326 @@ export async function runBuild(
     size: plan.droplet.size,
     steps: steps.records,
   };
-  const release = changes.release();
-  // The spec's bastion, timeouts and API retries, in the inputs of the steps they concern; nothing
-  // is added to an input when the spec does not set it (inputs of older specs stay as they were).
-  const bastion = plan.ssh?.bastion;
-  const api: { api?: ApiRetry } = plan.api ? { api: plan.api } : {};
-  const stateTimeout = plan.timeouts?.stateMs !== undefined ? { stateTimeoutMs: plan.timeouts.stateMs } : {};
+  const build: Build = {
+    input,
+    manifest,
+    changes,
+    steps,
+    approvals: new ApprovalDesk(steps),
+    undos: new Map(),
+    notes: new Set(),
+    startedAt: new Date(wf.workflowInfo().startTime).toISOString(),
+    // Asked first, as builds have always asked it: the snapshot's tags and the release depend on it.
+    release: changes.release(),
+  };
+  return runRecipe(RECIPE, build, new Undo());
+}
 
+const plural = (n: number, word: string) => `${n} ${word}${n > 1 ? 's' : ''}`;
+
+/** The spec's steps, in order: an upload, or a script the operator may skip. */
+function specSteps(b: Build): StepEntry[] {
+  return b.input.plan.steps.map((s, i) => {
+    const name = specStepName(i, s);
+    if (s.kind === 'upload')
+      return step({
+        name,
+        summary: () => `upload ${s.src} to ${s.dest}`,
+        retry: 'long',
+        activity: 'upload',
+        input: (b, d) => inputs.upload(b, d, name, s),
+      });
+    return step({
+      name,
+      summary: () => `run ${s.label}`,
+      retry: 'long',
+      leeway: 'skip',
+      activity: 'runScript',
+      input: (b, d) => inputs.runScript(b, d, name, s),
+    });
+  });
+}
+
+/** A copy of the snapshot to each of the spec's other regions, at once. */
+function transfers(b: Build): StepEntry[] {
+  // snapshot.waitForTransfer: false starts each copy and goes on (the manifest lists them as transferring).
+  const noWait = b.input.plan.snapshot.waitForTransfer === false && b.changes.transferNoWait();
+  return b.input.plan.snapshot.regions.map((region) =>
+    step({
+      name: `transfer-${region}`,
+      summary: () => `${noWait ? 'start copying' : 'copy'} the snapshot to ${region}`,
+      retry: 'long',
+      activity: 'transfer',
+      input: (b) => inputs.transfer(b, region, noWait),
+    }),
+  );
+}
+
+/** inventory (and the bill of materials after it): before cleanup in builds recorded before that changed. */
+const inventory = (when: (b: Build) => boolean): RecipeEntry[] => [
+  step({
+    name: 'inventory',
+    summary: () => 'record OS and package versions',
+    retry: 'quick',
+    activity: 'inventory',
+    when,
+    input: inputs.onDroplet('inventory'),
+    done: (b, inventory) => {
+      b.manifest.os = inventory.os;
+      b.manifest.packages = inventory.packages;
+    },
+  }),
+  step({
+    name: 'sbom',
+    summary: () => 'record the bill of materials (CycloneDX, SPDX)',
+    retry: 'quick',
+    activity: 'sbom',
+    when: (b) => when(b) && b.changes.sbom(),
+    input: inputs.sbom,
+    done: (b, sbom) => {
+      b.manifest.sbom = sbom;
+      b.steps.progress.sbom = sbom;
+    },
+  }),
+];
+
+/** The recipe, in order. A step left out by its `when` leaves no record. */
+export const RECIPE: readonly RecipeEntry[] = [
   // A workflow input may come from anyone who can reach the task queue: the worker checks it
   // before a droplet exists, and a refusal ends the build (there is nothing to clean up).
-  if (changes.checkInput()) {
-    try {
-      await steps.runFinal('check-input', 'check the build input on the worker', (s) =>
-        call(QUICK, 'checkInput', s, input),
-      );
-    } catch (err) {
-      manifest.error = err instanceof Error ? err.message : String(err);
-      steps.end('failed');
-      throw err;
-    }
-  }
-
+  step({
+    name: 'check-input',
+    summary: () => 'check the build input on the worker',
+    retry: 'quick',
+    leeway: 'final',
+    activity: 'checkInput',
+    when: (b) => b.changes.checkInput(),
+    input: inputs.checkInput,
+    failed: (b, err) => {
+      b.manifest.error = err instanceof Error ? err.message : String(err);
+      b.steps.end('failed');
+    },
+  }),
   // A scheduled run builds only when something changed (or a periodic rebuild is due): decided
   // before any droplet exists, so a skipped run costs one API read.
-  const triggers = changes.rebuildTriggers();
-  if (triggers && input.scheduled) {
-    const decision = await steps.runFinal('decide', 'decide whether to rebuild (base image, spec, timer)', (s) =>
-      call(QUICK, 'decideRebuild', s, {
-        family: plan.name,
-        plan,
-        contextDigest: input.contextDigest,
-        at: new Date(wf.workflowInfo().startTime).toISOString(),
-        ...(input.rebuildAfterMs !== undefined ? { rebuildAfterMs: input.rebuildAfterMs } : {}),
-        ...api,
-      }),
-    );
-    manifest.rebuild = decision;
-    if (decision.baseImageId !== undefined) manifest.baseImageId = decision.baseImageId;
-    if (!decision.build) {
-      manifest.status = 'succeeded';
-      steps.end('succeeded');
-      return manifest;
-    }
-  }
-
-  // provision's undo. Registered before provision runs: a provision that fails half-way may
-  // still have created the droplet, and the undo finds it by this build's tag, not by its id.
-  const buildDroplet = undo.add('destroy the build droplet', async () => {
-    await steps.run('destroy', 'destroy the build droplet', (_d, s) =>
-      call(PERSISTENT, 'destroy', s, { buildId: input.buildId, ...api }),
-    );
-  });
-
-  let outcome: unknown;
-  try {
-    await steps.scope.run(recipe);
-    manifest.status = 'succeeded';
-  } catch (err) {
-    outcome = err;
-    manifest.error = steps.abortReason ?? (err instanceof Error ? err.message : String(err));
-  }
-  // Undo runs whatever ended the build: success, failure, abort or cancellation.
-  const undoFailures = await undo.unwind();
-  if (undoFailures.length > 0) {
-    manifest.status = 'failed';
-    manifest.undoFailures = undoFailures;
-    manifest.error = [manifest.error, `clean-up failed (see \`client janitor\`): ${undoFailures.join('; ')}`]
-      .filter(Boolean)
-      .join('; ');
-  }
-  steps.end(manifest.status);
-  manifest.cost = dropletCost(steps.records, Date.now());
-  if (outcome === undefined && undoFailures.length === 0) return manifest;
-  if (steps.abortReason !== undefined)
-    throw ApplicationFailure.nonRetryable(`build aborted: ${steps.abortReason}`, 'BuildAborted');
-  if (isCancellation(outcome) || outcome instanceof ApplicationFailure) throw outcome;
-  throw ApplicationFailure.nonRetryable(manifest.error ?? 'build failed', 'BuildFailed');
-
-  async function recipe(): Promise<void> {
-    const droplet = await steps.run(
-      'provision',
-      `create a ${plan.droplet.size} droplet from ${plan.droplet.image} in ${plan.droplet.region}`,
-      (d, s) =>
-        call(LONG, 'provision', s, {
-          buildId: input.buildId,
-          name: plan.name,
-          keep: input.mode === 'base',
-          droplet: plan.droplet,
-          ...(plan.droplet.userData ? { contextDigest: d } : {}),
-          ...(bastion ? { bastion } : {}),
-          ...stateTimeout,
-          ...api,
-        }),
-    );
-    steps.progress.dropletId = droplet.dropletId;
-    if (droplet.baseImageId !== undefined) manifest.baseImageId = droplet.baseImageId;
-    const ref: DropletRef = {
-      buildId: input.buildId,
-      dropletId: droplet.dropletId,
-      ipv4: droplet.ipv4,
-      ...(bastion ? { bastion } : {}),
-      ...api,
-    };
-    const at = (step: string) => ({ droplet: ref, step });
-
-    if (plan.apt.upgrade || plan.apt.packages.length > 0) {
-      const what =
-        plan.apt.packages.length > 0 ? `install ${plan.apt.packages.length} apt packages` : 'upgrade apt packages';
-      await steps.run('install', what, (d, s) =>
-        call(LONG, 'install', s, { ...at('install'), contextDigest: d, apt: plan.apt }),
-      );
-    }
-    for (const [i, s] of plan.steps.entries()) {
-      const step = `${String(i + 1).padStart(2, '0')}-${s.kind === 'upload' ? 'upload' : 'script'}`;
-      if (s.kind === 'upload') {
-        await steps.run(step, `upload ${s.src} to ${s.dest}`, (d, sum) =>
-          call(LONG, 'upload', sum, { ...at(step), contextDigest: d, upload: s }),
-        );
-      } else {
-        await steps.runSkippable(step, `run ${s.label}`, (d, sum) =>
-          call(LONG, 'runScript', sum, { ...at(step), contextDigest: d, script: s, env: plan.env }),
-        );
-      }
-    }
-    if (plan.firstBoot.length > 0 || plan.firstLogin) {
-      const n = plan.firstBoot.length + (plan.firstLogin ? 1 : 0);
-      await steps.run('first-boot', `install ${n} first-boot and first-login script${n > 1 ? 's' : ''}`, (d, s) =>
-        call(QUICK, 'installFirstBoot', s, {
-          ...at('first-boot'),
-          contextDigest: d,
-          vendor: plan.vendor,
-          firstBoot: plan.firstBoot,
-          ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}),
-        }),
-      );
-    }
-
-    if (input.mode === 'base') {
-      // Stop before cleanup and keep the droplet so the vendor can SSH in and look.
-      buildDroplet.keep('a base build keeps its droplet for the vendor to inspect');
+  step({
+    name: 'decide',
+    summary: () => 'decide whether to rebuild (base image, spec, timer)',
+    retry: 'quick',
+    leeway: 'final',
+    activity: 'decideRebuild',
+    when: (b) => b.changes.rebuildTriggers() && b.input.scheduled === true,
+    input: (b) => inputs.decideRebuild(b, b.startedAt),
+    done: (b, decision) => {
+      b.manifest.rebuild = decision;
+      if (decision.baseImageId !== undefined) b.manifest.baseImageId = decision.baseImageId;
+      return decision.build ? undefined : 'stop';
+    },
+  }),
+  step({
+    name: 'provision',
+    summary: (b) => {
+      const d = b.input.plan.droplet;
+      return `create a ${d.size} droplet from ${d.image} in ${d.region}`;
+    },
+    retry: 'long',
+    activity: 'provision',
+    input: inputs.provision,
+    done: (b, droplet) => {
+      b.steps.progress.dropletId = droplet.dropletId;
+      if (droplet.baseImageId !== undefined) b.manifest.baseImageId = droplet.baseImageId;
+      b.droplet = inputs.dropletRef(b, droplet);
+    },
+    // Registered before provision runs: a provision that fails half-way may still have created
+    // the droplet, and the undo finds it by this build's tag, not by its id.
+    undo: undo({
+      what: 'destroy the build droplet',
+      registered: 'before',
+      name: 'destroy',
+      summary: () => 'destroy the build droplet',
+      retry: 'persistent',
+      activity: 'destroy',
+      input: inputs.destroy,
+    }),
+  }),
+  step({
+    name: 'install',
+    summary: (b) => {
+      const n = b.input.plan.apt.packages.length;
+      return n > 0 ? `install ${n} apt packages` : 'upgrade apt packages';
+    },
+    retry: 'long',
+    activity: 'install',
+    when: (b) => b.input.plan.apt.upgrade || b.input.plan.apt.packages.length > 0,
+    input: inputs.install,
+  }),
+  each({ name: "the spec's steps", parallel: false, items: specSteps }),
+  step({
+    name: 'first-boot',
+    summary: (b) => {
+      const n = b.input.plan.firstBoot.length + (b.input.plan.firstLogin ? 1 : 0);
+      return `install ${plural(n, 'first-boot and first-login script')}`;
+    },
+    retry: 'quick',
+    activity: 'installFirstBoot',
+    when: (b) => b.input.plan.firstBoot.length > 0 || b.input.plan.firstLogin !== undefined,
+    input: inputs.installFirstBoot,
+  }),
+  control(
+    'a base build stops before cleanup and keeps its droplet for the vendor to inspect',
+    (b) => {
+      b.undos.get('provision')!.keep('a base build keeps its droplet for the vendor to inspect');
+      const { dropletId, ipv4 } = b.droplet!;
+      const bastion = b.input.plan.ssh?.bastion;
       const jump = bastion ? `-J ${bastion.user}@${bastion.host}:${bastion.port} ` : '';
-      manifest.droplet = { id: droplet.dropletId, ipv4: droplet.ipv4, ssh: `ssh ${jump}root@${droplet.ipv4}` };
-      return;
-    }
-
-    const takeInventory = async () => {
-      const inventory: InventoryResult = await steps.run('inventory', 'record OS and package versions', (d, s) =>
-        call(QUICK, 'inventory', s, { ...at('inventory'), contextDigest: d }),
-      );
-      manifest.os = inventory.os;
-      manifest.packages = inventory.packages;
-      if (changes.sbom()) {
-        manifest.sbom = await steps.run('sbom', 'record the bill of materials (CycloneDX, SPDX)', (d, s) =>
-          call(QUICK, 'sbom', s, {
-            ...at('sbom'),
-            contextDigest: d,
-            name: plan.name,
-            buildId: input.buildId,
-            snapshotName: input.snapshotName,
-            vendor: plan.vendor,
-            uploads: plan.steps.filter((p) => p.kind === 'upload'),
-            firstBoot: plan.firstBoot,
-            ...(plan.firstLogin ? { firstLogin: plan.firstLogin } : {}),
-          }),
-        );
-        steps.progress.sbom = manifest.sbom;
+      b.manifest.droplet = { id: dropletId, ipv4, ssh: `ssh ${jump}root@${ipv4}` };
+      return 'stop';
+    },
+    (b) => b.input.mode === 'base',
+  ),
+  // Cleanup ends with a full upgrade, so the manifest's package versions are read after it.
+  // Builds started before this change (waiting for an operator, say) keep the old order.
+  ...inventory((b) => !b.changes.inventoryAfterCleanup()),
+  step({
+    name: 'cleanup',
+    summary: () => 'clean logs, history, temp files and apt caches; upgrade; zero free space',
+    retry: 'long',
+    activity: 'cleanup',
+    input: inputs.onDroplet('cleanup'),
+  }),
+  ...inventory((b) => b.changes.inventoryAfterCleanup()),
+  step({
+    name: 'validate',
+    summary: () => 'check the image against the Marketplace rules',
+    retry: 'quick',
+    activity: 'validate',
+    input: inputs.onDroplet('validate'),
+    done: (b, validation) => {
+      b.manifest.validation = validation;
+    },
+  }),
+  step({
+    name: 'shutdown',
+    summary: () => 'remove login keys and power off',
+    retry: 'long',
+    activity: 'shutdown',
+    input: inputs.shutdown,
+  }),
+  step({
+    name: 'snapshot',
+    summary: (b) => `snapshot as ${b.input.snapshotName}`,
+    retry: 'long',
+    activity: 'snapshot',
+    input: inputs.snapshot,
+    done: (b, snap) => {
+      b.steps.progress.snapshotId = snap.id;
+      b.manifest.snapshot = { ...snap };
+      b.snapshot = snap;
+    },
+    // Until the image passes verify, a failed or aborted build deletes it.
+    undo: undo({
+      what: 'delete the snapshot',
+      registered: 'after',
+      when: (b) => b.release,
+      name: 'delete-snapshot',
+      summary: (b) => `delete snapshot ${b.snapshot!.id}: the build did not finish`,
+      retry: 'persistent',
+      activity: 'deleteSnapshot',
+      input: inputs.deleteSnapshot,
+      undone: (b) => delete b.manifest.snapshot,
+    }),
+  }),
+  // A copy to another region needs only the image: nobody pays for the droplet while it runs.
+  control(
+    'destroy the build droplet before the copies to other regions',
+    async (b) => {
+      await b.undos.get('provision')!.runNow();
+      b.notes.add('droplet destroyed');
+    },
+    (b) => b.release && b.changes.destroyBeforeTransfer(),
+  ),
+  each({
+    name: 'transfers',
+    parallel: true,
+    when: (b) => b.input.plan.snapshot.regions.length > 0,
+    items: transfers,
+    doneAll: (b, regions) => {
+      const snapshot = b.manifest.snapshot!;
+      snapshot.regions = [...new Set([...b.snapshot!.regions, ...(regions as string[][]).flat()])];
+      if (b.input.plan.snapshot.waitForTransfer === false && b.changes.transferNoWait()) {
+        const transferring = b.input.plan.snapshot.regions.filter((r) => !snapshot.regions.includes(r));
+        if (transferring.length > 0) snapshot.transferring = transferring;
       }
-    };
-    const clean = () =>
-      steps.run('cleanup', 'clean logs, history, temp files and apt caches; upgrade; zero free space', (d, s) =>
-        call(LONG, 'cleanup', s, { ...at('cleanup'), contextDigest: d }),
-      );
-    // Cleanup ends with a full upgrade, so the manifest's package versions are read after it.
-    // Builds started before this change (waiting for an operator, say) keep the old order.
-    if (changes.inventoryAfterCleanup()) {
-      await clean();
-      await takeInventory();
-    } else {
-      await takeInventory();
-      await clean();
-    }
-    const validation: ValidationResult = await steps.run(
-      'validate',
-      'check the image against the Marketplace rules',
-      (d, s) => call(QUICK, 'validate', s, { ...at('validate'), contextDigest: d }),
-    );
-    manifest.validation = validation;
-    await steps.run('shutdown', 'remove login keys and power off', (_d, s) => call(LONG, 'shutdown', s, ref));
-
-    const snapshotTags = release ? [...plan.snapshot.tags, familyTag(plan.name)] : plan.snapshot.tags;
-    const snap: SnapshotResult = await steps.run('snapshot', `snapshot as ${input.snapshotName}`, (_d, s) =>
-      call(LONG, 'snapshot', s, {
-        droplet: ref,
-        name: input.snapshotName,
-        tags: snapshotTags,
-        ...(plan.timeouts?.snapshotMs !== undefined ? { timeoutMs: plan.timeouts.snapshotMs } : {}),
-        ...api,
-      }),
-    );
-    steps.progress.snapshotId = snap.id;
-    manifest.snapshot = { ...snap };
-    // snapshot's undo: until the image passes verify, a failed or aborted build deletes it.
-    const image = release
-      ? undo.add('delete the snapshot', async () => {
-          await steps.run('delete-snapshot', `delete snapshot ${snap.id}: the build did not finish`, (_d, s) =>
-            call(PERSISTENT, 'deleteSnapshot', s, { imageId: snap.id, ...api }),
-          );
-          delete manifest.snapshot;
-        })
-      : undefined;
-    // A copy to another region needs only the image: nobody pays for the droplet while it runs.
-    const destroyedEarly = release && image !== undefined && changes.destroyBeforeTransfer();
-    if (destroyedEarly) await buildDroplet.runNow();
-    if (plan.snapshot.regions.length > 0) {
-      // snapshot.waitForTransfer: false starts each copy and goes on (the manifest lists them as transferring).
-      const noWait = plan.snapshot.waitForTransfer === false && changes.transferNoWait();
-      const regions = await Promise.all(
-        plan.snapshot.regions.map((region) =>
-          steps.run(`transfer-${region}`, `${noWait ? 'start copying' : 'copy'} the snapshot to ${region}`, (_d, s) =>
-            call(LONG, 'transfer', s, {
-              imageId: snap.id,
-              region,
-              ...(plan.timeouts?.transferMs !== undefined ? { timeoutMs: plan.timeouts.transferMs } : {}),
-              ...api,
-              ...(noWait ? { wait: false } : {}),
-            }),
-          ),
-        ),
-      );
-      manifest.snapshot.regions = [...new Set([...snap.regions, ...regions.flat()])];
-      if (noWait) {
-        const transferring = plan.snapshot.regions.filter((r) => !manifest.snapshot!.regions.includes(r));
-        if (transferring.length > 0) manifest.snapshot.transferring = transferring;
-      }
-    }
-    if (!release || !image) return;
-
-    // The image stands on its own: the build droplet goes now, not after days of review.
-    if (!destroyedEarly) await buildDroplet.runNow();
-
-    if (input.verify === false) {
-      manifest.verify = { state: 'skipped' };
-    } else {
-      const firstBoot = plan.firstBoot.map((src, i) => firstBootName(i, src));
-      // The test droplet carries the build tag: should verify end without destroying it (a lost
-      // worker, then an abort), the build droplet's undo finds it.
-      buildDroplet.rearm();
-      const verified = await steps.runAcceptable(
-        'verify',
-        `test the image on a new droplet made from snapshot ${snap.id}`,
-        (d, s) =>
-          call(LONG, 'verify', s, {
-            buildId: input.buildId,
-            step: 'verify',
-            contextDigest: d,
-            imageId: snap.id,
-            region: plan.droplet.region,
-            firstBoot,
-            tests: plan.tests ?? [],
-            env: plan.env,
-            ...verifyNetwork(plan.droplet),
-            ...(bastion ? { bastion } : {}),
-            ...stateTimeout,
-            ...api,
-          }),
-      );
-      manifest.verify =
-        'value' in verified
-          ? { state: 'verified', result: verified.value }
-          : { state: 'accepted', error: verified.accepted };
-      buildDroplet.keep('verify destroyed its test droplet');
-    }
-    image.keep(
-      manifest.verify.state === 'skipped'
-        ? 'verify was skipped (--no-verify)'
-        : `the image was ${manifest.verify.state}`,
-    );
-
-    if (triggers) {
-      await steps.run('record-build', 'remember this build for the next scheduled run', (d, s) =>
-        call(QUICK, 'recordBuild', s, {
-          family: plan.name,
-          buildId: input.buildId,
-          image: plan.droplet.image,
-          ...(manifest.baseImageId !== undefined ? { baseImageId: manifest.baseImageId } : {}),
-          contextDigest: d,
-          plan,
-          snapshotId: snap.id,
-          startedAt: new Date(wf.workflowInfo().startTime).toISOString(),
-        }),
-      );
-    }
-
-    if (plan.snapshot.keep !== undefined) {
-      const keep = plan.snapshot.keep;
-      manifest.retention = await steps.run(
-        'retention',
-        `keep the newest ${keep} snapshot${keep > 1 ? 's' : ''} of ${plan.name}`,
-        (_d, s) =>
-          call(QUICK, 'pruneSnapshots', s, {
-            family: plan.name,
-            keep,
-            protect: [snap.id],
-            ...api,
-            ...(plan.marketplace ? { appId: plan.marketplace.appId } : {}),
-          }),
-      );
-    }
-    if (input.publish && plan.marketplace) {
-      manifest.publish = await publishToMarketplace(steps, approvals, {
-        input,
-        marketplace: plan.marketplace,
-        imageId: snap.id,
-        os: manifest.os,
-        packages: manifest.packages ?? {},
-        ...(manifest.baseImageId !== undefined ? { baseImageId: manifest.baseImageId } : {}),
+    },
+  }),
+  // Builds recorded before the release (verify, retention, publish) end with the snapshot.
+  control(
+    'builds recorded before the release end here',
+    () => 'stop',
+    (b) => !b.release,
+  ),
+  // The image stands on its own: the build droplet goes now, not after days of review.
+  control(
+    'destroy the build droplet',
+    (b) => b.undos.get('provision')!.runNow(),
+    (b) => !b.notes.has('droplet destroyed'),
+  ),
+  step({
+    name: 'verify',
+    summary: (b) => `test the image on a new droplet made from snapshot ${b.snapshot!.id}`,
+    retry: 'long',
+    leeway: 'accept',
+    activity: 'verify',
+    when: (b) => b.input.verify !== false,
+    otherwise: (b) => (b.manifest.verify = { state: 'skipped' }),
+    // The test droplet carries the build tag: should verify end without destroying it (a lost
+    // worker, then an abort), the build droplet's undo finds it.
+    before: (b) => b.undos.get('provision')!.rearm(),
+    input: inputs.verify,
+    done: (b, result) => {
+      b.manifest.verify = { state: 'verified', result };
+      b.undos.get('provision')!.keep('verify destroyed its test droplet');
+    },
+    accepted: (b, error) => {
+      b.manifest.verify = { state: 'accepted', error };
+      b.undos.get('provision')!.keep('verify destroyed its test droplet');
+    },
+  }),
+  control('keep the image: it passed verify, was accepted, or verify was skipped', (b) => {
+    const state = b.manifest.verify!.state;
+    b.undos.get('snapshot')!.keep(state === 'skipped' ? 'verify was skipped (--no-verify)' : `the image was ${state}`);
+  }),
+  step({
+    name: 'record-build',
+    summary: () => 'remember this build for the next scheduled run',
+    retry: 'quick',
+    activity: 'recordBuild',
+    when: (b) => b.changes.rebuildTriggers(),
+    input: (b, d) => inputs.recordBuild(b, d, b.startedAt),
+  }),
+  step({
+    name: 'retention',
+    summary: (b) => `keep the newest ${plural(b.input.plan.snapshot.keep!, 'snapshot')} of ${b.input.plan.name}`,
+    retry: 'quick',
+    activity: 'pruneSnapshots',
+    when: (b) => b.input.plan.snapshot.keep !== undefined,
+    input: (b) => inputs.pruneSnapshots(b, b.input.plan.snapshot.keep!),
+    done: (b, retention) => {
+      b.manifest.retention = retention;
+    },
+  }),
+  control(
+    'publish to the Marketplace after a person approves',
+    async (b) => {
+      b.manifest.publish = await publishToMarketplace(b.steps, b.approvals, {
+        input: b.input,
+        marketplace: b.input.plan.marketplace!,
+        imageId: b.snapshot!.id,
+        os: b.manifest.os,
+        packages: b.manifest.packages ?? {},
+        ...(b.manifest.baseImageId !== undefined ? { baseImageId: b.manifest.baseImageId } : {}),
       });
-    }
-  }
-}
-
-/** The build droplet's network options the test droplet shares (none: the input stays as before). */
-function verifyNetwork(d: BuildInput['plan']['droplet']) {
-  const network = {
-    ...(d.vpcUuid !== undefined ? { vpcUuid: d.vpcUuid } : {}),
-    ...(d.privateNetworking !== undefined ? { privateNetworking: d.privateNetworking } : {}),
-    ...(d.connectWithPrivateIp !== undefined ? { connectWithPrivateIp: d.connectWithPrivateIp } : {}),
-  };
-  return Object.keys(network).length > 0 ? { network } : {};
-}
+    },
+    (b) => b.input.publish === true && b.input.plan.marketplace !== undefined,
+  ),
+];
