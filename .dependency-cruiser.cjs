@@ -7,6 +7,17 @@
 const STEP = '^activities/[^/]+\\.ts$';
 const rooms = ['workflows', 'activities', 'worker', 'client'];
 
+/** Each toolbox room, and the rooms below it that it may use. */
+function toolboxFloors() {
+  return [
+    ['runtime', []],
+    ['droplets', ['runtime']],
+    ['remote', ['runtime']],
+    ['records', ['runtime']],
+    ['image', ['runtime', 'droplets', 'remote']],
+  ];
+}
+
 /* eslint-disable no-undef */
 module.exports = {
   forbidden: [
@@ -25,6 +36,17 @@ module.exports = {
       from: { path: '^activities/[^/]+/' },
       to: { path: STEP },
     },
+    // The toolbox has floors: runtime/ at the bottom (deps, failures, logs, input checks), then
+    // droplets/, remote/ and records/ side by side (DigitalOcean's API, SSH to a droplet, the
+    // build store's records), then image/ (what makes and checks an image) on top. A file uses
+    // its own floor's room and the floors below it, never a floor above or a room beside it.
+    ...toolboxFloors().map(([room, allowed]) => ({
+      name: `toolbox-floor-${room}`,
+      severity: 'error',
+      comment: `activities/${room}/ uses only ${allowed.length ? allowed.map((r) => `${r}/`).join(', ') : 'nothing else'} of the toolbox.`,
+      from: { path: `^activities/${room}/` },
+      to: { path: `^activities/(?!(${[room, ...allowed].join('|')})/)[^/]+/` },
+    })),
     ...rooms.map((room) => ({
       name: `${room}-stays-in-its-room`,
       severity: 'error',
@@ -33,7 +55,7 @@ module.exports = {
       to: {
         path: `^(${rooms.filter((r) => r !== room).join('|')})/`,
         // The worker is where activities are wired to their dependencies.
-        pathNot: room === 'worker' ? '^activities/(index|runtime/deps)\\.ts$' : '^$',
+        pathNot: room === 'worker' ? '^activities/(index|runtime/deps|remote/activity-deps)\\.ts$' : '^$',
       },
     })),
     {

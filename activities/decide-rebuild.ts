@@ -5,7 +5,8 @@
  * twice, and the run's own time comes from the workflow, so a retry decides the same.
  */
 import type { ActivityDeps } from './runtime/deps';
-import { check, checked, depsForInput } from './runtime/check-input';
+import { check, checked } from './runtime/check-input';
+import { depsForInput } from './runtime/deps';
 import { planDigest, readLastBuild } from './records/last-build';
 import { decideRebuild as decide } from '../contract/rebuild';
 import type { RebuildDecision, RebuildInput } from '../contract/rebuild';

@@ -18,7 +18,7 @@ import { getAction, getDroplet, postDropletAction, waitAction } from './droplets
 import { SEAL_SCRIPT, sealFinished } from './image/seal';
 import { keyFields } from './image/key-fields';
 import { runOnDroplet } from './remote/run-on-droplet';
-import { depsForInput } from './runtime/check-input';
+import { depsForInput } from './runtime/deps';
 import { shq } from './remote/shell-quote';
 import type { DropletRef, ShutdownResult } from '../contract/steps';
 import { FailureType } from '../contract/failures';

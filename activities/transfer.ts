@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { waitAction } from './droplets/actions';
-import { check, checked, depsForInput } from './runtime/check-input';
+import { check, checked } from './runtime/check-input';
+import { depsForInput } from './runtime/deps';
 import { checkImageTags } from './droplets/owned';
 import type { TransferInput } from '../contract/steps';
 

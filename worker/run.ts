@@ -8,7 +8,7 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import type { WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { activityDeps } from '../activities/runtime/deps';
+import { activityDeps } from '../activities/remote/activity-deps';
 import type { ActivityDeps } from '../activities/runtime/deps';
 import { DoApi } from '../platform/digitalocean';
 import { RequestPacer } from '../platform/request-pacer';

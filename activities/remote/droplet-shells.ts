@@ -8,7 +8,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Client } from 'ssh2';
-import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { SshAuthenticationError, connectSsh, exec, sha256Fingerprint } from '../../platform/ssh';
 import { deriveHostKey } from '../../platform/host-key';
@@ -16,22 +15,11 @@ import { bastionProblems } from '../../contract/plan-checks';
 import { FailureType } from '../../contract/failures';
 import type { BastionPlan } from '../../contract/plan';
 import type { DropletRef } from '../../contract/steps';
+import type { DropletSessions, RunOptions, RunResult } from '../runtime/droplet-sessions';
 
-export interface RunOptions {
-  stdin?: string | Buffer | Readable;
-  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
-  /** While the promise it returns is pending, the command's output is not read (see exec). */
-  busy?: () => Promise<void> | undefined;
-  /** How long to keep trying to connect (a booting droplet). */
-  connectTimeoutMs?: number;
-}
+export type { RunOptions, RunResult };
 
-export interface RunResult {
-  exitCode: number;
-  seconds: number;
-}
-
-export class DropletShells {
+export class DropletShells implements DropletSessions {
   private readonly conns = new Map<string, Promise<Client>>();
   /** Droplets logged in to with another key than the worker's (verify's one-time key). */
   private readonly keys = new Map<string, Buffer>();

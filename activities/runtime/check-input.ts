@@ -12,13 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType } from '../../contract/failures';
 import { refusedWorkerVariable } from '../../contract/worker-secrets';
-import {
-  apiRetryProblems,
-  bastionProblems,
-  dropletProblems,
-  planProblems,
-  timeoutProblems,
-} from '../../contract/plan-checks';
+import { apiRetryProblems, bastionProblems, planProblems } from '../../contract/plan-checks';
 import {
   LIMITS,
   appId,
@@ -41,9 +35,8 @@ import {
   tags,
 } from '../../contract/plan-schema';
 import type { BuildInput } from '../../contract/build';
-import type { ApiRetry, DropletRef } from '../../contract/steps';
-import type { BastionPlan, DropletPlan, EnvSource } from '../../contract/plan';
-import type { ActivityDeps } from './deps';
+import type { DropletRef } from '../../contract/steps';
+import type { EnvSource } from '../../contract/plan';
 
 // Re-exported: activities and tests name the formats from here.
 export { LIMITS, appId, doRegion, doSlug, doTag, snapshotName };
@@ -198,31 +191,4 @@ export function refuseIf(problems: string[]): void {
     type: FailureType.Spec,
     nonRetryable: true,
   });
-}
-
-/** The plan fields an API-calling activity takes from its input (droplet, bastion, API retries, timeouts). */
-export interface CheckedInput {
-  /** The droplet the step reaches (every field, its bastion and API settings included). */
-  ref?: DropletRef;
-  droplet?: Partial<DropletPlan>;
-  bastion?: BastionPlan | undefined;
-  api?: ApiRetry | undefined;
-  /** name → milliseconds */
-  timeouts?: Record<string, number | undefined>;
-}
-
-/** Checks what an activity takes from its input; returns deps whose API calls retry as the build says. */
-export function depsForInput(deps: ActivityDeps, input: CheckedInput): ActivityDeps {
-  if (input.ref) checkDropletRef(input.ref);
-  const problems = [
-    ...(input.droplet ? dropletProblems(input.droplet) : []),
-    ...bastionProblems(input.bastion),
-    ...apiRetryProblems(input.api),
-  ];
-  for (const [name, ms] of Object.entries(input.timeouts ?? {})) {
-    if (ms !== undefined)
-      problems.push(...timeoutProblems({ stateMs: ms }).map((p) => p.replace('timeouts.stateMs', name)));
-  }
-  refuseIf(problems);
-  return input.api ? { ...deps, api: deps.api.withRetry(input.api) } : deps;
 }

@@ -2,11 +2,11 @@
 import type { BlobStore } from '../../context/store';
 import type { CachePolicy } from '../../context/cache-prune';
 import type { DoApi } from '../../platform/digitalocean';
-import { ApplicationFailure } from '@temporalio/common';
-import { DropletShells } from '../remote/droplet-shells';
-import { FailureType } from '../../contract/failures';
-import { refusedWorkerVariable } from '../../contract/worker-secrets';
-import { hostKeySecretFrom } from '../../platform/host-key';
+import type { DropletSessions } from './droplet-sessions';
+import { checkDropletRef, refuseIf } from './check-input';
+import { apiRetryProblems, bastionProblems, dropletProblems, timeoutProblems } from '../../contract/plan-checks';
+import type { ApiRetry, DropletRef } from '../../contract/steps';
+import type { BastionPlan, DropletPlan } from '../../contract/plan';
 import type { VendorApi } from '../../platform/vendor-api';
 
 export interface LoginKey {
@@ -28,7 +28,7 @@ export interface ActivityDeps {
   contextCacheDir: string;
   /** How much of them it keeps (IMAGE_FORGE_CONTEXT_CACHE_GB); by default 20 GiB, none unused for 14 days. */
   contextCache?: CachePolicy;
-  shells: DropletShells;
+  shells: DropletSessions;
   /** DigitalOcean's Vendor API (Marketplace), with the worker's token. */
   vendor: VendorApi;
   /** The worker's environment, for spec `env` entries `{ fromWorker: NAME }`. */
@@ -41,20 +41,29 @@ export interface ActivityDeps {
   timing?: { pollMs?: number; shutdownGraceMs?: number };
 }
 
-/** The deps of a worker: the SSH sessions and host-key secret are made from its login key. */
-export function activityDeps(base: Omit<ActivityDeps, 'shells' | 'hostKeySecret'>): ActivityDeps {
-  const hostKeySecret = hostKeySecretFrom(base.login.privateKey);
-  const deps: ActivityDeps = {
-    ...base,
-    hostKeySecret,
-    // The environment is read when a bastion needs its key (tests replace deps.workerEnv), and only
-    // a name the worker's operator allowed, like every `fromWorker`.
-    shells: new DropletShells(base.login.privateKey, hostKeySecret, (name) => {
-      const refusal = refusedWorkerVariable('ssh.bastion.privateKey', name, deps.workerSecrets);
-      if (refusal)
-        throw ApplicationFailure.create({ message: refusal, type: FailureType.MissingWorkerEnv, nonRetryable: true });
-      return deps.workerEnv[name];
-    }),
-  };
-  return deps;
+/** The plan fields an API-calling activity takes from its input (droplet, bastion, API retries, timeouts). */
+export interface CheckedInput {
+  /** The droplet the step reaches (every field, its bastion and API settings included). */
+  ref?: DropletRef;
+  droplet?: Partial<DropletPlan>;
+  bastion?: BastionPlan | undefined;
+  api?: ApiRetry | undefined;
+  /** name → milliseconds */
+  timeouts?: Record<string, number | undefined>;
+}
+
+/** Checks what an activity takes from its input; returns deps whose API calls retry as the build says. */
+export function depsForInput(deps: ActivityDeps, input: CheckedInput): ActivityDeps {
+  if (input.ref) checkDropletRef(input.ref);
+  const problems = [
+    ...(input.droplet ? dropletProblems(input.droplet) : []),
+    ...bastionProblems(input.bastion),
+    ...apiRetryProblems(input.api),
+  ];
+  for (const [name, ms] of Object.entries(input.timeouts ?? {})) {
+    if (ms !== undefined)
+      problems.push(...timeoutProblems({ stateMs: ms }).map((p) => p.replace('timeouts.stateMs', name)));
+  }
+  refuseIf(problems);
+  return input.api ? { ...deps, api: deps.api.withRetry(input.api) } : deps;
 }

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { activityDeps } from '../../activities/runtime/deps';
+import { activityDeps } from '../../activities/remote/activity-deps';
 import { lastPublished } from '../../activities/published-record';
 import { writePublished } from '../../activities/records/published';
 import { parseSbomOutput, sbomCommand } from '../../activities/image/sbom';

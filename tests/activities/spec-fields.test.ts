@@ -14,7 +14,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { runTag } from '../../contract/tags';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { activity } from '../../activities/runtime/failures';
-import { depsForInput } from '../../activities/runtime/check-input';
+import { depsForInput } from '../../activities/runtime/deps';
 import { connectAddress, findOrCreate, waitActive } from '../../activities/droplets/find-or-create';
 import { provision } from '../../activities/provision';
 import { transfer } from '../../activities/transfer';

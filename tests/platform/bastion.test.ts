@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DropletShells } from '../../activities/remote/droplet-shells';
-import { activityDeps } from '../../activities/runtime/deps';
+import { activityDeps } from '../../activities/remote/activity-deps';
 import { ed25519FromSeed, hostKeySecretFrom } from '../../platform/host-key';
 import { HostKeyMismatchError, SshConnectionLostError, connectSsh, exec, sha256Fingerprint } from '../../platform/ssh';
 import type { BastionPlan } from '../../contract/plan';

@@ -1,7 +1,7 @@
 /** A worker's activity deps against a lab (its API and Vendor API), for tests that call activities directly. */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { activityDeps } from '../../activities/runtime/deps';
+import { activityDeps } from '../../activities/remote/activity-deps';
 import type { ActivityDeps } from '../../activities/runtime/deps';
 import { LocalDirStore } from '../../context/store';
 import type { LabServer } from '../../lab/api/server';
