@@ -8,6 +8,7 @@ import type { ActivityDeps } from './runtime/deps';
 import { check, checked } from './runtime/check-input';
 import { depsForInput } from './runtime/deps';
 import { planDigest, readLastBuild } from './records/last-build';
+import { getImage } from './droplets/images';
 import { decideRebuild as decide } from '../contract/rebuild';
 import type { RebuildDecision, RebuildInput } from '../contract/rebuild';
 
@@ -17,13 +18,10 @@ export function decideRebuild(workerDeps: ActivityDeps) {
     const deps = depsForInput(workerDeps, { api: input.api });
     // From the workflow input: it goes into an API path, so it must look like a slug or an id.
     const image = checked(check.doSlug, input.plan.droplet.image, 'plan.droplet.image');
-    const byId = /^\d+$/.test(image);
-    const resolved = await deps.api.call(`resolve base image ${image}`, (c) =>
-      c.image.getImage(byId ? { image_id: Number(image) } : { slug: image }),
-    );
+    const resolved = await getImage(deps, image, `resolve base image ${image}`);
     return decide({
       image,
-      baseImageId: resolved.data.image.id,
+      baseImageId: resolved.id,
       contextDigest: input.contextDigest,
       planDigest: planDigest(input.plan),
       at: input.at,

@@ -9,16 +9,10 @@ import { check, checked } from './runtime/check-input';
 import { depsForInput } from './runtime/deps';
 import type { ActivityDeps } from './runtime/deps';
 import { RUN_TAG_PREFIX, familyTag } from '../contract/tags';
-import { DoApiError } from '../platform/digitalocean';
 import { publishedImages } from './records/published';
+import { deleteImage, listTaggedImages } from './droplets/images';
+import type { ImageInfo } from './droplets/images';
 import type { PruneInput, PruneResult, SnapshotRef } from '../contract/steps';
-
-interface ImageInfo {
-  id: number;
-  name: string;
-  created_at: string;
-  tags?: string[];
-}
 
 export function pruneSnapshots(workerDeps: ActivityDeps) {
   return async (input: PruneInput): Promise<PruneResult> => {
@@ -27,16 +21,10 @@ export function pruneSnapshots(workerDeps: ActivityDeps) {
     if (input.appId !== undefined) checked(check.appId, input.appId, 'appId');
     checked(check.imageIds, input.protect, 'protect');
     const deps = depsForInput(workerDeps, { api: input.api });
-    const images: ImageInfo[] = [];
-    for (let page = 1; ; page++) {
-      const r = await deps.api.call('list family snapshots', (c) =>
-        c.image.listImages({ tag_name: familyTag(input.family), page, per_page: 200 }),
-      );
-      const listed = r.data.images as unknown as ImageInfo[];
-      // Only what a build of this project made: another image with the family's tag is not ours to delete.
-      images.push(...listed.filter((i) => (i.tags ?? []).some((t) => t.startsWith(RUN_TAG_PREFIX))));
-      if (listed.length < 200) break;
-    }
+    // Only what a build of this project made: another image with the family's tag is not ours to delete.
+    const images = (await listTaggedImages(deps, familyTag(input.family), 'list family snapshots')).filter((i) =>
+      (i.tags ?? []).some((t) => t.startsWith(RUN_TAG_PREFIX)),
+    );
     const protect = new Set(input.protect);
     // Every image this project ever submitted for the family: a listing may use it.
     for (const id of await publishedImages(deps, input.family)) protect.add(id);
@@ -55,11 +43,7 @@ export function pruneSnapshots(workerDeps: ActivityDeps) {
       if (n < input.keep) result.kept.push(ref(img));
       else if (protect.has(img.id)) result.protected.push(ref(img));
       else {
-        try {
-          await deps.api.call('delete old snapshot', (c) => c.image.deleteImage({ image_id: img.id }));
-        } catch (err) {
-          if (!(err instanceof DoApiError && err.status === 404)) throw err;
-        }
+        await deleteImage(deps, img.id, 'delete old snapshot');
         result.deleted.push(ref(img));
       }
     }

@@ -16,13 +16,8 @@ import { check, checked } from './runtime/check-input';
 import { depsForInput } from './runtime/deps';
 import { runIdentity } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';
-
-interface SnapshotInfo {
-  id: number | string;
-  name: string;
-  regions: string[];
-  size_gigabytes: number;
-}
+import { deleteImage, listDropletSnapshots, tagImage } from './droplets/images';
+import type { DropletSnapshot } from './droplets/images';
 
 export function snapshot(workerDeps: ActivityDeps) {
   return async (input: SnapshotInput): Promise<SnapshotResult> => {
@@ -65,13 +60,9 @@ export function snapshot(workerDeps: ActivityDeps) {
   };
 }
 
-async function findByName(deps: ActivityDeps, dropletId: number, name: string): Promise<SnapshotInfo | undefined> {
-  const r = await deps.api.call('list droplet snapshots', (c) =>
-    c.droplet.listDropletSnapshots({ droplet_id: dropletId, per_page: 200 }),
-  );
-  // Names are not unique at DigitalOcean; the newest with our name on our droplet is ours.
-  const mine = (r.data.snapshots as unknown as SnapshotInfo[]).filter((s) => s.name === name);
-  return mine.at(-1);
+/** Names are not unique at DigitalOcean; the newest with our name on our droplet is ours. */
+async function findByName(deps: ActivityDeps, dropletId: number, name: string): Promise<DropletSnapshot | undefined> {
+  return (await listDropletSnapshots(deps, dropletId)).filter((s) => s.name === name).at(-1);
 }
 
 /** The undo of snapshot (a build that fails or is aborted before its image is verified). Gone already is done. */
@@ -81,26 +72,10 @@ export function deleteSnapshot(workerDeps: ActivityDeps) {
     const deps = depsForInput(workerDeps, { api: input.api });
     try {
       await ownedImage(deps, input.imageId, 'imageId', 'delete');
-      await deps.api.call('delete snapshot', (c) => c.image.deleteImage({ image_id: input.imageId }));
-      return { deleted: true };
     } catch (err) {
       if (err instanceof DoApiError && err.status === 404) return { deleted: false };
       throw err;
     }
+    return { deleted: await deleteImage(deps, input.imageId, 'delete snapshot') };
   };
-}
-
-/** Tags the image; the tag is created only when it does not exist yet (after the first build, it does). */
-async function tagImage(deps: ActivityDeps, tag: string, imageId: number): Promise<void> {
-  const tagIt = () =>
-    deps.api.call('tag snapshot', (c) =>
-      c.tag.tagResources({ tag_name: tag, resources: [{ resource_id: String(imageId), resource_type: 'image' }] }),
-    );
-  try {
-    await tagIt();
-  } catch (err) {
-    if (!(err instanceof DoApiError && err.status === 404)) throw err;
-    await deps.api.call('create tag', (c) => c.tag.createTag({ name: tag }));
-    await tagIt();
-  }
 }

@@ -10,6 +10,7 @@ import { waitAction } from './droplets/actions';
 import { check, checked } from './runtime/check-input';
 import { depsForInput } from './runtime/deps';
 import { checkImageTags } from './droplets/owned';
+import { getImage, getImageAction, postImageTransfer } from './droplets/images';
 import type { TransferInput } from '../contract/steps';
 
 export function transfer(workerDeps: ActivityDeps) {
@@ -17,25 +18,16 @@ export function transfer(workerDeps: ActivityDeps) {
     checked(check.doRegion, input.region, 'region');
     checked(check.imageId, input.imageId, 'imageId');
     const deps = depsForInput(workerDeps, { api: input.api, timeouts: { 'timeouts.transfer': input.timeoutMs } });
-    const image = async () =>
-      (await deps.api.call('get image', (c) => c.image.getImage({ image_id: input.imageId }))).data.image;
+    const image = () => getImage(deps, input.imageId);
     const before = await image();
-    checkImageTags((before as { tags?: string[] }).tags, input.imageId, 'imageId', 'use');
+    checkImageTags(before.tags, input.imageId, 'imageId', 'use');
     if (before.regions.includes(input.region)) return before.regions;
-    const getIt = async (id: number) => {
-      const r = await deps.api.call('get image action', (c) =>
-        c.image.getImageAction({ image_id: input.imageId, action_id: id }),
-      );
-      return r.data.action as { id: number; status: 'in-progress' | 'completed' | 'errored'; type: string };
-    };
+    const getIt = (id: number) => getImageAction(deps, input.imageId, id);
     let actionId = (Context.current().info.heartbeatDetails as { actionId?: number } | undefined)?.actionId;
     if (actionId !== undefined && (await getIt(actionId)).status === 'errored') actionId = undefined;
     const posted = actionId === undefined;
     if (actionId === undefined) {
-      const r = await deps.api.call('transfer image', (c) =>
-        c.image.transferImage({ image_id: input.imageId, region: input.region }),
-      );
-      actionId = (r.data.action as { id: number }).id;
+      actionId = (await postImageTransfer(deps, input.imageId, input.region)).id;
     }
     beat({ actionId });
     if (input.wait === false) return before.regions;

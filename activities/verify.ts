@@ -13,6 +13,9 @@ import { BUILDER_TAG, buildTag } from '../contract/tags';
 import { ownBuild } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';
 import { destroyTagged } from './droplets/destroy-tagged';
+import { getImage } from './droplets/images';
+import { listSizes } from './droplets/sizes';
+import { deleteSshKey, deleteSshKeysNamed, registerSshKey } from './droplets/ssh-keys';
 import { deriveHostKey, ed25519FromSeed } from '../platform/host-key';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from './image/check';
 import { keyFields } from './image/key-fields';
@@ -26,15 +29,6 @@ import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import { runScriptOn } from './remote/script';
 import type { DropletRef, VerifyInput, VerifyResult } from '../contract/steps';
-
-interface SizeInfo {
-  slug: string;
-  disk: number;
-  memory: number;
-  price_monthly: number;
-  available: boolean;
-  regions: string[];
-}
 
 export function verify(workerDeps: ActivityDeps) {
   return async (input: VerifyInput): Promise<VerifyResult> => {
@@ -61,18 +55,14 @@ export function verify(workerDeps: ActivityDeps) {
     // A one-time login key, registered for this droplet only: the builder's key must not open a
     // droplet made from the image, and verify proves it.
     const keyName = `image-forge-verify-${me.runTag}`;
-    await deleteKeysNamed(deps, keyName);
+    await deleteSshKeysNamed(deps, keyName);
     const oneTime = ed25519FromSeed(randomBytes(32));
     const blob = Buffer.from(oneTime.publicOpenSsh.split(/\s+/)[1] ?? '', 'base64');
     const fingerprint = createHash('md5')
       .update(blob)
       .digest('hex')
       .replace(/(..)(?!$)/g, '$1:');
-    const keyId = (
-      await deps.api.call('register one-time SSH key', (c) =>
-        c.sshKey.createSshKey({ name: keyName, public_key: oneTime.publicOpenSsh }),
-      )
-    ).data.ssh_key.id;
+    const keyId = await registerSshKey(deps, keyName, oneTime.publicOpenSsh);
     const created = await findOrCreate(deps, {
       lookupTag: tag,
       name: `verify-${input.imageId}`,
@@ -182,19 +172,9 @@ export function verify(workerDeps: ActivityDeps) {
       if (loginRef) deps.shells.releaseKey(loginRef);
       await destroyTagged(deps, tag);
       // This attempt's key, by its id (an earlier attempt's were deleted by name above).
-      await deps.api.call('delete one-time SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: keyId }));
+      await deleteSshKey(deps, keyId);
     }
   };
-}
-
-/** Deletes this build's one-time verify keys (an earlier attempt's too). */
-async function deleteKeysNamed(deps: ActivityDeps, name: string): Promise<void> {
-  // DigitalOcean allows 10 listings a minute: many verifies at once wait here, not the worker's other calls.
-  const keys = (
-    await deps.api.call('list SSH keys', (c) => c.sshKey.listSshKeys({ per_page: 200 }), { ownLimit: true })
-  ).data.ssh_keys;
-  for (const k of keys.filter((k) => k.name === name))
-    await deps.api.call('delete one-time SSH key', (c) => c.sshKey.destroySshKey({ ssh_key_id: k.id }));
 }
 
 /** Errors cloud-init recorded for this boot (result.json), one a line; nothing when clean. */
@@ -216,8 +196,7 @@ import { FailureType } from '../contract/failures';
  * was built on a larger size than the smallest, and reviewers expect every size to work.
  */
 async function smallestSizeFor(deps: ActivityDeps, imageId: number, region: string, notes: string[]): Promise<string> {
-  const image = (await deps.api.call('get image', (c) => c.image.getImage({ image_id: imageId }))).data
-    .image as unknown as { min_disk_size: number };
+  const image = await getImage(deps, imageId);
   const sizes = await listSizes(deps);
   const offered = sizes
     .filter((s) => s.available && s.regions.includes(region))
@@ -236,17 +215,4 @@ async function smallestSizeFor(deps: ActivityDeps, imageId: number, region: stri
       `the image needs a ${image.min_disk_size} GB disk, so ${smaller.join(', ')} cannot use it: build on the smallest size`,
     );
   return pick.slug;
-}
-
-/** DigitalOcean's sizes change a few times a year: a worker asks once an hour, not once a build. */
-let sizesSeen: { at: number; client: ActivityDeps['api']['client']; sizes: Promise<SizeInfo[]> } | undefined;
-function listSizes(deps: ActivityDeps): Promise<SizeInfo[]> {
-  if (sizesSeen && sizesSeen.client === deps.api.client && Date.now() - sizesSeen.at < 60 * 60_000)
-    return sizesSeen.sizes;
-  const sizes = deps.api
-    .call('list sizes', (c) => c.size.listSizes({ per_page: 200 }))
-    .then((r) => r.data.sizes as unknown as SizeInfo[]);
-  sizesSeen = { at: Date.now(), client: deps.api.client, sizes };
-  sizes.catch(() => (sizesSeen = undefined));
-  return sizes;
 }
