@@ -1,17 +1,11 @@
 #!/usr/bin/env node
 /** `client`: the one command people use — start and follow builds, and run the local lab. */
-import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index';
+import { CommanderError } from 'commander';
 import { UserError } from '../contract/user-error';
-import { versionText } from './version';
+import { clientProgram, packerStyleFlags } from './program';
 
 async function main(argv: string[]): Promise<number> {
-  const program = new Command('client')
-    .description('Build DigitalOcean Marketplace images as durable Temporal workflows')
-    .version(versionText(), '-V, --version', "print the version, and the Temporal SDK's")
-    .showHelpAfterError()
-    .exitOverride();
-  registerCommands(program);
+  const program = clientProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -30,9 +24,3 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(packerStyleFlags(process.argv)).then((code) => process.exit(code));
-
-/** `client import-packer -var k=v -var-file f` as with `packer build`: commander only knows --var. */
-function packerStyleFlags(argv: string[]): string[] {
-  if (argv[2] !== 'import-packer') return argv;
-  return argv.map((a) => a.replace(/^-(var|var-file)(=|$)/, '--$1$2'));
-}

@@ -1,8 +1,7 @@
 /**
  * Publishing to the Marketplace: the update sent, the Vendor API's answers, the outcome recorded.
  * The Vendor API documents only `PATCH …/apps/{id}`; what it says about status values and reads is
- * handled here robustly (see the README's publishing section for what is documented and what is
- * inferred).
+ * handled here robustly (docs/lab.md, "Documented by DigitalOcean, or inferred", says which is which).
  */
 import type { MarketplacePlan } from './plan';
 

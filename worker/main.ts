@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `worker`: holds the DigitalOcean token and the SSH key, and runs build steps. Settings come from
- * the environment (see worker/config.ts, contract/worker-environment.ts and the README); it fails at
+ * the environment (see worker/config.ts, contract/worker-environment.ts and docs/running-a-fleet.md); it fails at
  * start with one clear message for anything missing or wrong. `client worker` runs this file.
  * On SIGTERM or SIGINT it stops polling and lets running steps finish for up to 30 s (run.ts's
  * shutdownGraceTime) before handing them back to Temporal, then exits 0.

@@ -1,8 +1,8 @@
 /**
  * examples/systemd: the worker's unit passes `systemd-analyze verify` (with ExecStart at this
  * checkout's bin/client, since verify wants an executable there), carries the hardening and the
- * stop settings the README promises, and its example env file lists every setting, with no values
- * for secrets.
+ * stop settings docs/running-a-fleet.md promises, and its example env file lists every setting, with no
+ * values for secrets.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
