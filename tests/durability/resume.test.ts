@@ -137,7 +137,9 @@ test('the Temporal server restarts on the same SQLite file mid-build: the build 
   const before = buildDroplets(await stack.audit());
   const r = await stack.client(['start-build', SPEC, '--json', '--id', 'resume-server']);
   assert.equal(r.code, 0, r.stderr);
-  await until('resume-server', running('02-script'), 'the second script to run');
+  // Read from the step's log, not by polling `client status`: the script lasts 6 s, and a loaded
+  // machine's status calls can miss a step that short.
+  await untilLogged(stack, 'resume-server', '02-script', 'working 1');
   const { port, dbFilename } = {
     port: Number(stack.temporal.address.split(':')[1]),
     dbFilename: stack.temporalOptions.dbFilename,
