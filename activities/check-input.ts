@@ -1,12 +1,12 @@
 /**
  * checkInput: the build's first step, before anything is created. The whole workflow input is
- * checked on the worker (activities/runtime/check-input.ts): shapes and DigitalOcean formats,
+ * checked on the worker (activities/runtime/input-checks.ts): shapes and DigitalOcean formats,
  * every `fromWorker` against the operator's allow-list, and every context path inside the
  * unpacked build context. Quick, no side effects.
  */
 import type { ActivityDeps } from './runtime/deps';
 import { contextRoot } from './runtime/context-files';
-import { check, checkBuildInput, checked } from './runtime/check-input';
+import { check, checkBuildInput, checked } from './runtime/input-checks';
 import { ownBuild } from './runtime/run-identity';
 import type { BuildInput } from '../contract/build';
 

@@ -5,7 +5,7 @@
  * twice, and the run's own time comes from the workflow, so a retry decides the same.
  */
 import type { ActivityDeps } from './runtime/deps';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import { depsForInput } from './runtime/deps';
 import { planDigest, readLastBuild } from './records/last-build';
 import { getImage } from './droplets/images';

@@ -9,7 +9,7 @@ import { PER_INSTANCE_DIR, firstBootName, firstLoginHook, firstLoginPath } from 
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';
 import type { FirstBootInput, UploadResult } from '../contract/steps';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 
 export function installFirstBoot(deps: ActivityDeps) {
   return async (input: FirstBootInput): Promise<UploadResult> => {

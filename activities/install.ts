@@ -5,7 +5,7 @@
 import type { ActivityDeps } from './runtime/deps';
 import { aptScript } from './remote/apt';
 import { runOnDroplet } from './remote/run-on-droplet';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import type { CommandResult, InstallInput } from '../contract/steps';
 
 export function install(deps: ActivityDeps) {

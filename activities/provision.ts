@@ -14,7 +14,7 @@ import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-cre
 import { destroyTagged } from './droplets/destroy-tagged';
 import { UserDataError, buildUserData, cloudConfig } from './image/cloud-config';
 import { runOnDroplet } from './remote/run-on-droplet';
-import { check, checked, refuseIf } from './runtime/check-input';
+import { check, checked, refuseIf } from './runtime/input-checks';
 import { depsForInput } from './runtime/deps';
 import { readContextFile } from './runtime/context-files';
 import { USER_DATA_MAX_BYTES } from '../contract/plan-checks';

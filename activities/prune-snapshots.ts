@@ -5,7 +5,7 @@
  * this project did not make (every snapshot a build makes carries its run's tag; a workflow input
  * cannot set such a tag). Safe to run twice: a second run finds less to delete.
  */
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import { depsForInput } from './runtime/deps';
 import type { ActivityDeps } from './runtime/deps';
 import { RUN_TAG_PREFIX, familyTag } from '../contract/tags';

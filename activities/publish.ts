@@ -8,9 +8,9 @@
 import type { ActivityDeps } from './runtime/deps';
 import { rememberPublished } from './records/published';
 import { VendorApiError } from '../platform/vendor-api';
-import { isUnderReview } from '../contract/publish';
-import type { PublishAttempt, PublishInput, VendorUpdateBody } from '../contract/publish';
-import { check, checked, refuseIf } from './runtime/check-input';
+import { isUnderReview } from '../contract/marketplace';
+import type { PublishAttempt, PublishInput, VendorUpdateBody } from '../contract/marketplace';
+import { check, checked, refuseIf } from './runtime/input-checks';
 import { ownBuild } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';
 

@@ -1,8 +1,8 @@
 /** last-published / record-published: read and write the family's last published image. */
 import type { ActivityDeps } from './runtime/deps';
 import { readPublished, writePublished } from './records/published';
-import type { PublishedRecord } from '../contract/publish';
-import { check, checked } from './runtime/check-input';
+import type { PublishedRecord } from '../contract/marketplace';
+import { check, checked } from './runtime/input-checks';
 import { ownBuild } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';
 

@@ -1,6 +1,6 @@
 /** record-build: remember a finished image build for the next scheduled run's rebuild decision (overwrites: safe to run twice). */
 import type { ActivityDeps } from './runtime/deps';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import { ownBuild } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';
 import { lastBuildKey, planDigest } from './records/last-build';

@@ -1,7 +1,7 @@
 /** review-status: one look at the Marketplace app's review (the workflow waits between looks); null when no read works. */
 import type { ActivityDeps } from './runtime/deps';
-import type { AppStatus } from '../contract/publish';
-import { check, checked } from './runtime/check-input';
+import type { AppStatus } from '../contract/marketplace';
+import { check, checked } from './runtime/input-checks';
 
 export function reviewStatus(deps: ActivityDeps) {
   return async (input: { appId: string }): Promise<AppStatus | null> => {

@@ -10,11 +10,11 @@ import { contextRoot } from './runtime/context-files';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { PER_INSTANCE_DIR, firstBootName, firstLoginPath } from './image/first-boot';
 import { planUpload } from './image/upload-plan';
-import { cycloneDxJson, parseSbomOutput, sbomCommand, spdxJson } from './image/sbom';
-import type { FileToList } from './image/sbom';
-import { sbomKeys } from '../contract/sbom';
-import type { SbomInput, SbomInventory, SbomSummary } from '../contract/sbom';
-import { check, checked, refuseIf } from './runtime/check-input';
+import { cycloneDxJson, parseSbomOutput, sbomCommand, spdxJson } from './image/sbom-documents';
+import type { FileToList } from './image/sbom-documents';
+import { sbomKeys } from '../contract/bill-of-materials';
+import type { SbomInput, SbomInventory, SbomSummary } from '../contract/bill-of-materials';
+import { check, checked, refuseIf } from './runtime/input-checks';
 import { ownBuild, type RunIdentity } from './runtime/run-identity';
 
 export function sbom(deps: ActivityDeps) {

@@ -12,7 +12,7 @@ import type { ActivityDeps } from './runtime/deps';
 import { postDropletAction, waitAction } from './droplets/actions';
 import { getAction } from './droplets/actions';
 import type { ApiRetry, SnapshotInput, SnapshotResult } from '../contract/steps';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import { depsForInput } from './runtime/deps';
 import { runIdentity } from './runtime/run-identity';
 import { ownedImage } from './droplets/owned';

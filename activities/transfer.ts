@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { beat } from './runtime/heartbeat';
 import type { ActivityDeps } from './runtime/deps';
 import { waitAction } from './droplets/actions';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import { depsForInput } from './runtime/deps';
 import { checkImageTags } from './droplets/owned';
 import { getImage, getImageAction, postImageTransfer } from './droplets/images';

@@ -23,7 +23,7 @@ import { usersBuilderKeyOpens } from './remote/builder-key-probe';
 import { PER_INSTANCE_DIR } from './image/first-boot';
 import { cloudConfig } from './image/cloud-config';
 import { connectAddress, findOrCreate, waitActive } from './droplets/find-or-create';
-import { check, checked } from './runtime/check-input';
+import { check, checked } from './runtime/input-checks';
 import { depsForInput } from './runtime/deps';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { shq } from './remote/shell-quote';

@@ -26,8 +26,8 @@ import type {
   VerifyResult,
 } from './steps';
 import type { BuildInput } from './build';
-import type { SbomInput, SbomSummary } from './sbom';
-import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './publish';
+import type { SbomInput, SbomSummary } from './bill-of-materials';
+import type { AppStatus, PublishAttempt, PublishInput, PublishedRecord } from './marketplace';
 import type { LastBuildRecord, RebuildDecision, RebuildInput, RecordBuildInput } from './rebuild';
 
 export interface BuildActivities {

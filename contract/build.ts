@@ -2,8 +2,8 @@
 import type { DropletCost } from './cost';
 import type { BuildPlan } from './plan';
 import type { InventoryResult, PruneResult, ValidationResult, VerifyResult } from './steps';
-import type { PublishOutcome } from './publish';
-import type { SbomSummary } from './sbom';
+import type { PublishOutcome } from './marketplace';
+import type { SbomSummary } from './bill-of-materials';
 import type { RebuildDecision } from './rebuild';
 
 export type BuildMode = 'image' | 'base';

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { StepRecord } from './build';
-import type { VendorUpdateBody } from './publish';
+import type { VendorUpdateBody } from './marketplace';
 import type { BuildStatusValue } from './search-attributes';
 
 export interface RetryRequest {

@@ -6,8 +6,8 @@
  * exist. So `status` tries the list, then the single app, and says "unknown" when neither works.
  * The token is the worker's; messages carry the status and DigitalOcean's message only.
  */
-import type { AppStatus, VendorUpdateBody } from '../contract/publish';
-import { isUnderReview } from '../contract/publish';
+import type { AppStatus, VendorUpdateBody } from '../contract/marketplace';
+import { isUnderReview } from '../contract/marketplace';
 import { statusLabel, vendorRequests } from './metrics';
 
 export const VENDOR_API = 'https://api.digitalocean.com/api/v1/vendor-portal';

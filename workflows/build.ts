@@ -8,7 +8,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { StepRunner } from './steps/runner';
-import { ApprovalDesk, publishToMarketplace } from './publish';
+import { ApprovalDesk, publishToMarketplace } from './publish-to-marketplace';
 import { Undo } from './undo';
 import { control, each, step, undo } from './recipe/entry';
 import type { Build, Changes, RecipeEntry, StepEntry } from './recipe/entry';

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkContextPath, checkDestPath, checked, specFailure } from '../runtime/check-input';
+import { checkContextPath, checkDestPath, checked, specFailure } from '../runtime/input-checks';
 import { fileMode as modeFormat } from '../../spec/schema';
 
 export interface Entry {

@@ -5,7 +5,7 @@
  * deletes — a listing may still use one, and without a status read nobody can tell which.
  */
 import type { ActivityDeps } from '../runtime/deps';
-import type { PublishedRecord } from '../../contract/publish';
+import type { PublishedRecord } from '../../contract/marketplace';
 
 export const publishedKey = (family: string) => `published/${family}.json`;
 const imagesKey = (family: string) => `published/${family}.images.json`;

@@ -7,7 +7,7 @@ import { maskPatterns, maskText } from '../runtime/masker';
 import { StepLog, stepLogKey } from '../runtime/step-log';
 import { FailureType } from '../../contract/failures';
 import type { CommandResult, DropletRef } from '../../contract/steps';
-import { check, checkDropletRef, checked } from '../runtime/check-input';
+import { check, checkDropletRef, checked } from '../runtime/input-checks';
 
 /** Output read as data (a package list, an image check's report): more is not something the worker holds. */
 export const CAPTURE_MAX_BYTES = 64 << 20;

@@ -12,7 +12,7 @@ import { shq } from './shell-quote';
 import type { CommandResult, DropletRef, RunScriptInput } from '../../contract/steps';
 import type { ScriptStep } from '../../contract/plan';
 import { FailureType } from '../../contract/failures';
-import { check, checkEnv, checked, scriptLimit } from '../runtime/check-input';
+import { check, checkEnv, checked, scriptLimit } from '../runtime/input-checks';
 import { scriptFailed } from '../runtime/failures';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { CONTEXT_LIMITS, fetchContext } from '../../context/unpack';
 import type { UnpackedContext } from '../../context/unpack';
 import type { ActivityDeps } from './deps';
-import { checkContextPath } from './check-input';
+import { checkContextPath } from './input-checks';
 
 export async function contextRoot(deps: ActivityDeps, digest: string): Promise<string> {
   return (await contextFiles(deps, digest)).root;

@@ -3,7 +3,7 @@ import type { BlobStore } from '../../context/store';
 import type { CachePolicy } from '../../context/cache-prune';
 import type { DoApi } from '../../platform/digitalocean';
 import type { DropletSessions } from './droplet-sessions';
-import { checkDropletRef, refuseIf } from './check-input';
+import { checkDropletRef, refuseIf } from './input-checks';
 import { apiRetryProblems, bastionProblems, dropletProblems, timeoutProblems } from '../../contract/plan-checks';
 import type { ApiRetry, DropletRef } from '../../contract/steps';
 import type { BastionPlan, DropletPlan } from '../../contract/plan';

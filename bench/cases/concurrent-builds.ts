@@ -12,7 +12,7 @@ import { REPO } from '../../tests/support/temporal';
 import { CLEANUP_SCRIPT } from '../../activities/cleanup';
 import { IMAGE_CHECK_SCRIPT } from '../../activities/image/check';
 import { PER_INSTANCE_DIR } from '../../activities/image/first-boot';
-import { sbomCommand } from '../../activities/image/sbom';
+import { sbomCommand } from '../../activities/image/sbom-documents';
 import {
   BUILDS,
   P5_RUNS,

@@ -6,8 +6,8 @@
 import type { Client } from '@temporalio/client';
 import { storeFromEnv } from '../../context/store-config';
 import type { BuildManifest } from '../../contract/build';
-import { diffBuilds, diffSide } from '../../contract/sbom';
-import type { BuildDiff, SbomInventory } from '../../contract/sbom';
+import { diffBuilds, diffSide } from '../../contract/bill-of-materials';
+import type { BuildDiff, SbomInventory } from '../../contract/bill-of-materials';
 
 export type PackageChanges = { from: string; diff: BuildDiff } | { none: string };
 

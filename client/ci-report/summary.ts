@@ -4,7 +4,7 @@
  * the package changes since the family's last build.
  */
 import { dropletCost } from '../../contract/cost';
-import { diffGroups, isEmptyDiff } from '../../contract/sbom';
+import { diffGroups, isEmptyDiff } from '../../contract/bill-of-materials';
 import type { BuildOutcome } from './outcome';
 import type { PackageChanges } from './package-changes';
 

@@ -16,12 +16,18 @@ import { join } from 'node:path';
 import { activityDeps } from '../../activities/remote/activity-deps';
 import { lastPublished } from '../../activities/published-record';
 import { writePublished } from '../../activities/records/published';
-import { parseSbomOutput, sbomCommand } from '../../activities/image/sbom';
+import { parseSbomOutput, sbomCommand } from '../../activities/image/sbom-documents';
 import { LocalDirStore } from '../../context/store';
 import { DoApi } from '../../platform/digitalocean';
 import { VendorApi } from '../../platform/vendor-api';
 import { ensureBaseImage } from '../../lab/droplets/base-image';
-import { REASON_MAX, STOCK_REASON_FOR_UPDATE, diffBuilds, diffSide, reasonForUpdate } from '../../contract/sbom';
+import {
+  REASON_MAX,
+  STOCK_REASON_FOR_UPDATE,
+  diffBuilds,
+  diffSide,
+  reasonForUpdate,
+} from '../../contract/bill-of-materials';
 import { readLoginKeyFromText } from '../support/keys';
 import { ed25519FromSeed } from '../../platform/host-key';
 import { randomBytes } from 'node:crypto';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLabServer, type LabServer, type LabServerOptions } from '../../lab/api/server';
 import { VendorApi, VendorApiError } from '../../platform/vendor-api';
-import { isUnderReview, reviewState, vendorUpdateBody } from '../../contract/publish';
+import { isUnderReview, reviewState, vendorUpdateBody } from '../../contract/marketplace';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
 
 const TOKEN = `dop_v1_product_vendor_${process.pid}`;

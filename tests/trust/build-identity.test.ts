@@ -17,7 +17,7 @@ import { loadSpec } from '../../spec/load';
 import { contextPaths } from '../../spec/plan';
 import { createActivities } from '../../activities';
 import { sbom } from '../../activities/sbom';
-import { sbomKeys } from '../../contract/sbom';
+import { sbomKeys } from '../../contract/bill-of-materials';
 import { runTag } from '../../contract/tags';
 import type { BuildInput, BuildManifest } from '../../contract/build';
 import { startStack } from '../support/stack';

@@ -17,7 +17,7 @@ import { ContextError, fetchContext } from '../../context/unpack';
 import { LocalDirStore } from '../../context/store';
 import { loadSpec } from '../../spec/load';
 import { contextPaths } from '../../spec/plan';
-import { checkContextPath } from '../../activities/runtime/check-input';
+import { checkContextPath } from '../../activities/runtime/input-checks';
 import { parseWorkerSecrets } from '../../contract/worker-secrets';
 import type { BuildInput } from '../../contract/build';
 import { LAB_TOKEN, startStack } from '../support/stack';

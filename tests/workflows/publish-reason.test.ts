@@ -14,9 +14,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BuildActivities } from '../../contract/activities';
 import type { BuildInput, BuildManifest } from '../../contract/build';
 import { approveUpdate, stateQuery } from '../../contract/operator';
-import type { PublishInput, PublishedRecord } from '../../contract/publish';
-import { STOCK_REASON_FOR_UPDATE, sbomKeys } from '../../contract/sbom';
-import type { SbomInput } from '../../contract/sbom';
+import type { PublishInput, PublishedRecord } from '../../contract/marketplace';
+import { STOCK_REASON_FOR_UPDATE, sbomKeys } from '../../contract/bill-of-materials';
+import type { SbomInput } from '../../contract/bill-of-materials';
 import { REPO, startTemporal } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;

@@ -8,7 +8,7 @@ import type { BuildActivities as Activities } from '../../contract/activities';
 import type { BuildManifest } from '../../contract/build';
 import type { Compensation } from '../undo';
 import type { StepRunner } from '../steps/runner';
-import type { ApprovalDesk } from '../publish';
+import type { ApprovalDesk } from '../publish-to-marketplace';
 import type { SoFar } from './inputs';
 
 /** How hard a step's activity is retried: workflows/calls.ts (QUICK, LONG, PERSISTENT). */

@@ -8,7 +8,7 @@ import { familyTag, firstBootName } from '../../contract/names';
 import type { BuildInput, BuildManifest } from '../../contract/build';
 import type { BuildPlan, ProvisionStep, ScriptStep, UploadStep } from '../../contract/plan';
 import type { RebuildInput, RecordBuildInput } from '../../contract/rebuild';
-import type { SbomInput } from '../../contract/sbom';
+import type { SbomInput } from '../../contract/bill-of-materials';
 import type {
   ApiRetry,
   DropletRef,

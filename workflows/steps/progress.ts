@@ -8,7 +8,7 @@ import type { StepRecord } from '../../contract/build';
 import type { BuildState } from '../../contract/operator';
 import { BuildName, BuildStatus, DropletId, FailedStep, SnapshotId } from '../../contract/search-attributes';
 import type { BuildStatusValue } from '../../contract/search-attributes';
-import type { SbomSummary } from '../../contract/sbom';
+import type { SbomSummary } from '../../contract/bill-of-materials';
 
 export type Waiting = NonNullable<BuildState['waiting']>;
 export type ApprovalWait = NonNullable<BuildState['approval']>;

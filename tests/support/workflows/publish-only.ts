@@ -1,8 +1,8 @@
-/** The publish path of the build workflow on its own (an image already built): for tests of workflows/publish.ts. */
+/** The publish path of the build workflow on its own (an image already built): for tests of workflows/publish-to-marketplace.ts. */
 import { StepRunner } from '../../../workflows/steps/runner';
-import { ApprovalDesk, publishToMarketplace } from '../../../workflows/publish';
+import { ApprovalDesk, publishToMarketplace } from '../../../workflows/publish-to-marketplace';
 import type { BuildInput } from '../../../contract/build';
-import type { PublishOutcome } from '../../../contract/publish';
+import type { PublishOutcome } from '../../../contract/marketplace';
 
 export interface PublishOnlyInput {
   input: BuildInput;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Enums, Models, Serialize, Spec, SPDX } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
-import type { SbomFile, SbomInventory, SbomPackage } from '../../contract/sbom';
+import type { SbomFile, SbomInventory, SbomPackage } from '../../contract/bill-of-materials';
 import { shq } from '../remote/shell-quote';
 
 export interface FileToList {

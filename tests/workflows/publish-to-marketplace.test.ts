@@ -1,5 +1,5 @@
 /**
- * workflows/publish.ts against the lab's documented Vendor API, on the real Temporal dev server
+ * workflows/publish-to-marketplace.ts against the lab's documented Vendor API, on the real Temporal dev server
  * with the real activities: what `client publish --dry-run` shows is exactly what is sent and
  * carries no "" or [] the spec did not ask for; a build whose app cannot be read ends "submitted,
  * review status unknown" instead of polling forever; an app that stays busy past the ceiling
@@ -19,7 +19,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { BuildInput } from '../../contract/build';
 import { approveUpdate, publishPreviewQuery, stateQuery } from '../../contract/operator';
-import type { PublishOutcome } from '../../contract/publish';
+import type { PublishOutcome } from '../../contract/marketplace';
 import { createLabServer, type LabServer } from '../../lab/api/server';
 import { labSnapshot, memoryRuntime } from '../support/memory-runtime';
 import { REPO, startTemporal } from '../support/temporal';

@@ -9,7 +9,7 @@ import {
   reasonForUpdate,
   reasonFromDiff,
   sbomKeys,
-} from '../../contract/sbom';
+} from '../../contract/bill-of-materials';
 
 test('Debian versions compare as dpkg does', () => {
   const ordered = [

@@ -11,9 +11,9 @@ import { approveUpdate, publishPreviewQuery, rejectUpdate } from '../contract/op
 import type { ApprovalRequest, OperatorReply, PublishPreview } from '../contract/operator';
 import { QUICK, call } from './calls';
 import type { StepRunner } from './steps/runner';
-import { isUnderReview, reviewState, vendorUpdateBody } from '../contract/publish';
-import type { AppStatus, PublishInput, PublishOutcome, PublishedRecord } from '../contract/publish';
-import { reasonForUpdate } from '../contract/sbom';
+import { isUnderReview, reviewState, vendorUpdateBody } from '../contract/marketplace';
+import type { AppStatus, PublishInput, PublishOutcome, PublishedRecord } from '../contract/marketplace';
+import { reasonForUpdate } from '../contract/bill-of-materials';
 import type { BuildInput, PublishTiming } from '../contract/build';
 
 const HOUR = 60 * 60 * 1000;

@@ -6,7 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
-import { cycloneDxJson, debPurl, parseSbomOutput, sbomCommand, spdxJson } from '../../../activities/image/sbom';
+import {
+  cycloneDxJson,
+  debPurl,
+  parseSbomOutput,
+  sbomCommand,
+  spdxJson,
+} from '../../../activities/image/sbom-documents';
 import { spdxValidator } from '../../support/spdx-schema';
 
 const SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
