@@ -32,6 +32,8 @@ export class MapState {
   readonly aptPackages: string[] = [];
   readonly usedSecrets = new Set<string>();
   cleanupAt: number | undefined;
+  /** A snapshot_name of a prefix and the build's time: the spec's name with its own timestamp. */
+  stampedName: { shown: string; raw: string } | undefined;
   readonly ev: Evaluator;
 
   constructor(
