@@ -39,6 +39,7 @@ import {
   snapshotName,
   stepId,
   tags,
+  unixUser,
 } from '../../contract/plan-schema';
 import type { BuildInput } from '../../contract/build';
 import type { ApiRetry, DropletRef } from '../../contract/steps';
@@ -98,6 +99,7 @@ export const check = {
   destPath,
   name: specName,
   stepId,
+  unixUser,
   imageId: doId,
   imageIds: z.array(doId).max(10_000),
   keep,
