@@ -20,8 +20,8 @@ export interface ProvEnv {
 
 export type Pending =
   | { kind: 'upload'; src: string; dest: string }
-  | { kind: 'script'; path: string; env?: ProvEnv }
-  | { kind: 'run'; body: string; setFlags: string; validExit?: number[]; env?: ProvEnv }
+  | { kind: 'script'; path: string; env?: ProvEnv; user?: string }
+  | { kind: 'run'; body: string; setFlags: string; validExit?: number[]; env?: ProvEnv; user?: string }
   | { kind: 'gap'; problem: Problem };
 
 export class MapState {

@@ -211,3 +211,84 @@ test('hcp_packer_registry is a note; a shell-local post-processor is dropped wit
     /main\.pkr\.hcl:\d+:\d+: build\.post-processor\[0\]: post-processor type "compress" cannot be converted/,
   );
 });
+
+test('execute_command: su, sudo -u and runuser forms become user: on the step; the usual root forms are the default; anything else is refused at file:line', async () => {
+  const prov = (cmd: string, body: string) =>
+    `  provisioner "shell" {\n    execute_command = "${cmd.replace(/"/g, '\\"')}"\n    ${body}\n  }\n`;
+  const asUser: [string, string][] = [
+    ["chmod +x {{ .Path }}; su -c '{{ .Vars }} {{ .Path }}' - mastodon", 'mastodon'],
+    ["sudo -u app -E sh '{{ .Path }}'", 'app'],
+    ["sudo -E -S -u app bash -eux '{{ .Path }}'", 'app'],
+    ["echo 'packer' | sudo -S -iu app sh -c '{{ .Vars }} {{ .Path }}'", 'app'],
+    ["su - app -c 'bash {{ .Path }}'", 'app'],
+    ["runuser -l app -c '{{ .Vars }} {{ .Path }}'", 'app'],
+  ];
+  for (const [cmd, user] of asUser) {
+    const dir = await withFiles({
+      'main.pkr.hcl': hcl('', '', prov(cmd, 'scripts = ["scripts/app.sh"]') + prov(cmd, 'inline = ["bundle install"]')),
+      'scripts/app.sh': '#!/bin/bash\nbundle install\n',
+    });
+    const { spec, loaded, notes } = await convert(dir);
+    assert.deepEqual(
+      spec.steps,
+      [{ script: 'scripts/app.sh', user }, { run: 'set -e\nbundle install', user }, { run: 'set -e\necho ok' }],
+      cmd,
+    );
+    assert.deepEqual(
+      loaded.plan.steps.map((s) => (s.kind === 'script' ? s.user : undefined)),
+      [user, user, undefined],
+      `${cmd}: the plan carries the user`,
+    );
+    assert.match(notes, new RegExp(`build\\.provisioner\\[0\\]\\.execute_command runs the script as ${user} \\(`), cmd);
+  }
+  for (const cmd of [
+    "sudo -E -S sh '{{ .Path }}'",
+    "{{ .Vars }} bash '{{ .Path }}'",
+    'chmod +x {{ .Path }}; {{ .Vars }} {{ .Path }}',
+    "{{ .Vars }} sudo -E -S sh '{{ .Path }}'",
+    "sudo -u root -E sh '{{ .Path }}'",
+  ]) {
+    const dir = await withFiles({ 'main.pkr.hcl': hcl('', '', prov(cmd, 'inline = ["id"]')) });
+    const { spec, notes } = await convert(dir);
+    assert.deepEqual(spec.steps, [{ run: 'set -e\nid' }, { run: 'set -e\necho ok' }], cmd);
+    assert.match(
+      notes,
+      /build\.provisioner\[0\]\.execute_command dropped: the tool runs each script directly as root/,
+      cmd,
+    );
+  }
+  for (const [cmd, why] of [
+    [
+      "sudo -g docker sh '{{ .Path }}'",
+      /execute_command ".*" cannot be converted: .*sudo -u USER, su - USER -c or runuser -l USER -c/,
+    ],
+    ["sudo sh -c 'cd /srv && {{ .Path }}'", /cannot be converted/],
+    ["{{ .Vars }} sudo -E bash '{{ .Path }}' > /var/log/provision.log", /cannot be converted/],
+    [
+      "su - App.Admin -c '{{ .Path }}'",
+      /execute_command runs the script as "App\.Admin": user: must be a user name on the droplet/,
+    ],
+  ] as const) {
+    const dir = await withFiles({ 'main.pkr.hcl': hcl('', '', prov(cmd, 'inline = ["id"]')) });
+    const m = await refusal(dir);
+    assert.match(m, /main\.pkr\.hcl:14:5: build\.provisioner\[0\]\.execute_command: /, cmd);
+    assert.match(m, why, cmd);
+  }
+  // Legacy JSON: the same reading of the same strings.
+  const json = await withFiles({
+    'template.json': JSON.stringify({
+      builders: [{ type: 'digitalocean', image: 'debian-12-x64' }],
+      provisioners: [
+        {
+          type: 'shell',
+          execute_command: "chmod +x {{ .Path }}; su -c '{{ .Vars }} {{ .Path }}' - mastodon",
+          environment_vars: ['RAILS_ENV=production'],
+          inline: ['cd ~/live && bundle exec rake assets:precompile'],
+        },
+      ],
+    }),
+  });
+  const { spec } = await convert(json, { template: 'template.json' });
+  assert.deepEqual(spec.steps, [{ run: 'set -e\ncd ~/live && bundle exec rake assets:precompile', user: 'mastodon' }]);
+  assert.deepEqual(spec.env, { RAILS_ENV: 'production' });
+});
