@@ -302,6 +302,15 @@ export class HclInputError extends Error {}
 /** An import option that does not fit the configuration (--build naming no build). */
 export class HclOptionError extends Error {}
 
+/** Whether a build names a digitalocean source (in `sources` or a `source` block). */
+function usesDigitalocean(b: BuildBlock): boolean {
+  const refs = [
+    ...(Array.isArray(b.body.sources) ? (b.body.sources as unknown[]) : []),
+    ...entries(b.body.source).map(([k]) => k),
+  ];
+  return refs.some((r) => typeof r === 'string' && /^(source\.)?digitalocean\./.test(r));
+}
+
 interface BuildBlock {
   file: string;
   body: Body;
@@ -326,6 +335,18 @@ function chooseBuild(
   if (builds.length === 0) {
     problems.push({ path: [], message: 'the configuration has no build block' });
     return [];
+  }
+  // A multi-cloud file: the builds of other builders (hcloud, amazon-ebs) are not this tool's.
+  const ours = builds.filter(usesDigitalocean);
+  if (ours.length > 0 && ours.length < builds.length) {
+    const n = builds.length - ours.length;
+    notes.push(
+      `${n === 1 ? 'one build uses' : `${n} builds use`} no digitalocean source: not imported (${builds
+        .filter((b) => !ours.includes(b))
+        .map((b) => `${nameOf(b) ? `"${nameOf(b)}"` : '(no name)'} in ${b.file}${b.scan ? `:${b.scan.line}` : ''}`)
+        .join(', ')})`,
+    );
+    return chooseBuild(ours, wanted, problems, notes);
   }
   if (wanted !== undefined) {
     const hit = builds.filter((b) => nameOf(b) === wanted);

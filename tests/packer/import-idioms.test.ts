@@ -142,7 +142,7 @@ test('timestamps where the spec has no equivalent are refused at file:line: afte
   assert.match(await refusal(secret), /lower uses the sensitive variable "k"/);
 });
 
-test('several build blocks: --build NAME imports one; without it the refusal lists the builds at file:line', async () => {
+test('several build blocks: --build NAME imports one; without it the refusal lists the builds at file:line; in a multi-cloud file the digitalocean build is the one', async () => {
   const build = (name: string, cmd: string) =>
     `build {\n  name    = "${name}"\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["${cmd}"]\n  }\n}\n`;
   const dir = await withFiles({
@@ -167,6 +167,16 @@ test('several build blocks: --build NAME imports one; without it the refusal lis
     );
     return true;
   });
+  // A multi-cloud file: the one build with a digitalocean source is imported, the others noted.
+  await fs.writeFile(
+    path.join(dir, 'main.pkr.hcl'),
+    `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nsource "hcloud" "a" {\n  image = "ubuntu-24.04"\n}\n` +
+      build('server', 'echo do') +
+      build('server', 'echo hetzner').replace('source.digitalocean.a', 'source.hcloud.a'),
+  );
+  const multi = await convert(dir);
+  assert.deepEqual(multi.spec.steps, [{ run: 'set -e\necho do' }]);
+  assert.match(multi.notes, /one build uses no digitalocean source: not imported \("server" in main\.pkr\.hcl:21\)/);
   const json = await withFiles({
     'template.json': JSON.stringify({ builders: [{ type: 'digitalocean', image: 'debian-12-x64' }] }),
   });
