@@ -86,6 +86,17 @@ export const stepName = z
     'must be a short label: letters, digits, spaces and . _ : , + / ( ) - (no quotes or $), at most 100',
   );
 
+/**
+ * A user a script step runs as (`user:`): a name as Debian's useradd makes them, nothing a shell
+ * or runuser could read as anything else (no leading "-", no "$", no spaces), at most 32.
+ */
+export const unixUser = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_-]{0,31}$/,
+    'must be a user name on the droplet: a lowercase letter or "_", then lowercase letters, digits, "_" or "-" (at most 32), e.g. app',
+  );
+
 export const SCRIPT_TIMEOUT_RULE = `must be at most ${formatDuration(MAX_SCRIPT_TIMEOUT_MS)} (the step's own limit is 2h)`;
 export const scriptTimeoutMs = z
   .number()
@@ -129,6 +140,7 @@ const scriptStep = z.object({
     .refine((l) => !Array.from(l).some((c) => c < ' ' || c === '\x7f'), 'must be one line of text'),
   name: stepName.optional(),
   timeoutMs: scriptTimeoutMs.optional(),
+  user: unixUser.optional(),
 });
 const uploadStep = z.object({ kind: z.literal('upload'), src: contextPath, dest: destPath, mode: fileMode.optional() });
 const envSource = z.union([

@@ -20,6 +20,8 @@ export interface ScriptStep {
   name?: string;
   /** Ends the script (and fails its step) after this long; DEFAULT_SCRIPT_TIMEOUT_MS when absent. */
   timeoutMs?: number;
+  /** Runs the script as this user, in a login shell (runuser -l), with the step's env; default root. */
+  user?: string;
 }
 
 /** A script runs at most this long unless its spec entry says `timeout:` (the step's own limit is 2 h). */

@@ -65,7 +65,8 @@ export interface TemplateModel {
   notes: string[];
 }
 
-export type StepEntry = { upload: { src: string; dest: string } } | { script: string } | { run: string };
+export type StepEntry =
+  { upload: { src: string; dest: string } } | { script: string; user?: string } | { run: string; user?: string };
 export type EnvEntry = string | { fromWorker: string };
 
 export interface SpecObject {

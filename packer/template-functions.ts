@@ -68,6 +68,7 @@ export const KNOWN_FUNCTIONS = [
   'build_type',
   'lower',
   'upper',
+  'clean_resource_name',
 ];
 
 /** True when the string holds template actions at all. */
@@ -204,7 +205,12 @@ export function evaluate(s: string, ctx: TemplateContext, stack: string[] = []):
     let segs = callFunction(first, a.raw, ctx, stack, out);
     if (!segs) continue;
     for (const stage of a.pipeline.slice(1)) {
-      if ((stage.name === 'lower' || stage.name === 'upper') && stage.args.length === 0) {
+      if (['lower', 'upper', 'clean_resource_name'].includes(stage.name) && stage.args.length === 0) {
+        // A build-time value reshaped ({{isotime | clean_resource_name}}) is still the build's time.
+        if (segs.length === 1 && segs[0]!.kind === 'dynamic') {
+          segs = [{ ...segs[0]!, raw: a.raw }];
+          continue;
+        }
         if (segs.some((x) => x.kind !== 'text')) {
           out.problems.push(
             `${a.raw}: "${stage.name}" of a secret or build-time value cannot be worked out at import time`,
@@ -286,6 +292,7 @@ function callFunction(
       return arity(0) ? [{ kind: 'text', text: ctx.buildType }] : undefined;
     case 'lower':
     case 'upper':
+    case 'clean_resource_name':
       return arity(1) ? [{ kind: 'text', text: caseOf(cmd.name, cmd.args[0]!) }] : undefined;
     default:
       out.problems.push(`${raw}: unknown template function "${cmd.name}"`);
@@ -342,7 +349,16 @@ function userVariable(
 }
 
 function caseOf(fn: string, s: string): string {
+  if (fn === 'clean_resource_name') return cleanResourceName(s);
   return fn === 'lower' ? s.toLowerCase() : s.toUpperCase();
+}
+
+/** Packer's clean_resource_name: lowercase, anything but letters, digits and "-" becomes "-", at most 63. */
+function cleanResourceName(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63);
 }
 
 function pushText(segs: Segment[], text: string): void {

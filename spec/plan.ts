@@ -3,7 +3,11 @@ import type { BuildSpec } from './schema';
 import { durationMs } from '../contract/plan';
 import type { BuildPlan, DropletPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
 
-const timeout = (s: { timeout?: string | undefined }) => (s.timeout ? { timeoutMs: durationMs(s.timeout) } : {});
+/** A script's time limit and the user it runs as, as the plan writes them. */
+const runOptions = (s: { timeout?: string | undefined; user?: string | undefined }) => ({
+  ...(s.timeout ? { timeoutMs: durationMs(s.timeout) } : {}),
+  ...(s.user !== undefined ? { user: s.user } : {}),
+});
 /** An inline command's `name:` is its label, and kept as its name so the worker checks it too. */
 const named = (s: { run: string; name?: string | undefined }) =>
   s.name !== undefined ? { label: s.name, name: s.name } : { label: shorten(s.run) };
@@ -35,14 +39,14 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
   if (spec.steps) {
     for (const s of spec.steps) {
       if ('upload' in s) steps.push({ kind: 'upload', ...s.upload });
-      else if ('script' in s) steps.push({ kind: 'script', path: s.script, label: s.script, ...timeout(s) });
-      else steps.push({ kind: 'script', run: s.run, ...named(s), ...timeout(s) });
+      else if ('script' in s) steps.push({ kind: 'script', path: s.script, label: s.script, ...runOptions(s) });
+      else steps.push({ kind: 'script', run: s.run, ...named(s), ...runOptions(s) });
     }
   } else {
     for (const f of spec.files) steps.push({ kind: 'upload', ...f });
     for (const s of spec.scripts) {
       if (typeof s === 'string') steps.push({ kind: 'script', path: s, label: s });
-      else steps.push({ kind: 'script', run: s.run, ...named(s), ...timeout(s) });
+      else steps.push({ kind: 'script', run: s.run, ...named(s), ...runOptions(s) });
     }
   }
   const env: Record<string, EnvSource> = {};
@@ -68,7 +72,7 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     tests: spec.tests.map((t) =>
       typeof t === 'string'
         ? { kind: 'script' as const, path: t, label: t }
-        : { kind: 'script' as const, run: t.run, ...named(t), ...timeout(t) },
+        : { kind: 'script' as const, run: t.run, ...named(t), ...runOptions(t) },
     ),
     ...(spec.marketplace ? { marketplace: spec.marketplace } : {}),
   };

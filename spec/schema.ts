@@ -20,6 +20,7 @@ import {
   snapshotName,
   stepName,
   tags,
+  unixUser,
 } from '../contract/plan-schema';
 
 export { envName, fileMode, name };
@@ -49,10 +50,18 @@ const scriptTimeout = duration
   .refine((d) => durationMs(d) <= MAX_SCRIPT_TIMEOUT_MS, SCRIPT_TIMEOUT_RULE)
   .describe('end the script and fail its step after this long (default 60m, at most 115m)');
 
+/** Another user than root: the user must exist on the droplet by the time the step runs. */
+const runAs = unixUser
+  .optional()
+  .describe(
+    'run as this user (it must exist by then) in a login shell, in its home folder, with the env as for root; default root',
+  );
+
 const runEntry = z.strictObject({
-  run: z.string().min(1).describe('a shell command run as root with bash'),
+  run: z.string().min(1).describe('a shell command run with bash, as root unless user: says otherwise'),
   timeout: scriptTimeout.optional(),
   name: stepName.optional().describe('a short label shown for the step'),
+  user: runAs,
 });
 
 const scriptEntry = z.union([relativePath, runEntry], {
@@ -63,7 +72,7 @@ const scriptEntry = z.union([relativePath, runEntry], {
 const stepEntry = z.union(
   [
     z.strictObject({ upload: fileEntry }),
-    z.strictObject({ script: relativePath, timeout: scriptTimeout.optional() }),
+    z.strictObject({ script: relativePath, timeout: scriptTimeout.optional(), user: runAs }),
     runEntry,
   ],
   {

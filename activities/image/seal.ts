@@ -7,7 +7,7 @@
  * still hold the builder's key. Its last line is SEAL_DONE: the step counts the image as sealed
  * only once it has read it.
  */
-import { WORK_DIR } from '../remote/script';
+import { USER_SCRIPTS_DIR, WORK_DIR } from '../remote/script';
 import { KEY_FIELDS_SH } from './key-fields';
 
 /** The seal's last line: printed only after every command of it succeeded. */
@@ -54,7 +54,7 @@ if [ -n "$left" ]; then
   exit 1
 fi
 rm -f /etc/ssh/ssh_host_*key*
-rm -rf /var/lib/cloud/instances/* ${WORK_DIR}
+rm -rf /var/lib/cloud/instances/* ${WORK_DIR} ${USER_SCRIPTS_DIR}
 : > /root/.bash_history
 touch /etc/ssh/revoked_keys
 chmod 600 /etc/ssh/revoked_keys

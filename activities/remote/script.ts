@@ -17,6 +17,10 @@ import { scriptFailed } from '../runtime/failures';
 import { DEFAULT_SCRIPT_TIMEOUT_MS, formatDuration } from '../../contract/plan';
 
 export const WORK_DIR = '/run/image-forge';
+/** A step run as another user reads its script from here: root's folder (711), the user's file (500). */
+export const USER_SCRIPTS_DIR = '/run/image-forge-user';
+const NO_USER = 'image-forge: no such user on the droplet:';
+const NO_USER_EXIT = 253;
 const PLACE_FAILED = 'image-forge: the script or its env did not arrive whole on the droplet';
 const PLACE_FAILED_EXIT = 254;
 /** Follows the script on stdin: read back intact, it proves the env and the script arrived whole. */
@@ -63,6 +67,8 @@ export async function runScriptOn(
 ): Promise<CommandResult> {
   // The step id names a file on the droplet and is a word in its command log.
   checked(check.stepId, step, 'step');
+  // The user comes from a workflow input: a name and nothing else, before it reaches a command line.
+  const user = script.user === undefined ? undefined : checked(check.unixUser, script.user, 'script.user');
   const { vars, secrets } = resolveEnv(env, deps);
   const body = script.path
     ? await readContextFile(deps, contextDigest, script.path)
@@ -86,6 +92,7 @@ export async function runScriptOn(
     pidFile,
     step,
     secs,
+    ...(user !== undefined ? { user } : {}),
   });
   const r = await endOnCancel(deps, ref, pidFile, () =>
     runOnDroplet(deps, ref, step, script.label, run, { stdin, secrets, allowFailure: true }),
@@ -93,6 +100,14 @@ export async function runScriptOn(
   // Writing the script failed (a full disk, a cut connection): not the script's fault; worth a retry.
   if (r.exitCode === PLACE_FAILED_EXIT && r.tail.some((l) => l.includes(PLACE_FAILED)))
     throw new Error(`could not place script ${script.label} on the droplet: ${r.tail.join(' | ').slice(-300)}`);
+  if (user !== undefined && r.exitCode === NO_USER_EXIT && r.tail.some((l) => l.includes(NO_USER))) {
+    throw ApplicationFailure.create({
+      message: `script ${script.label} runs as the user "${user}", who does not exist on the droplet: create the user in an earlier step (e.g. { run: "useradd --create-home ${user}" }), or create it on the droplet and retry this step`,
+      type: FailureType.ScriptFailed,
+      nonRetryable: true,
+      details: [{ exitCode: r.exitCode, tail: r.tail }],
+    });
+  }
   if (r.exitCode === 124 || r.exitCode === 137) {
     const limit = formatDuration(limitMs);
     if (opts.allowFailure) return { ...r, tail: [...r.tail, `timed out after ${limit}`] };
@@ -146,6 +161,7 @@ function placeAndRun(o: {
   pidFile: string;
   step: string;
   secs: number;
+  user?: string;
 }): string {
   const file = shq(o.file);
   // The folder is 700: a script placed by bash (umask 022, which the script must keep) is private too.
@@ -159,11 +175,24 @@ function placeAndRun(o: {
     // Read in step with the bytes sent, the end mark proves nothing was cut short before it.
     `  LC_ALL=C IFS= read -r -N ${END_MARK.length} __forge_end && [ "$__forge_end" = ${END_MARK} ] ||`,
     `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
+    ...(o.user !== undefined ? asUser(o.user, o.file, o.step, o.interpreter) : []),
     `echo "$EPOCHREALTIME "${shq(o.step)}" start" >> ${WORK_DIR}/commands.log`,
-    `cd /root && set -a && eval "$__forge_env" && set +a && unset __forge_env __forge_end`,
-    // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
-    // `timeout` runs the script; its pid is what an abort signals (endOnCancel).
-    `timeout --kill-after=10s ${o.secs}s ${o.interpreter ? `${o.interpreter.map(shq).join(' ')} ` : ''}${file} < /dev/null &`,
+    ...(o.user !== undefined
+      ? []
+      : [
+          `cd /root && set -a && eval "$__forge_env" && set +a && unset __forge_env __forge_end`,
+          // The script's own time limit: TERM, then KILL 10 s later; exit 124 or 137 means it was ended.
+          // `timeout` runs the script; its pid is what an abort signals (endOnCancel).
+          `timeout --kill-after=10s ${o.secs}s ${o.interpreter ? `${o.interpreter.map(shq).join(' ')} ` : ''}${file} < /dev/null &`,
+        ]),
+    ...(o.user !== undefined
+      ? [
+          // runuser -l: the user's login environment (HOME, PATH from /etc/profile, ~/.profile, its
+          // home folder), then the step's env, handed over on a pipe (never a file, never argv).
+          `timeout --kill-after=10s ${o.secs}s runuser -l ${o.user} -s /bin/bash -c ${shq(userCommand(o.step, o.interpreter))} 3< <(printf '%s' "$__forge_env") < /dev/null &`,
+          'unset __forge_env __forge_end',
+        ]
+      : []),
     `echo $! > ${o.pidFile}`,
     'wait $!',
     'rc=$?',
@@ -172,6 +201,33 @@ function placeAndRun(o: {
     `echo "$EPOCHREALTIME "${shq(o.step)}" exit $rc" >> ${WORK_DIR}/commands.log`,
     'exit $rc',
   ].join('\n');
+}
+
+/**
+ * A step run as another user: the user must exist (a clear failure if not), and gets its own copy
+ * of the script, readable by it alone, in a folder root owns (the work folder stays root's).
+ */
+function asUser(user: string, file: string, step: string, interpreter: string[] | undefined): string[] {
+  return [
+    `id -u ${user} > /dev/null 2>&1 || { echo "${NO_USER} ${user}" >&2; exit ${NO_USER_EXIT}; }`,
+    `{ [ -d ${USER_SCRIPTS_DIR} ] || mkdir -p -m 711 ${USER_SCRIPTS_DIR}; } &&`,
+    `  install -o ${user} -m ${interpreter ? '400' : '500'} ${shq(file)} ${shq(`${USER_SCRIPTS_DIR}/${step}`)} ||`,
+    `  { echo "${PLACE_FAILED}" >&2; exit ${PLACE_FAILED_EXIT}; }`,
+  ];
+}
+
+/** What the user's login shell runs: the env from fd 3, then the script in place of the shell. */
+function userCommand(step: string, interpreter: string[] | undefined): string {
+  const file = shq(`${USER_SCRIPTS_DIR}/${step}`);
+  return [
+    `IFS= read -r -d '' -u 3 __forge_env`,
+    'exec 3<&-',
+    'set -a',
+    'eval "$__forge_env"',
+    'set +a',
+    'unset __forge_env',
+    `exec ${interpreter ? `${interpreter.map(shq).join(' ')} ` : ''}${file}`,
+  ].join('; ');
 }
 
 /**

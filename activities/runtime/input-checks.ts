@@ -33,6 +33,7 @@ import {
   snapshotName,
   stepId,
   tags,
+  unixUser,
 } from '../../contract/plan-schema';
 import type { BuildInput } from '../../contract/build';
 import type { DropletRef } from '../../contract/steps';
@@ -91,6 +92,7 @@ export const check = {
   destPath,
   name: specName,
   stepId,
+  unixUser,
   imageId: doId,
   imageIds: z.array(doId).max(10_000),
   keep,

@@ -10,7 +10,7 @@ import { SpecError, loadSpec } from '../../spec/load';
 import { convertTemplate, renderSpec } from '../../packer/convert';
 import type { Conversion, Problem } from '../../packer/convert';
 import { mapTemplate } from '../../packer/map';
-import { HclInputError, isHclInput, readHcl } from '../../packer/hcl/read';
+import { HclInputError, HclOptionError, isHclInput, readHcl } from '../../packer/hcl/read';
 import type { VarSetting } from '../../packer/hcl/read';
 import { formatPath, jsonPositions, jsonSyntaxError } from '../../packer/positions';
 import type { Positions } from '../../packer/positions';
@@ -31,6 +31,8 @@ export interface ImportOptions {
   settings?: VarSetting[];
   vendor?: string;
   name?: string;
+  /** The build block to import (HCL2, by its name), when the configuration has several. */
+  build?: string;
   /** The environment {{env `X`}} reads; default: process.env. */
   env?: Record<string, string | undefined>;
   /** Where relative paths start; default: process.cwd(). */
@@ -80,10 +82,17 @@ export async function importPacker(o: ImportOptions): Promise<ImportResult> {
       o.settings ?? Object.entries(o.vars ?? {}).map(([name, value]) => ({ kind: 'var' as const, name, value }));
     let read;
     try {
-      read = await readHcl({ input: templateFile, root, settings, env: o.env ?? process.env });
+      read = await readHcl({
+        input: templateFile,
+        root,
+        settings,
+        env: o.env ?? process.env,
+        ...(o.build !== undefined ? { build: o.build } : {}),
+      });
     } catch (err) {
       if (err instanceof HclInputError)
         throw new UserError(`${err.message}: not a Packer HCL2 template (nothing written)`);
+      if (err instanceof HclOptionError) throw new UserError(`${err.message} (nothing written)`, 2);
       throw err;
     }
     result = mapTemplate(read.model, mapOpts);
@@ -95,6 +104,11 @@ export async function importPacker(o: ImportOptions): Promise<ImportResult> {
   } else {
     if (o.settings?.some((s) => s.kind === 'var-file'))
       throw new UserError('--var-file needs an HCL2 template (*.pkr.hcl or a folder)', 2);
+    if (o.build !== undefined)
+      throw new UserError(
+        '--build picks one of the build blocks of an HCL2 template (*.pkr.hcl or a folder); a JSON template has one build',
+        2,
+      );
     ({ result, where } = await convertJson(templateFile, o, mapOpts));
   }
   return write(o, out, templateFile, result, where);
@@ -221,12 +235,21 @@ export function registerImportPacker(program: Command): void {
     )
     .option('--vendor <vendor>', 'your company (names /opt/<vendor>/ for first-login scripts)')
     .option('--name <name>', 'the image family (default: from the snapshot name or the file name)')
+    .option('--build <name>', 'the build block to import, by its name, when an HCL2 template has several')
     .option('--partial', 'write what converts, with a "NOT CONVERTED" comment at each gap')
     .option('--force', 'overwrite --out if it exists')
     .action(
       async (
         template: string,
-        flags: { root?: string; out: string; vendor?: string; name?: string; partial?: boolean; force?: boolean },
+        flags: {
+          root?: string;
+          out: string;
+          vendor?: string;
+          name?: string;
+          build?: string;
+          partial?: boolean;
+          force?: boolean;
+        },
       ) => {
         const r = await importPacker({
           template,
@@ -235,6 +258,7 @@ export function registerImportPacker(program: Command): void {
           ...(flags.root !== undefined ? { root: flags.root } : {}),
           ...(flags.vendor !== undefined ? { vendor: flags.vendor } : {}),
           ...(flags.name !== undefined ? { name: flags.name } : {}),
+          ...(flags.build !== undefined ? { build: flags.build } : {}),
           ...(flags.partial ? { partial: true } : {}),
           ...(flags.force ? { force: true } : {}),
         });

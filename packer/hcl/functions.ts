@@ -1,6 +1,7 @@
 /**
  * The HCL2 functions DigitalOcean Packer templates call, evaluated at import time. timestamp() and
- * uuidv4() are build-time values: they stay markers (the tool stamps its own snapshot names).
+ * uuidv4() are build-time values: they stay markers (the tool stamps its own snapshot names), also
+ * through the string functions templates reshape them with (regex_replace(timestamp(), "[- TZ:]", "")).
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -24,12 +25,15 @@ const FUNCTIONS: Record<string, Fn> = {
   timestamp: (_a, _c, src) => new Segments([{ kind: 'dynamic', fn: 'timestamp', raw: src }]),
   uuidv4: (_a, _c, src) => new Segments([{ kind: 'dynamic', fn: 'uuid', raw: src }]),
   formatdate: ([f, t], _c, src) => {
-    if (t instanceof Segments) return new Segments([{ kind: 'dynamic', fn: 'timestamp', raw: src }]);
+    if (t instanceof Segments) return buildTime(t, src, 'formatdate');
     return formatDate(str(f ?? null, 'formatdate'), new Date(str(t ?? null, 'formatdate')));
   },
-  lower: ([s]) => str(s ?? null, 'lower').toLowerCase(),
-  upper: ([s]) => str(s ?? null, 'upper').toUpperCase(),
-  trimspace: ([s]) => str(s ?? null, 'trimspace').trim(),
+  // Packer's HCL2 forms of the legacy {{isotime}} and {{strftime}}.
+  legacy_isotime: (_a, _c, src) => new Segments([{ kind: 'dynamic', fn: 'isotime', raw: src }]),
+  legacy_strftime: (_a, _c, src) => new Segments([{ kind: 'dynamic', fn: 'isotime', raw: src }]),
+  lower: textFn('lower', (t) => t.toLowerCase()),
+  upper: textFn('upper', (t) => t.toUpperCase()),
+  trimspace: textFn('trimspace', (t) => t.trim()),
   chomp: ([s]) => str(s ?? null, 'chomp').replace(/[\r\n]+$/, ''),
   trimprefix: ([s, p]) => {
     const t = str(s ?? null, 'trimprefix');
@@ -41,16 +45,25 @@ const FUNCTIONS: Record<string, Fn> = {
     const q = str(p ?? null, 'trimsuffix');
     return q && t.endsWith(q) ? t.slice(0, -q.length) : t;
   },
-  replace: ([s, a, b]) => {
-    const [t, from, to] = [str(s ?? null, 'replace'), str(a ?? null, 'replace'), str(b ?? null, 'replace')];
+  replace: (args, c, src) => {
+    const [from, to] = [str(args[1] ?? null, 'replace'), str(args[2] ?? null, 'replace')];
     const re = /^\/(.*)\/$/.exec(from);
-    return re ? t.replace(new RegExp(re[1]!, 'g'), goReplacement(to)) : t.split(from).join(to);
+    return textFn('replace', (t) =>
+      re ? t.replace(new RegExp(re[1]!, 'g'), goReplacement(to)) : t.split(from).join(to),
+    )(args, c, src);
   },
-  regex_replace: ([s, a, b]) =>
-    str(s ?? null, 'regex_replace').replace(
-      new RegExp(str(a ?? null, 'regex_replace'), 'g'),
-      goReplacement(str(b ?? null, 'regex_replace')),
-    ),
+  regex_replace: (args, c, src) => {
+    const [re, to] = [str(args[1] ?? null, 'regex_replace'), str(args[2] ?? null, 'regex_replace')];
+    return textFn('regex_replace', (t) => t.replace(new RegExp(re, 'g'), goReplacement(to)))(args, c, src);
+  },
+  substr: (args, c, src) => {
+    const [off, len] = [Number(str(args[1] ?? null, 'substr')), Number(str(args[2] ?? null, 'substr'))];
+    return textFn('substr', (t) => {
+      const chars = [...t];
+      const from = off < 0 ? chars.length + off : off;
+      return chars.slice(from, len < 0 ? undefined : from + len).join('');
+    })(args, c, src);
+  },
   regex: ([re, s]) => {
     const m = new RegExp(str(re ?? null, 'regex')).exec(str(s ?? null, 'regex'));
     if (!m) throw new EvalError('regex: no match');
@@ -112,6 +125,30 @@ const FUNCTIONS: Record<string, Fn> = {
   jsonencode: ([v]) => JSON.stringify(known(v ?? null, 'jsonencode')),
   yamldecode: ([s]) => parseYaml(str(s ?? null, 'yamldecode')) as Value,
 };
+
+/**
+ * A string function that also reshapes a build-time value: the text around it is transformed as
+ * Packer would, and the build-time part stays a marker (a whole timestamp() reshaped is still the
+ * build's timestamp, named by the whole call in messages). A secret is refused by str().
+ */
+function textFn(name: string, f: (t: string) => string): Fn {
+  return ([s], _c, src) => {
+    const v = s ?? null;
+    if (!(v instanceof Segments) || v.segments.some((x) => x.kind === 'secret')) return f(str(v, name));
+    if (v.segments.length === 1) return buildTime(v, src, name);
+    return concat(v.segments.map((x) => (x.kind === 'text' ? [{ kind: 'text' as const, text: f(x.text) }] : [x])));
+  };
+}
+
+/** A build-time value as a whole (formatdate(f, timestamp())): one marker named by the call. */
+function buildTime(v: Segments, src: string, name: string): Value {
+  const dyn = v.segments.filter((x) => x.kind === 'dynamic');
+  if (dyn.length !== 1 || v.segments.length !== 1) {
+    known(v, name);
+    throw new EvalError(`${name} of text mixed with a build-time value cannot be worked out at import time`);
+  }
+  return new Segments([{ ...dyn[0]!, raw: src }]);
+}
 
 export function callFunction(name: string, args: Value[], ctx: FunctionContext, src: string): Value {
   const fn = FUNCTIONS[name];

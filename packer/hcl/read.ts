@@ -30,6 +30,8 @@ export interface HclReadOptions {
   /** -var and -var-file, in command-line order. */
   settings?: VarSetting[];
   env?: Record<string, string | undefined>;
+  /** Which build block to import (its `name`), when the configuration has several. */
+  build?: string;
 }
 
 export interface Located extends Pos {
@@ -202,7 +204,7 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
       }
     }
   }
-  const builds = parsed.flatMap(({ file, body, scan }) =>
+  const allBuilds = parsed.flatMap(({ file, body, scan }) =>
     arr(body.build).map((b, i) => ({ file, body: b, scan: scanned(scan, 'build')?.[i] })),
   );
   const model: TemplateModel = {
@@ -215,13 +217,9 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
     problems,
     notes,
   };
-  if (builds.length === 0) problems.push({ path: [], message: 'the configuration has no build block' });
-  builds.slice(1).forEach((_b, i) =>
-    problems.push({
-      path: ['build', i + 1],
-      message: 'a second build block: a spec describes one build; import each build separately',
-    }),
-  );
+  const second = allBuilds[1];
+  if (second) register(['build', 1], second.file, second.scan ? [second.scan] : []);
+  const builds = chooseBuild(allBuilds, o.build, problems, notes);
   const build = builds[0];
   if (!build) return { model, locate: locator(where, dir) };
   register(['build'], build.file, [build.scan].filter((b) => !!b) as ScannedBlock[]);
@@ -301,6 +299,79 @@ export async function readHcl(o: HclReadOptions): Promise<HclRead> {
 }
 
 export class HclInputError extends Error {}
+/** An import option that does not fit the configuration (--build naming no build). */
+export class HclOptionError extends Error {}
+
+/** Whether a build names a digitalocean source (in `sources` or a `source` block). */
+function usesDigitalocean(b: BuildBlock): boolean {
+  const refs = [
+    ...(Array.isArray(b.body.sources) ? (b.body.sources as unknown[]) : []),
+    ...entries(b.body.source).map(([k]) => k),
+  ];
+  return refs.some((r) => typeof r === 'string' && /^(source\.)?digitalocean\./.test(r));
+}
+
+interface BuildBlock {
+  file: string;
+  body: Body;
+  scan?: ScannedBlock | undefined;
+}
+
+/**
+ * The build to import: the only one, or the one --build names. A spec describes one build, so
+ * several without --build is a problem listing them (a build is named by its `name`).
+ */
+function chooseBuild(
+  builds: BuildBlock[],
+  wanted: string | undefined,
+  problems: Problem[],
+  notes: string[],
+): BuildBlock[] {
+  const nameOf = (b: BuildBlock) => (typeof b.body.name === 'string' ? b.body.name : undefined);
+  const listed = () =>
+    builds
+      .map((b) => `${nameOf(b) ? `"${nameOf(b)}"` : '(no name)'} in ${b.file}${b.scan ? `:${b.scan.line}` : ''}`)
+      .join(', ');
+  if (builds.length === 0) {
+    problems.push({ path: [], message: 'the configuration has no build block' });
+    return [];
+  }
+  // A multi-cloud file: the builds of other builders (hcloud, amazon-ebs) are not this tool's.
+  const ours = builds.filter(usesDigitalocean);
+  if (ours.length > 0 && ours.length < builds.length) {
+    const n = builds.length - ours.length;
+    notes.push(
+      `${n === 1 ? 'one build uses' : `${n} builds use`} no digitalocean source: not imported (${builds
+        .filter((b) => !ours.includes(b))
+        .map((b) => `${nameOf(b) ? `"${nameOf(b)}"` : '(no name)'} in ${b.file}${b.scan ? `:${b.scan.line}` : ''}`)
+        .join(', ')})`,
+    );
+    return chooseBuild(ours, wanted, problems, notes);
+  }
+  if (wanted !== undefined) {
+    const hit = builds.filter((b) => nameOf(b) === wanted);
+    if (hit.length !== 1)
+      throw new HclOptionError(
+        `--build ${wanted}: ${hit.length === 0 ? 'no build block has that name' : 'several build blocks have that name'} (the builds: ${listed()})`,
+      );
+    const others = builds.length - 1;
+    if (others > 0)
+      notes.push(
+        `build "${wanted}" imported (--build); the other ${others === 1 ? 'build is' : `${others} builds are`} not`,
+      );
+    return hit;
+  }
+  if (builds.length > 1) {
+    const unnamed = builds.some((b) => !nameOf(b));
+    problems.push({
+      path: ['build', 1],
+      message:
+        `the configuration has ${builds.length} build blocks (${listed()}) and a spec describes one build: ` +
+        `import one with --build NAME${unnamed ? ' (give a build a name = "…" to choose it)' : ''}`,
+    });
+  }
+  return builds.slice(0, 1);
+}
 
 /** The value a variable ends with (default, var files, -var, PKR_VAR_) against its type. */
 function checkType(def: VariableDef, type: string, evaluator: HclEvaluator, problems: Problem[]): void {

@@ -1,7 +1,8 @@
 /**
  * Blocks and attributes the importer does not translate: each is a problem at its file:line (so
  * --partial leaves a TODO), never silently dropped; a build's name and description only label the
- * build, so they are notes.
+ * build, and hcp_packer_registry's metadata is what the manifest and bill of materials record, so
+ * they are notes.
  */
 import type { JsonPath } from '../positions';
 import type { Problem } from '../model';
@@ -18,7 +19,6 @@ const WHY: Record<string, string> = {
   dynamic: 'a dynamic block generates blocks at build time; the importer cannot expand it: write each block out',
   'error-cleanup-provisioner':
     'runs only when the build fails; the spec has no on-failure step: remove it or move the cleanup into a script',
-  hcp_packer_registry: 'publishes build metadata to HCP Packer; the spec has no equivalent: remove it',
 };
 
 /** Labels of a hcl2json block value: { type: { name: [...] } } → ["type", "name"] per block. */
@@ -58,6 +58,14 @@ export function checkBuild(
     if (IN_BUILD.has(key)) continue;
     if (key === 'name' || key === 'description') {
       notes.push(`build.${key} (${JSON.stringify(v)}): dropped; it only labels the build in Packer's output`);
+      continue;
+    }
+    if (key === 'hcp_packer_registry') {
+      notes.push(
+        "build.hcp_packer_registry: dropped; the tool publishes nothing to HCP Packer: each build's manifest " +
+          '(`client status <build> --json`) and its bill of materials (CycloneDX and SPDX) record the base image, ' +
+          'the packages and the build that made the snapshot',
+      );
       continue;
     }
     const depth = key === 'dynamic' || key === 'error-cleanup-provisioner' ? 1 : 0;

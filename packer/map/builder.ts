@@ -266,11 +266,20 @@ function snapshotName(
   const firstDyn = segs.findIndex((s) => s.kind === 'dynamic');
   if (firstDyn >= 0) {
     const dyn = segs[firstDyn] as Extract<Segment, { kind: 'dynamic' }>;
+    const shown = segs.map((x) => (x.kind === 'text' ? x.text : x.kind === 'dynamic' ? shownRaw(x.raw) : '')).join('');
+    // The spec stamps the time after the name: a literal prefix and the build's time (or id) map;
+    // text after them has no place in <name>-<UTC timestamp>.
+    const tail = segs.slice(firstDyn).find((x) => x.kind === 'text' && !/^[-_. ]*$/.test(x.text));
+    if (tail) {
+      st.problem(
+        at,
+        `snapshot_name "${shown}" has text after ${shownRaw(dyn.raw)} ("${textOf([tail])}"): the spec names each snapshot <name>-<UTC timestamp>, ` +
+          'so only text before the timestamp can be kept; move it before the timestamp (or use a fixed snapshot name)',
+      );
+      return undefined;
+    }
     const family = textOf(segs.slice(0, firstDyn)).replace(/[-_. ]+$/, '');
-    const shown = segs.map((x) => (x.kind === 'text' ? x.text : x.kind === 'dynamic' ? x.raw : '')).join('');
-    st.note(
-      `snapshot_name "${shown}" contains ${dyn.raw}: dropped, the tool names each snapshot <name>-<UTC timestamp>`,
-    );
+    st.stampedName = { shown, raw: shownRaw(dyn.raw) };
     return family || undefined;
   }
   const name = textOf(segs);
@@ -285,6 +294,11 @@ function snapshotName(
     `snapshot_name "${name}" has no timestamp: every build makes a snapshot of that same name (remove snapshot.name to get <name>-<UTC timestamp>)`,
   );
   return name;
+}
+
+/** A build-time value as the template wrote it: {{timestamp}} (JSON) or ${timestamp()} (HCL2). */
+function shownRaw(raw: string): string {
+  return raw.startsWith('{{') ? raw : `\${${raw}}`;
 }
 
 function tagList(st: MapState, v: unknown, at: JsonPath, what: string, re: RegExp): string[] {

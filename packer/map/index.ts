@@ -42,6 +42,13 @@ export function mapTemplate(model: TemplateModel, opts: MapOptions): Conversion 
       `vendor: "${spec.vendor}" is a placeholder (the name): pass --vendor with your company, it names /opt/<vendor>/ for first-login scripts`,
     );
   }
+  if (st.stampedName) {
+    const { shown, raw } = st.stampedName;
+    first.push(
+      `snapshot_name "${shown}" → name: ${spec.name}: the tool names each snapshot <name>-<UTC timestamp> ` +
+        `(YYYYMMDDThhmmssZ, e.g. ${spec.name}-20250131T235959Z) in place of ${raw}`,
+    );
+  }
   st.notes.unshift(...first);
   noteSecrets(st);
   // Keys in the order people read a spec.

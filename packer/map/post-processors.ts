@@ -1,7 +1,8 @@
 /**
  * Post-processors: "manifest" is what every build records anyway; a "shell-local" that submits
  * the snapshot to the Vendor API (DigitalOcean's mp-submit.sh pattern: read the manifest, PATCH
- * /api/v1/vendor-portal/apps/<id>) becomes the spec's `marketplace:` section.
+ * /api/v1/vendor-portal/apps/<id>) becomes the spec's `marketplace:` section; any other
+ * "shell-local" runs after the image is made, outside it: dropped with a note saying what to run.
  */
 import * as path from 'node:path';
 import { formatPath } from '../positions';
@@ -57,10 +58,7 @@ function shellLocal(st: MapState, pp: BlockModel, spec: SpecObject): void {
   }
   const text = parts.join('\n');
   if (!/vendor-portal\/apps\//.test(text) || !/PATCH/i.test(text)) {
-    st.problem(
-      at,
-      'post-processor type "shell-local" runs on the machine running Packer after the build, which the tool does not do: run it yourself after the build',
-    );
+    st.notes.push(runItYourself(st, p, at, ''));
     return;
   }
   // Script-level assignments (APP_ID="…") count as much as environment_vars.
@@ -74,9 +72,14 @@ function shellLocal(st: MapState, pp: BlockModel, spec: SpecObject): void {
   const rawId = /vendor-portal\/apps\/([^\s"'/?\\]+)/.exec(text)?.[1] ?? '';
   const appId = expand(rawId);
   if (!APP_ID.test(appId)) {
-    st.problem(
-      at,
-      `this shell-local publishes to the Vendor API, but its app id (${rawId}) is not known at import time: set it in environment_vars or the script`,
+    st.notes.push(
+      runItYourself(
+        st,
+        p,
+        at,
+        `it publishes to the Vendor API, but its app id (${rawId}) is only known when it runs, so it is not mapped to marketplace: ` +
+          '(set APP_ID in its environment_vars to map it, or add marketplace: { appId, version } to the spec); ',
+      ),
     );
     return;
   }
@@ -86,9 +89,14 @@ function shellLocal(st: MapState, pp: BlockModel, spec: SpecObject): void {
   };
   const version = field('version');
   if (version === undefined || version.includes('$')) {
-    st.problem(
-      at,
-      `this shell-local publishes to app ${appId}, but the version it sends is not known at import time: the spec's marketplace.version needs it`,
+    st.notes.push(
+      runItYourself(
+        st,
+        p,
+        at,
+        `it publishes to app ${appId}, but the version it sends is only known when it runs, so it is not mapped to marketplace: ` +
+          '(add marketplace: { appId, version } to the spec to publish with `client start-build --publish`); ',
+      ),
     );
     return;
   }
@@ -115,6 +123,25 @@ function shellLocal(st: MapState, pp: BlockModel, spec: SpecObject): void {
   );
   if (software.length > 0)
     st.notes.push(`marketplace.software: ${software.join(', ')}, listed with the versions installed on the image`);
+}
+
+/**
+ * A shell-local post-processor runs on the Packer machine once the image exists: it cannot change
+ * the image, so the spec builds the same image without it, and the note says what to run after.
+ */
+function runItYourself(st: MapState, p: Record<string, unknown>, at: JsonPath, why: string): string {
+  const lines = Array.isArray(p.inline)
+    ? p.inline.map((l, j) => scriptText(st, l, [...at, 'inline', j]) ?? '').filter((l) => l.trim() !== '')
+    : [];
+  const files = [p.script, ...(Array.isArray(p.scripts) ? p.scripts : [])].filter(
+    (f): f is string => typeof f === 'string',
+  );
+  const what = [...lines, ...files].map((x) => `\`${x}\``).join(', ');
+  return (
+    `${formatPath(at)} (shell-local) dropped: ${why}it runs on the machine running Packer after the image is made, ` +
+    `so it does not change the image: run it yourself after the build${what ? ` (${what})` : ''}; ` +
+    '`client status <build> --json` gives the snapshot id and name that Packer put in manifest.json'
+  );
 }
 
 /** A script line as text; secrets become a reference to the worker-side variable (never the value). */

@@ -10,7 +10,8 @@ import type { JsonPath } from '../positions';
 import { isObject, isStringLike } from '../model';
 import type { BlockModel } from '../model';
 import { BUILT_IN_NOTE, EXPECT_DISCONNECT, aptOnly, recogniseScript, stripCloudInitWait } from './builtins';
-import { isOnlyZero, isPlainExecute, parseShebang, placeSecrets } from './commands';
+import { isOnlyZero, parseExecute, parseShebang, placeSecrets } from './commands';
+import { unixUser } from '../../contract/plan-schema';
 import { MapState, splitAssignment } from './state';
 import type { Pending, ProvEnv } from './state';
 
@@ -229,11 +230,12 @@ function shellProvisioner(st: MapState, p: Record<string, unknown>, at: JsonPath
   if (p.expect_disconnect === true) return st.gap([...at, 'expect_disconnect'], EXPECT_DISCONNECT);
   if (p.inline_shebang !== undefined)
     st.notes.push(`${formatPath([...at, 'inline_shebang'])} dropped: it only applies to inline commands`);
-  if (!executeCommand(st, p, at)) return;
+  const runAs = executeCommand(st, p, at);
+  if (!runAs) return;
   st.noteDropped(p, at, SHELL_DROPPED);
   const env = shellEnv(st, p, at, true);
   if (env === undefined) return;
-  for (const k of kept) st.pending.push({ kind: 'script', path: k.rel, env });
+  for (const k of kept) st.pending.push({ kind: 'script', path: k.rel, env, ...runAs });
 }
 
 function inlineShell(
@@ -268,7 +270,8 @@ function inlineShell(
     }
     validExit = p.valid_exit_codes as number[];
   }
-  if (!executeCommand(st, p, at)) return;
+  const runAs = executeCommand(st, p, at);
+  if (!runAs) return;
   const segs: Segment[] = [];
   for (const [j, line] of lines.entries()) {
     const s = st.eval(line, [...at, 'inline', Math.min(j, inline.length - 1)], `inline[${j}]`);
@@ -288,7 +291,7 @@ function inlineShell(
 
   // apt-get lines may map to the spec's apt packages — only when nothing comes before them,
   // since the tool installs packages before every step.
-  if (validExit === undefined && placed.secrets.length === 0 && st.pending.length === 0) {
+  if (validExit === undefined && placed.secrets.length === 0 && st.pending.length === 0 && !runAs.user) {
     const pkgs = aptOnly(placed.text);
     if (pkgs) {
       st.aptPackages.push(...pkgs);
@@ -312,31 +315,44 @@ function inlineShell(
     }
     env.vars.set(name, { fromWorker: name });
   }
-  st.pending.push({ kind: 'run', body: placed.text, setFlags, ...(validExit ? { validExit } : {}), env });
+  st.pending.push({ kind: 'run', body: placed.text, setFlags, ...(validExit ? { validExit } : {}), env, ...runAs });
 }
 
-/** execute_command: fine when it only runs the script (maybe via sudo/sh) with its variables. */
-function executeCommand(st: MapState, p: Record<string, unknown>, at: JsonPath): boolean {
-  if (p.execute_command === undefined) return true;
-  const segs = st.eval(
-    p.execute_command,
-    [...at, 'execute_command'],
-    'execute_command',
-    new Set(['Path', 'Vars', 'EnvVarFile']),
-  );
-  if (!segs) return false;
-  const cmd = textOf(segs);
-  if (!isPlainText(segs) || !isPlainExecute(cmd)) {
+/**
+ * execute_command: who runs the script. One that only runs it (through sudo, sh -c, with its
+ * variables) as root is the default; as another user (su, sudo -u, runuser) it is the step's
+ * user:. Undefined when it does something else: a problem.
+ */
+function executeCommand(st: MapState, p: Record<string, unknown>, at: JsonPath): { user?: string } | undefined {
+  if (p.execute_command === undefined) return {};
+  const where = [...at, 'execute_command'];
+  const segs = st.eval(p.execute_command, where, 'execute_command', new Set(['Path', 'Vars', 'EnvVarFile']));
+  if (!segs) return undefined;
+  const runs = isPlainText(segs) ? parseExecute(textOf(segs)) : undefined;
+  if (!runs) {
     st.problem(
-      [...at, 'execute_command'],
-      `execute_command "${String(p.execute_command)}" cannot be converted: the tool runs each script directly as root with the spec's env`,
+      where,
+      `execute_command "${String(p.execute_command)}" cannot be converted: the tool runs each script itself with the spec's env, ` +
+        'as root or as the user a step names (user:); an execute_command converts when it only runs {{ .Path }} (with {{ .Vars }}), ' +
+        'directly, through sh -c, sudo, sudo -u USER, su - USER -c or runuser -l USER -c',
     );
-    return false;
+    return undefined;
   }
-  st.notes.push(
-    `${formatPath([...at, 'execute_command'])} dropped: the tool runs each script directly as root with the spec's env`,
+  if (runs.asRoot) {
+    st.notes.push(`${formatPath(where)} dropped: the tool runs each script directly as root with the spec's env`);
+    return {};
+  }
+  const ok = unixUser.safeParse(runs.user);
+  if (!ok.success) {
+    st.problem(where, `execute_command runs the script as "${runs.user}": user: ${ok.error.issues[0]!.message}`);
+    return undefined;
+  }
+  st.note(
+    `${formatPath(where)} runs the script as ${runs.user} (${runs.via}): user: ${runs.user} on its step; the tool runs it in ` +
+      `${runs.user}'s login shell (runuser -l: its home folder, /etc/profile and ~/.profile) with the spec's env, ` +
+      'and the user must exist by then (created by an earlier step)',
   );
-  return true;
+  return { user: runs.user };
 }
 
 /** environment_vars ("K=V") and env ({K: V}) of one shell provisioner. */

@@ -20,8 +20,8 @@ export interface ProvEnv {
 
 export type Pending =
   | { kind: 'upload'; src: string; dest: string }
-  | { kind: 'script'; path: string; env?: ProvEnv }
-  | { kind: 'run'; body: string; setFlags: string; validExit?: number[]; env?: ProvEnv }
+  | { kind: 'script'; path: string; env?: ProvEnv; user?: string }
+  | { kind: 'run'; body: string; setFlags: string; validExit?: number[]; env?: ProvEnv; user?: string }
   | { kind: 'gap'; problem: Problem };
 
 export class MapState {
@@ -32,6 +32,8 @@ export class MapState {
   readonly aptPackages: string[] = [];
   readonly usedSecrets = new Set<string>();
   cleanupAt: number | undefined;
+  /** A snapshot_name of a prefix and the build's time: the spec's name with its own timestamp. */
+  stampedName: { shown: string; raw: string } | undefined;
   readonly ev: Evaluator;
 
   constructor(

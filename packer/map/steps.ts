@@ -54,12 +54,12 @@ export function finishSteps(st: MapState, spec: SpecObject): StepEntry[] {
       continue;
     }
     if (x.kind === 'upload') steps.push({ upload: { src: x.src, dest: x.dest } });
-    else if (x.kind === 'script') steps.push({ script: x.path });
+    else if (x.kind === 'script') steps.push({ script: x.path, ...(x.user ? { user: x.user } : {}) });
     else {
       const exports = [...(x.env?.vars ?? [])]
         .filter(([k]) => conflicting.has(k))
         .map(([k, v]) => `export ${k}=${shq(v as string)}`);
-      steps.push({ run: inlineBody(x.body, x.setFlags, exports, x.validExit) });
+      steps.push({ run: inlineBody(x.body, x.setFlags, exports, x.validExit), ...(x.user ? { user: x.user } : {}) });
     }
   }
   for (const g of gaps) st.problems.push(g);

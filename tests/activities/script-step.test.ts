@@ -188,6 +188,107 @@ test('a failing script is the step failing, with its exit code, after the same o
   assert.equal(commands.length - before, 1);
 });
 
+test('user: the script runs as that user in its login environment, with the env as for root; a missing user is a clear failure; a bad name never reaches the droplet', async () => {
+  const dir = join(lab.work, 'w6');
+  await mkdir(join(dir, 'ctx'), { recursive: true });
+  const { deps } = labActivityDeps(lab.server, lab.token, dir, {
+    workerEnv: { FORGE_STEP_SECRET: SECRET },
+    workerSecrets: ['FORGE_STEP_SECRET'],
+  });
+  deps.shells = shells;
+  await droplet.run(
+    "useradd --create-home --shell /usr/sbin/nologin app && echo 'export FROM_PROFILE=yes' >> /home/app/.profile",
+  );
+  const env = { TOKEN: { fromWorker: 'FORGE_STEP_SECRET' }, GREETING: { value: 'grüß dich' } };
+  const body = [
+    'id -un > /home/app/whoami',
+    'printf "%s" "$TOKEN" | sha256sum | cut -c1-64 > /home/app/token.sha',
+    'echo "home=$HOME pwd=$(pwd) user=$USER profile=$FROM_PROFILE greeting=$GREETING step=$IMAGE_FORGE_STEP"',
+  ].join('\n');
+  const before = commands.length;
+  const r = await runScriptOn(
+    deps,
+    ref,
+    '31-script',
+    'sha256-none',
+    { kind: 'script', label: 'as app', run: body, user: 'app' },
+    env,
+  );
+  assert.equal(r.exitCode, 0);
+  assert.equal(commands.length - before, 1, 'still one SSH exec for the step');
+  assert.ok(!commands.at(-1)!.includes('s3cr3t'), 'the secret is not on the command line');
+  assert.ok(
+    r.tail.includes('home=/home/app pwd=/home/app user=app profile=yes greeting=grüß dich step=31-script'),
+    r.tail.join('\n'),
+  );
+  const want = createHash('sha256').update(SECRET).digest('hex');
+  const owned = await droplet.run(
+    'stat -c "%U %n" /home/app/whoami /home/app/token.sha; cat /home/app/whoami /home/app/token.sha',
+  );
+  assert.equal(owned.out, `app /home/app/whoami\napp /home/app/token.sha\napp\n${want}\n`);
+  const secretFiles = await droplet.run(
+    `grep -rlF ${JSON.stringify(SECRET.slice(0, 14))} /run /root /tmp /home || true`,
+  );
+  assert.equal(secretFiles.out, '', 'the env is never written to the droplet');
+
+  // A script file without an interpreter line runs by the kernel, as the user; only it can read its copy.
+  const digest = await contextWith(
+    deps,
+    join(dir, 'ctx'),
+    'app.sh',
+    Buffer.from('touch "$HOME/from-file"; echo "$0"\n'),
+  );
+  const f = await runScriptOn(
+    deps,
+    ref,
+    '32-script',
+    digest,
+    { kind: 'script', label: 'app.sh', path: 'app.sh', user: 'app' },
+    {},
+  );
+  assert.ok(f.tail.includes('/run/image-forge-user/32-script'), f.tail.join('\n'));
+  const copy = await droplet.run(
+    'stat -c "%a %U %n" /run/image-forge-user /run/image-forge-user/32-script /home/app/from-file',
+  );
+  assert.equal(
+    copy.out,
+    '711 root /run/image-forge-user\n500 app /run/image-forge-user/32-script\n644 app /home/app/from-file\n',
+  );
+
+  await assert.rejects(
+    runScriptOn(
+      deps,
+      ref,
+      '33-script',
+      'sha256-none',
+      { kind: 'script', label: 'as ghost', run: 'touch /tmp/ghost-ran', user: 'ghost' },
+      {},
+    ),
+    (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure && e.nonRetryable, String(e));
+      assert.equal(e.type, 'ScriptFailed');
+      assert.match(
+        e.message,
+        /^script as ghost runs as the user "ghost", who does not exist on the droplet: create the user in an earlier step/,
+      );
+      return true;
+    },
+  );
+  assert.equal((await droplet.run('test -e /tmp/ghost-ran && echo ran || echo no')).out, 'no\n');
+
+  const sent = commands.length;
+  for (const bad of ['app; touch /tmp/x', '-c', 'App', 'a b', '']) {
+    await assert.rejects(
+      runScriptOn(deps, ref, '34-script', 'sha256-none', { kind: 'script', label: 'bad', run: 'true', user: bad }, {}),
+      (e: unknown) =>
+        e instanceof ApplicationFailure &&
+        e.type === 'SpecError' &&
+        /refused input: script\.user: must be a user name/.test(e.message),
+    );
+  }
+  assert.equal(commands.length, sent, 'a bad user name never reaches the droplet');
+});
+
 /** A build context holding one script file, published to the deps' store: its digest. */
 async function contextWith(deps: ActivityDeps, dir: string, name: string, body: Buffer): Promise<string> {
   await writeFile(join(dir, name), body);

@@ -176,7 +176,9 @@ test('variables: defaults, --var, {{env}}, {{timestamp}} in the snapshot name, u
   assert.deepEqual(spec.env, { VERSION: '2.0.0', DATA_DIR: '/srv/data', UNDECLARED: '' });
   assert.ok(
     result.notes.some((n) =>
-      /contains \{\{timestamp\}\}: dropped, the tool names each snapshot <name>-<UTC timestamp>/.test(n),
+      /snapshot_name "myapp-2\.0\.0-\{\{timestamp\}\}" → name: myapp-2-0-0: the tool names each snapshot <name>-<UTC timestamp> \(YYYYMMDDThhmmssZ, e\.g\. myapp-2-0-0-20250131T235959Z\) in place of \{\{timestamp\}\}/.test(
+        n,
+      ),
     ),
   );
   assert.ok(result.notes.some((n) => /"not_declared" is not declared/.test(n)));

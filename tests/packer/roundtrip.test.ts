@@ -2,7 +2,10 @@
  * A Packer template, imported with `client import-packer`, builds in the lab on debian-12-x64 the
  * way it built under Packer: its upload and script land in the image, and the steps this tool
  * does itself (cloud-init wait, DigitalOcean's cleanup and image check) are dropped with a note.
- * The same template in HCL2 (roundtrip/hcl2/) imports to the very same spec.
+ * The same template in HCL2 (roundtrip/hcl2/) imports to the very same spec. A second template
+ * (roundtrip-idioms/) uses the idioms of issue #29 — a timestamped snapshot name, a script run as
+ * another user by execute_command, two builds, hcp_packer_registry, a shell-local post-processor —
+ * and its image is checked too, on the same lab.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +75,45 @@ test('an imported Packer template builds in the lab', async () => {
   try {
     const r = await d.run('cat /etc/app/app.conf /etc/app/version');
     assert.equal(r.out, 'greeting = hello from packer\napp 1.2.3\n');
+  } finally {
+    await d.destroy();
+  }
+});
+
+test('an imported HCL2 template with a timestamped name and a script run as another user builds in the lab', async () => {
+  const dir = path.join(stack.dir, 'packer-idioms');
+  await fs.cp(path.join(REPO, 'tests/packer/roundtrip-idioms'), dir, { recursive: true });
+  const out = path.join(dir, 'build.yaml');
+  const args = ['import-packer', dir, '--root', dir, '--out', out, '--vendor', 'acme'];
+  const two = await stack.client(args);
+  assert.notEqual(two.code, 0, 'two builds: one must be chosen');
+  assert.match(
+    two.stderr,
+    /2 build blocks \("app" in app\.pkr\.hcl:\d+, "worker" in app\.pkr\.hcl:\d+\).*--build NAME/,
+  );
+  const imp = await stack.client([...args, '--build', 'app']);
+  assert.equal(imp.code, 0, imp.stderr);
+  assert.match(imp.stdout, /→ name: idioms: the tool names each snapshot <name>-<UTC timestamp>/);
+  assert.match(imp.stdout, /execute_command runs the script as app \(su\)/);
+  const spec = await fs.readFile(out, 'utf8');
+  assert.match(spec, /^name: idioms$/m);
+  assert.match(spec, /- script: scripts\/as-app\.sh\n {4}user: app\n/);
+
+  const run = await stack.client(['start-build', out, '--wait', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const m = (JSON.parse(run.stdout) as { manifest: BuildManifest }).manifest;
+  assert.equal(m.status, 'succeeded');
+  assert.match(m.snapshot?.name ?? '', /^idioms-\d{8}T\d{6}Z$/, "the spec's name and its own UTC timestamp");
+
+  const d = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, m.snapshot!.id);
+  try {
+    const r = await d.run(
+      'stat -c "%U:%G %n" /home/app/data /home/app/data/greeting.txt; cat /home/app/data/greeting.txt',
+    );
+    assert.equal(
+      r.out,
+      'app:app /home/app/data\napp:app /home/app/data/greeting.txt\nhello from app as app in /home/app\n',
+    );
   } finally {
     await d.destroy();
   }

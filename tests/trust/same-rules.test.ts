@@ -81,6 +81,22 @@ const BAD: BadPlan[] = [
     field: 'input.plan.steps.0.name',
   },
   {
+    what: 'a user name that is a shell command',
+    yaml: 'steps:\n  - { run: "true", user: "app;reboot" }\n',
+    at: '6:26',
+    key: 'steps[0].user',
+    change: (p) => (p.steps = [{ kind: 'script', run: 'true', label: 'true', user: 'app;reboot' }]),
+    field: 'input.plan.steps.0.user',
+  },
+  {
+    what: 'a user name that is an option',
+    yaml: 'steps:\n  - { script: setup.sh, user: "-c" }\n',
+    at: '6:31',
+    key: 'steps[0].user',
+    change: (p) => (p.steps = [{ kind: 'script', path: 'setup.sh', label: 'setup.sh', user: '-c' }]),
+    field: 'input.plan.steps.0.user',
+  },
+  {
     what: 'an apt package that is not a name',
     yaml: 'apt:\n  packages: ["nginx;reboot"]\n',
     at: '6:14',
