@@ -65,7 +65,21 @@ export interface TemplateModel {
   notes: string[];
 }
 
-export type StepEntry = { upload: { src: string; dest: string } } | { script: string } | { run: string };
+/** The spec's `ansible:` step (spec/schema.ts), as an import writes it. */
+export interface AnsibleSpec {
+  ansible: {
+    playbook: string;
+    dir?: string;
+    galaxy?: string;
+    extraVars?: Record<string, string | number | boolean | { fromWorker: string }>;
+    env?: Record<string, string>;
+    user?: string;
+    tags?: string[];
+    skipTags?: string[];
+  };
+}
+
+export type StepEntry = { upload: { src: string; dest: string } } | { script: string } | { run: string } | AnsibleSpec;
 export type EnvEntry = string | { fromWorker: string };
 
 export interface SpecObject {

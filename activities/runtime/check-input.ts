@@ -23,6 +23,7 @@ import {
   LIMITS,
   appId,
   aptPackages,
+  ansibleStep,
   contextPath,
   destPath,
   doId,
@@ -42,7 +43,7 @@ import {
 } from '../../contract/plan-schema';
 import type { BuildInput } from '../../contract/build';
 import type { ApiRetry, DropletRef } from '../../contract/steps';
-import type { BastionPlan, DropletPlan, EnvSource } from '../../contract/plan';
+import type { AnsibleVar, BastionPlan, DropletPlan, EnvSource } from '../../contract/plan';
 import type { ActivityDeps } from './deps';
 
 // Re-exported: activities and tests name the formats from here.
@@ -98,6 +99,7 @@ export const check = {
   destPath,
   name: specName,
   stepId,
+  ansibleStep,
   imageId: doId,
   imageIds: z.array(doId).max(10_000),
   keep,
@@ -158,6 +160,16 @@ export function checkEnv(env: Record<string, EnvSource>, allowed: readonly strin
   }
 }
 
+/** An ansible step's extra variables: every `fromWorker` one the worker's operator allowed. */
+export function checkExtraVars(vars: Record<string, AnsibleVar>, allowed: readonly string[]): void {
+  for (const [name, source] of Object.entries(vars)) {
+    if (!('fromWorker' in source)) continue;
+    const refusal = refusedWorkerVariable(`extraVars.${name}`, source.fromWorker, allowed);
+    if (refusal)
+      throw ApplicationFailure.create({ message: refusal, type: FailureType.MissingWorkerEnv, nonRetryable: true });
+  }
+}
+
 /** The whole build input: shapes and formats, the env against the allow-list, every context path on disk. */
 export async function checkBuildInput(
   input: BuildInput,
@@ -179,7 +191,11 @@ export async function checkBuildInput(
   const paths: [string, string][] = [];
   i.plan.steps.forEach((s, n) => {
     if (s.kind === 'upload') paths.push([s.src, `plan.steps.${n}.src`]);
-    else if (s.path !== undefined) paths.push([s.path, `plan.steps.${n}.path`]);
+    else if (s.kind === 'ansible') {
+      for (const k of ['dir', 'playbook', 'galaxy'] as const)
+        if (s[k] !== undefined) paths.push([s[k], `plan.steps.${n}.${k}`]);
+      checkExtraVars(s.extraVars ?? {}, allowed);
+    } else if (s.path !== undefined) paths.push([s.path, `plan.steps.${n}.path`]);
     else if (s.run === undefined) throw specFailure(`refused input: plan.steps.${n}: a script needs a path or run`);
   });
   i.plan.firstBoot.forEach((p, n) => paths.push([p, `plan.firstBoot.${n}`]));
