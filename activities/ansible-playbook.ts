@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs } from 'node:fs';
 import type { ActivityDeps } from './runtime/deps';
-import { check, checkContextPath, checkExtraVars, checked, specFailure } from './runtime/check-input';
+import { check, checkContextPath, checkEnv, checkExtraVars, checked, specFailure } from './runtime/check-input';
 import { contextRoot } from './runtime/context-files';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { endOnCancel, resolveEnv } from './remote/script';
@@ -34,6 +34,9 @@ export function ansiblePlaybook(deps: ActivityDeps) {
     // The step id names a folder on the droplet; every path and value is checked again here.
     const step = checked(check.stepId, input.step, 'step');
     const a = checked(check.ansibleStep, input.ansible, 'ansible');
+    checkEnv(input.env, deps.workerSecrets);
+    checkExtraVars(a.extraVars ?? {}, deps.workerSecrets);
+    checked(check.digest, input.contextDigest, 'contextDigest');
     await checkFiles(deps, input.contextDigest, a);
     const { vars: env, secrets: envSecrets } = resolveEnv(input.env, deps);
     const { json, secrets: varSecrets } = extraVarsJson(a, deps);
@@ -120,7 +123,6 @@ async function checkFiles(deps: ActivityDeps, digest: string, a: AnsibleStep): P
  */
 function extraVarsJson(a: AnsibleStep, deps: ActivityDeps): { json: string; secrets: string[] } {
   const vars = a.extraVars ?? {};
-  checkExtraVars(vars, deps.workerSecrets);
   const out: Record<string, string | number | boolean> = {};
   const secrets: string[] = [];
   for (const [name, source] of Object.entries(vars)) {

@@ -237,7 +237,9 @@ export const planSchema = z.object({
     upgrade: z.boolean(),
     packages: aptPackages,
   }),
-  steps: z.array(z.union([uploadStep, scriptStep, ansibleStep])).max(LIMITS.steps, atMost(LIMITS.steps, 'steps')),
+  steps: z
+    .array(z.discriminatedUnion('kind', [uploadStep, scriptStep, ansibleStep]))
+    .max(LIMITS.steps, atMost(LIMITS.steps, 'steps')),
   firstBoot: z.array(contextPath).max(LIMITS.firstBoot, atMost(LIMITS.firstBoot, 'scripts')),
   firstLogin: contextPath.optional(),
   env,
@@ -287,7 +289,8 @@ export function planIssues(plan: unknown): PlanIssue[] {
   if (r.success) return [];
   return r.error.issues.map((i) => ({
     path: i.path.map((k) => (typeof k === 'symbol' ? String(k) : k)),
-    message: i.message,
+    // A bad key of a map (an env or variable name): the rule it breaks, not only that it is bad.
+    message: i.code === 'invalid_key' && i.issues[0] ? i.issues[0].message : i.message,
   }));
 }
 

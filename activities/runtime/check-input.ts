@@ -83,7 +83,9 @@ export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): 
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const where = [what, ...issue.path.map(String)].join('.');
-  throw specFailure(`refused input: ${where}: ${issue.message}`);
+  // A bad key of a map (an env or variable name): the rule it breaks, not only that it is bad.
+  const message = issue.code === 'invalid_key' && issue.issues[0] ? issue.issues[0].message : issue.message;
+  throw specFailure(`refused input: ${where}: ${message}`);
 }
 
 export const check = {

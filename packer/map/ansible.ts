@@ -117,7 +117,10 @@ function ansibleEntry(
   const env = ansibleEnv(st, p, at);
   if (env === undefined) return undefined;
   if (p.command !== undefined && !command(st, p.command, [...at, 'command'], env)) return undefined;
-  if (p.extra_arguments !== undefined && !extraArguments(st, p.extra_arguments, [...at, 'extra_arguments'], out, env))
+  if (
+    p.extra_arguments !== undefined &&
+    !extraArguments(st, kind, p.extra_arguments, [...at, 'extra_arguments'], out, env)
+  )
     return undefined;
   if (Object.keys(env).length > 0) out.env = env;
   return out;
@@ -230,9 +233,21 @@ function command(st: MapState, value: unknown, at: JsonPath, env: Record<string,
   return true;
 }
 
-/** extra_arguments: -e/--extra-vars, -t/--tags, --skip-tags, -v… and -b/--become; anything else is a gap. */
+/** An argument with each secret standing in as a placeholder (\uE000n\uE001): split as text, resolved after. */
+interface Arg {
+  text: string;
+  at: JsonPath;
+}
+const SECRET = /\uE000(\d+)\uE001/g;
+
+/**
+ * extra_arguments: -e/--extra-vars, -t/--tags, --skip-tags, -v… and -b/--become; anything else is
+ * a gap. ansible-local runs ansible-playbook through the droplet's shell, so its arguments are
+ * split as the shell splits them first; the ansible provisioner passes each as it is.
+ */
 function extraArguments(
   st: MapState,
+  kind: Kind,
   value: unknown,
   at: JsonPath,
   out: AnsibleSpec['ansible'],
@@ -242,73 +257,88 @@ function extraArguments(
     st.problem(at, 'extra_arguments must be a list of strings');
     return false;
   }
-  const args: { segs: Segment[]; at: JsonPath }[] = [];
+  const secrets: string[] = [];
+  const args: Arg[] = [];
   for (const [j, a] of value.entries()) {
-    const segs = st.eval(a, [...at, j], `extra_arguments[${j}]`);
+    const where = [...at, j];
+    const segs = st.eval(a, where, `extra_arguments[${j}]`);
     if (!segs) return false;
-    args.push({ segs, at: [...at, j] });
-  }
-  for (let i = 0; i < args.length; i++) {
-    const { segs, at: where } = args[i]!;
-    const first = segs[0]?.kind === 'text' ? segs[0].text : '';
-    const m = /^(-e|--extra-vars|-t|--tags|--skip-tags)(?:=|(?=.))?/.exec(first);
-    const flag = m?.[1];
-    if (flag === undefined) {
-      const word = first.trim();
-      if (/^-v+$/.test(word) && segs.length === 1) {
-        env.ANSIBLE_VERBOSITY = String(word.length - 1);
-        continue;
-      }
-      if ((word === '-b' || word === '--become') && segs.length === 1) {
-        env.ANSIBLE_BECOME = 'True';
-        continue;
-      }
-      st.problem(
-        where,
-        `extra argument "${first}" cannot be converted: the ansible step takes --extra-vars/-e, --tags/-t, --skip-tags, -v and --become`,
-      );
+    const dyn = segs.find((x) => x.kind === 'dynamic');
+    if (dyn) {
+      st.problem(where, `${dyn.raw} is only known when the image is built: set the variable in the playbook instead`);
       return false;
     }
-    // The value is the rest of this argument ("--tags=a,b", "-eKEY=V") or the next one.
-    let rest: Segment[];
-    let restAt = where;
-    if (first.length > m![0].length || segs.length > 1) {
-      rest = [{ kind: 'text', text: first.slice(m![0].length) }, ...segs.slice(1)];
-    } else {
-      const next = args[++i];
-      if (!next) {
-        st.problem(where, `${flag} needs a value`);
+    const text = segs
+      .map((x) => (x.kind === 'text' ? x.text : `\uE000${secrets.push(secretOf(x)) - 1}\uE001`))
+      .join('');
+    if (kind === 'ansible') args.push({ text, at: where });
+    else {
+      const words = shellWords(text);
+      if (words === undefined) {
+        st.problem(where, `extra argument ${JSON.stringify(text)} has an unclosed quote`);
         return false;
       }
-      rest = next.segs;
-      restAt = next.at;
+      args.push(...words.map((w) => ({ text: w, at: where })));
+    }
+  }
+  for (let i = 0; i < args.length; i++) {
+    const { text, at: where } = args[i]!;
+    const m = /^(-e|--extra-vars|-t|--tags|--skip-tags)(?:=|(?=.))?/.exec(text);
+    if (!m) {
+      const word = text.trim();
+      if (/^-v+$/.test(word)) env.ANSIBLE_VERBOSITY = String(word.length - 1);
+      else if (word === '-b' || word === '--become') env.ANSIBLE_BECOME = 'True';
+      else {
+        st.problem(
+          where,
+          `extra argument "${withNames(text, secrets)}" cannot be converted: the ansible step takes --extra-vars/-e, --tags/-t, --skip-tags, -v and --become`,
+        );
+        return false;
+      }
+      continue;
+    }
+    const flag = m[1]!;
+    // The value is the rest of this argument ("--tags=a,b", "-eKEY=V") or the next one.
+    let arg: Arg | undefined = { text: text.slice(m[0].length), at: where };
+    if (m[0].length === text.length) arg = args[++i];
+    if (arg === undefined) {
+      st.problem(where, `${flag} needs a value`);
+      return false;
     }
     const ok =
       flag === '-e' || flag === '--extra-vars'
-        ? extraVars(st, rest, restAt, out)
-        : tagList(st, rest, restAt, out, flag === '--skip-tags' ? 'skipTags' : 'tags');
+        ? extraVars(st, arg, secrets, out)
+        : tagList(st, arg, secrets, out, flag === '--skip-tags' ? 'skipTags' : 'tags');
     if (!ok) return false;
   }
   return true;
 }
 
+function secretOf(s: Segment): string {
+  return s.kind === 'secret' ? s.variable : '';
+}
+
 function tagList(
   st: MapState,
-  segs: Segment[],
-  at: JsonPath,
+  arg: Arg,
+  secrets: string[],
   out: AnsibleSpec['ansible'],
   key: 'tags' | 'skipTags',
 ): boolean {
-  const text = plain(st, segs, at, key === 'tags' ? 'tags' : 'skip-tags');
-  if (text === undefined) return false;
-  const tags = text
-    .replace(/^(['"])(.*)\1$/, '$2')
+  if (arg.text.includes('\uE000')) {
+    st.problem(arg.at, `${key === 'tags' ? 'tags' : 'skip-tags'} use a sensitive variable: a secret cannot go there`);
+    return false;
+  }
+  const tags = arg.text
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
   const bad = tags.find((t) => !TAG.test(t));
   if (bad !== undefined || tags.length === 0) {
-    st.problem(at, `"${bad ?? text}" is not a tag the ansible step takes (letters, digits, "_", ".", ":" and "-")`);
+    st.problem(
+      arg.at,
+      `"${bad ?? arg.text}" is not a tag the ansible step takes (letters, digits, "_", ".", ":" and "-")`,
+    );
     return false;
   }
   out[key] = [...(out[key] ?? []), ...tags];
@@ -316,25 +346,12 @@ function tagList(
 }
 
 /** key=value pairs (quotes as ansible reads them) or a JSON object; a whole secret value is read on the worker. */
-function extraVars(st: MapState, segs: Segment[], at: JsonPath, out: AnsibleSpec['ansible']): boolean {
-  const dyn = segs.find((s) => s.kind === 'dynamic');
-  if (dyn) {
-    st.problem(
-      at,
-      `${dyn.raw} in extra vars is only known when the image is built: set the variable in the playbook instead`,
-    );
-    return false;
-  }
-  // Secrets stand in as placeholders while the text is split.
-  const secrets: string[] = [];
-  const text = segs
-    .map((s) => (s.kind === 'text' ? s.text : `\uE000${secrets.push((s as { variable: string }).variable) - 1}\uE001`))
-    .join('')
-    .trim();
+function extraVars(st: MapState, arg: Arg, secrets: string[], out: AnsibleSpec['ansible']): boolean {
+  const text = arg.text.trim();
   const vars = out.extraVars ?? {};
   if (text.startsWith('@')) {
     st.problem(
-      at,
+      arg.at,
       `extra vars from a file (${text}) cannot be converted: write them as key=value, or load the file with vars_files in the playbook`,
     );
     return false;
@@ -346,14 +363,14 @@ function extraVars(st: MapState, segs: Segment[], at: JsonPath, out: AnsibleSpec
     } catch {
       parsed = undefined;
     }
-    if (!isObject(parsed) || secrets.length > 0) {
-      st.problem(at, 'extra vars in braces must be a JSON object of plain values (no secrets)');
+    if (!isObject(parsed) || text.includes('\uE000')) {
+      st.problem(arg.at, 'extra vars in braces must be a JSON object of plain values (no secrets)');
       return false;
     }
     for (const [k, v] of Object.entries(parsed)) {
       if (!VAR_NAME.test(k) || !['string', 'number', 'boolean'].includes(typeof v)) {
         st.problem(
-          at,
+          arg.at,
           `extra var "${k}" cannot be converted: the ansible step takes names with strings, numbers or true/false`,
         );
         return false;
@@ -363,12 +380,12 @@ function extraVars(st: MapState, segs: Segment[], at: JsonPath, out: AnsibleSpec
   } else {
     const pairs = splitKv(text);
     if (pairs === undefined) {
-      st.problem(at, `extra vars "${textWithNames(text, secrets)}" must be key=value pairs separated by spaces`);
+      st.problem(arg.at, `extra vars "${withNames(text, secrets)}" must be key=value pairs separated by spaces`);
       return false;
     }
     for (const [k, v] of pairs) {
       if (!VAR_NAME.test(k)) {
-        st.problem(at, `"${k}" is not an Ansible variable name`);
+        st.problem(arg.at, `"${k}" is not an Ansible variable name`);
         return false;
       }
       const whole = /^\uE000(\d+)\uE001$/.exec(v);
@@ -378,7 +395,7 @@ function extraVars(st: MapState, segs: Segment[], at: JsonPath, out: AnsibleSpec
         vars[k] = { fromWorker: workerEnvName(variable) };
       } else if (v.includes('\uE000')) {
         st.problem(
-          at,
+          arg.at,
           `extra var ${k} mixes a sensitive variable with other text: the spec can only read a whole secret from the worker; set ${k} to the variable alone`,
         );
         return false;
@@ -387,6 +404,41 @@ function extraVars(st: MapState, segs: Segment[], at: JsonPath, out: AnsibleSpec
   }
   out.extraVars = vars;
   return true;
+}
+
+/** Words as a POSIX shell splits a line: quotes group and go, a backslash escapes (no expansions). */
+export function shellWords(text: string): string[] | undefined {
+  const words: string[] = [];
+  let word = '';
+  let started = false;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = '';
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = '';
+      else if (c === '\\' && /["\\$`]/.test(text[i + 1] ?? '')) word += text[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      started = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i];
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) words.push(word);
+      word = '';
+      started = false;
+    } else {
+      word += c;
+      started = true;
+    }
+  }
+  if (quote) return undefined;
+  if (started) words.push(word);
+  return words;
 }
 
 /**
@@ -425,23 +477,9 @@ export function splitKv(text: string): [string, string][] | undefined {
   return pairs.length > 0 ? pairs : undefined;
 }
 
-/** A value that must be plain text here (no secret, nothing only known at build time). */
-function plain(st: MapState, segs: Segment[], at: JsonPath, what: string): string | undefined {
-  const odd = segs.find((s) => s.kind !== 'text');
-  if (odd) {
-    st.problem(
-      at,
-      odd.kind === 'secret'
-        ? `${what} uses the sensitive variable "${odd.variable}": a secret cannot go there`
-        : `${what} uses ${odd.raw}, which is only known when the image is built`,
-    );
-    return undefined;
-  }
-  return segs.map((s) => (s.kind === 'text' ? s.text : '')).join('');
-}
-
-function textWithNames(text: string, secrets: string[]): string {
-  return text.replace(/\uE000(\d+)\uE001/g, (_m, n: string) => `{{${secrets[Number(n)]}}}`);
+/** The text with each secret shown by its variable's name (never a value), for messages. */
+function withNames(text: string, secrets: string[]): string {
+  return text.replace(SECRET, (_m, n: string) => `{{${secrets[Number(n)]}}}`);
 }
 
 /** The deepest folder holding all of `folders` (each relative to the spec); undefined when only the spec's own. */
