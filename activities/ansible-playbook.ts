@@ -89,10 +89,7 @@ export function ansiblePlaybook(deps: ActivityDeps) {
       });
     if (r.exitCode !== 0) {
       // The failed task says why, not the lines after it (the recap, the removal).
-      const why =
-        r.tail.findLast((l) => /^(fatal|failed): |^ERROR! /.test(l)) ??
-        r.tail.findLast((l) => l.startsWith('image-forge: ')) ??
-        r.tail.at(-1);
+      const why = failedTask(r.tail) ?? r.tail.findLast((l) => l.startsWith('image-forge: ')) ?? r.tail.at(-1);
       throw ApplicationFailure.create({
         message: `${a.label} exited with code ${r.exitCode}${why !== undefined ? `: ${why}` : ''}`,
         type: FailureType.ScriptFailed,
@@ -102,6 +99,20 @@ export function ansiblePlaybook(deps: ActivityDeps) {
     }
     return { exitCode: r.exitCode, tail: r.tail, seconds: r.seconds, ...(r.warning ? { warning: r.warning } : {}) };
   };
+}
+
+/**
+ * The failed task's line; when ansible prints its result over several lines (`=> {`), with the
+ * result's "msg" joined to it.
+ */
+function failedTask(tail: string[]): string | undefined {
+  const at = tail.findLastIndex((l) => /^(fatal|failed): |^ERROR! /.test(l));
+  if (at < 0) return undefined;
+  const line = tail[at]!;
+  if (!line.endsWith('=> {')) return line;
+  const end = tail.indexOf('}', at);
+  const msg = tail.slice(at + 1, end < 0 ? undefined : end).find((l) => /^\s*"msg": /.test(l));
+  return msg ? `${line.slice(0, -1)}${msg.trim().replace(/,$/, '')}` : line;
 }
 
 /** The playbook and the requirements file are files of the context (the folder is checked as it is sent). */
