@@ -3,6 +3,7 @@ import type { BuildActivities } from '../contract/activities';
 import type { ActivityDeps } from './runtime/deps';
 import { activity } from './runtime/failures';
 import { onOwnDroplet, onOwnRef } from './droplets/owned';
+import { ansiblePlaybook } from './ansible-playbook';
 import { checkInput } from './check-input';
 import { cleanup } from './cleanup';
 import { install } from './install';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps): BuildActivities {
     install: activity(onOwnDroplet(deps, install(deps))),
     upload: activity(onOwnDroplet(deps, upload(deps))),
     runScript: activity(onOwnDroplet(deps, runScript(deps))),
+    ansiblePlaybook: activity(onOwnDroplet(deps, ansiblePlaybook(deps))),
     installFirstBoot: activity(onOwnDroplet(deps, installFirstBoot(deps))),
     inventory: activity(onOwnDroplet(deps, inventory(deps))),
     sbom: activity(onOwnDroplet(deps, sbom(deps))),

@@ -3,6 +3,7 @@
  * sides agree on. The names are part of recorded histories: renaming one breaks running builds.
  */
 import type {
+  AnsibleInput,
   ApiRetry,
   CommandResult,
   DropletRef,
@@ -39,6 +40,8 @@ export interface BuildActivities {
   install(input: InstallInput): Promise<CommandResult>;
   upload(input: UploadInput): Promise<UploadResult>;
   runScript(input: RunScriptInput): Promise<CommandResult>;
+  /** A playbook run on the build droplet, with ansible-core there only for the step. */
+  ansiblePlaybook(input: AnsibleInput): Promise<CommandResult>;
   installFirstBoot(input: FirstBootInput): Promise<UploadResult>;
   inventory(input: StepContext): Promise<InventoryResult>;
   /** The image's bill of materials, into the build store. */

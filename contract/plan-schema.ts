@@ -5,7 +5,7 @@
  * zod only, no Node APIs: the workflow bundle may load contract/.
  */
 import { z } from 'zod';
-import { MAX_SCRIPT_TIMEOUT_MS, formatDuration, type BuildPlan } from './plan';
+import { MAX_ANSIBLE_TIMEOUT_MS, MAX_SCRIPT_TIMEOUT_MS, formatDuration, type BuildPlan } from './plan';
 import { MATRIX_MAX_CHILDREN, MATRIX_MAX_CONCURRENCY } from './plan-checks';
 
 export const LIMITS = {
@@ -19,6 +19,9 @@ export const LIMITS = {
   regions: 20,
   firstBoot: 100,
   tests: 200,
+  /** An ansible step's extra variables, and its tags and skipped tags (each). */
+  extraVars: 200,
+  ansibleTags: 50,
   /** Snapshots of a family retention keeps at most. */
   keep: 1000,
   /** Variants of one matrix build, and how many build at once. */
@@ -104,6 +107,27 @@ export const scriptTimeoutMs = z
   .positive('must be more than 0')
   .max(MAX_SCRIPT_TIMEOUT_MS, SCRIPT_TIMEOUT_RULE);
 
+export const ANSIBLE_TIMEOUT_RULE = `must be at most ${formatDuration(MAX_ANSIBLE_TIMEOUT_MS)} (the step also installs and removes ansible-core within its 2h)`;
+export const ansibleTimeoutMs = z
+  .number()
+  .int('must be a whole number of milliseconds')
+  .positive('must be more than 0')
+  .max(MAX_ANSIBLE_TIMEOUT_MS, ANSIBLE_TIMEOUT_RULE);
+
+/** A variable name Ansible accepts (`-e name=…`), e.g. app_port. */
+export const ansibleVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an Ansible variable name (letters, digits and "_"), e.g. app_port');
+/** A tag as --tags/--skip-tags take it: a comma separates tags, so none holds one (nor a space or quote). */
+export const ansibleTag = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$/,
+    'must be an Ansible tag: letters, digits, "_", ".", ":" and "-" (no commas, spaces or quotes), at most 100',
+  );
+/** Set by the ansible step itself so that ansible's own files stay out of the image. */
+export const ANSIBLE_STEP_ENV = ['ANSIBLE_HOME', 'ANSIBLE_LOCAL_TEMP', 'ANSIBLE_REMOTE_TEMP'];
+
 export const keep = z
   .number()
   .int('must be a whole number')
@@ -126,6 +150,10 @@ export const tags = z.array(doTag).max(LIMITS.tags, atMost(LIMITS.tags, 'tags'))
 export const regions = z.array(doRegion).max(LIMITS.regions, atMost(LIMITS.regions, 'regions'));
 export const aptPackages = z.array(aptPackage).max(LIMITS.packages, atMost(LIMITS.packages, 'packages'));
 
+const stepLabel = z
+  .string()
+  .max(300)
+  .refine((l) => !Array.from(l).some((c) => c < ' ' || c === '\x7f'), 'must be one line of text');
 const scriptStep = z.object({
   kind: z.literal('script'),
   path: contextPath.optional(),
@@ -134,24 +162,67 @@ const scriptStep = z.object({
     .max(LIMITS.inlineScriptBytes, 'is over 256 KiB: put a command this long in a file and name it with script:')
     .optional(),
   /** Shown in logs and the Web UI: the script's name, or its command shortened. */
-  label: z
-    .string()
-    .max(300)
-    .refine((l) => !Array.from(l).some((c) => c < ' ' || c === '\x7f'), 'must be one line of text'),
+  label: stepLabel,
   name: stepName.optional(),
   timeoutMs: scriptTimeoutMs.optional(),
   user: unixUser.optional(),
 });
-const uploadStep = z.object({ kind: z.literal('upload'), src: contextPath, dest: destPath, mode: fileMode.optional() });
-const envSource = z.union([
-  z.object({
-    value: z
-      .string()
-      .max(LIMITS.envValueBytes, 'is over 64 KiB: pass something this big as a file (an upload step)')
-      .refine((v) => !v.includes('\0'), 'holds a NUL byte, which no environment variable can carry'),
-  }),
+const envValue = z
+  .string()
+  .max(LIMITS.envValueBytes, 'is over 64 KiB: pass something this big as a file (an upload step)')
+  .refine((v) => !v.includes('\0'), 'holds a NUL byte, which no environment variable can carry');
+const extraVarText = z
+  .string()
+  .max(LIMITS.envValueBytes, "is over 64 KiB: put a value this big in the playbook's group_vars")
+  .refine((v) => !v.includes('\0'), 'holds a NUL byte');
+const extraVar = z.union([
+  z.object({ value: z.union([extraVarText, z.number().finite(), z.boolean()]) }),
   z.object({ fromWorker: envName }),
 ]);
+/** A path the ansible step names: `inside` its folder (what goes to the droplet). */
+const inside = (p: string, dir: string) => p.startsWith(`${dir.replace(/\/$/, '')}/`);
+export const ansibleStep = z
+  .object({
+    kind: z.literal('ansible'),
+    playbook: contextPath.refine((p) => !p.endsWith('/'), 'must be a playbook file, not a folder'),
+    dir: contextPath,
+    galaxy: contextPath.refine((p) => !p.endsWith('/'), 'must be a requirements file, not a folder').optional(),
+    extraVars: z
+      .record(ansibleVarName, extraVar)
+      .refine((e) => Object.keys(e).length <= LIMITS.extraVars, atMost(LIMITS.extraVars, 'variables'))
+      .optional(),
+    env: z
+      .record(envName, envValue)
+      .refine((e) => Object.keys(e).length <= LIMITS.envVars, atMost(LIMITS.envVars, 'variables'))
+      .refine(
+        (e) => !ANSIBLE_STEP_ENV.some((n) => n in e),
+        `must not set ${ANSIBLE_STEP_ENV.join(', ')}: the step sets them itself, to keep ansible's files out of the image`,
+      )
+      .optional(),
+    user: unixUser.optional(),
+    tags: z.array(ansibleTag).max(LIMITS.ansibleTags, atMost(LIMITS.ansibleTags, 'tags')).optional(),
+    skipTags: z.array(ansibleTag).max(LIMITS.ansibleTags, atMost(LIMITS.ansibleTags, 'tags')).optional(),
+    keepAnsible: z.boolean().optional(),
+    label: stepLabel,
+    name: stepName.optional(),
+    timeoutMs: ansibleTimeoutMs.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!inside(s.playbook, s.dir))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['playbook'],
+        message: `must be inside ${s.dir}, the folder sent to the droplet (set dir: to a folder holding it)`,
+      });
+    if (s.galaxy !== undefined && !inside(s.galaxy, s.dir))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['galaxy'],
+        message: `must be inside ${s.dir}, the folder sent to the droplet`,
+      });
+  });
+const uploadStep = z.object({ kind: z.literal('upload'), src: contextPath, dest: destPath, mode: fileMode.optional() });
+const envSource = z.union([z.object({ value: envValue }), z.object({ fromWorker: envName })]);
 export const env = z
   .record(envName, envSource)
   .refine((e) => Object.keys(e).length <= LIMITS.envVars, atMost(LIMITS.envVars, 'variables'));
@@ -171,7 +242,9 @@ export const planSchema = z.object({
     upgrade: z.boolean(),
     packages: aptPackages,
   }),
-  steps: z.array(z.union([uploadStep, scriptStep])).max(LIMITS.steps, atMost(LIMITS.steps, 'steps')),
+  steps: z
+    .array(z.discriminatedUnion('kind', [uploadStep, scriptStep, ansibleStep]))
+    .max(LIMITS.steps, atMost(LIMITS.steps, 'steps')),
   firstBoot: z.array(contextPath).max(LIMITS.firstBoot, atMost(LIMITS.firstBoot, 'scripts')),
   firstLogin: contextPath.optional(),
   env,
@@ -221,7 +294,8 @@ export function planIssues(plan: unknown): PlanIssue[] {
   if (r.success) return [];
   return r.error.issues.map((i) => ({
     path: i.path.map((k) => (typeof k === 'symbol' ? String(k) : k)),
-    message: i.message,
+    // A bad key of a map (an env or variable name): the rule it breaks, not only that it is bad.
+    message: i.code === 'invalid_key' && i.issues[0] ? i.issues[0].message : i.message,
   }));
 }
 

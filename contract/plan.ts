@@ -43,7 +43,44 @@ export function formatDuration(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-export type ProvisionStep = UploadStep | ScriptStep;
+/**
+ * A playbook run on the build droplet against the droplet itself (`-c local`), with ansible-core
+ * installed from the distribution's packages for the step and removed after it (with what it
+ * pulled in) unless `keepAnsible`. Paths are inside the build context.
+ */
+export interface AnsibleStep {
+  kind: 'ansible';
+  /** The playbook, inside `dir`. */
+  playbook: string;
+  /** The folder sent to the droplet (the playbook's, with its roles, group_vars, templates). */
+  dir: string;
+  /** A Galaxy requirements file inside `dir`: its roles and collections are installed before the run. */
+  galaxy?: string;
+  /** Passed with `-e`; a `fromWorker` value is read on the worker, like env secrets. */
+  extraVars?: Record<string, AnsibleVar>;
+  /** Environment of the ansible run (Packer's ansible_env_vars), on top of the plan's env. */
+  env?: Record<string, string>;
+  /** Runs ansible-playbook as this user (Packer's `user`); root when absent. */
+  user?: string;
+  tags?: string[];
+  skipTags?: string[];
+  /** Leave ansible-core on the image. */
+  keepAnsible?: boolean;
+  label: string;
+  name?: string;
+  /** Ends the playbook (and fails its step) after this long; DEFAULT_SCRIPT_TIMEOUT_MS when absent. */
+  timeoutMs?: number;
+}
+
+export type AnsibleVar = { value: string | number | boolean } | { fromWorker: string };
+
+/**
+ * An ansible step's own limit: the step also installs and removes ansible-core, and the whole
+ * step must end within its activity's 2 h.
+ */
+export const MAX_ANSIBLE_TIMEOUT_MS = 100 * 60_000;
+
+export type ProvisionStep = UploadStep | ScriptStep | AnsibleStep;
 
 export type EnvSource = { value: string } | { fromWorker: string };
 

@@ -61,6 +61,12 @@ export interface RunScriptInput extends StepContext {
   env: BuildPlan['env'];
 }
 
+export interface AnsibleInput extends StepContext {
+  ansible: Extract<ProvisionStep, { kind: 'ansible' }>;
+  /** The plan's env: the playbook's process gets it too, as scripts do. */
+  env: BuildPlan['env'];
+}
+
 export interface FirstBootInput extends StepContext {
   vendor: string;
   firstBoot: string[];

@@ -65,8 +65,25 @@ export interface TemplateModel {
   notes: string[];
 }
 
+/** The spec's `ansible:` step (spec/schema.ts), as an import writes it. */
+export interface AnsibleSpec {
+  ansible: {
+    playbook: string;
+    dir?: string;
+    galaxy?: string;
+    extraVars?: Record<string, string | number | boolean | { fromWorker: string }>;
+    env?: Record<string, string>;
+    user?: string;
+    tags?: string[];
+    skipTags?: string[];
+  };
+}
+
 export type StepEntry =
-  { upload: { src: string; dest: string } } | { script: string; user?: string } | { run: string; user?: string };
+  | { upload: { src: string; dest: string } }
+  | { script: string; user?: string }
+  | { run: string; user?: string }
+  | AnsibleSpec;
 export type EnvEntry = string | { fromWorker: string };
 
 export interface SpecObject {

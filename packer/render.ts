@@ -21,6 +21,13 @@ export function renderSpec(spec: SpecObject, opts: RenderOptions = {}): string {
     if (!isMap(item)) return;
     const upload = item.get('upload', true);
     if (isMap(upload)) upload.flow = true;
+    const ansible = item.get('ansible', true);
+    if (isMap(ansible)) {
+      for (const list of ['tags', 'skipTags']) {
+        const s = ansible.get(list, true);
+        if (isSeq(s)) s.flow = true;
+      }
+    }
   });
   for (const key of ['droplet', 'snapshot'] as const) {
     const m = doc.get(key, true);

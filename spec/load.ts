@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { buildSpecSchema } from './schema';
-import type { BuildSpec } from './schema';
+import type { AnsibleEntry, BuildSpec } from './schema';
 import { contextPaths, planFromSpec } from './plan';
 import type { BuildPlan } from '../contract/plan';
 import { LinkOutsideError, collectContext } from '../context/pack-walk';
@@ -71,7 +71,7 @@ export async function loadSpec(file: string): Promise<LoadedSpec> {
   if (!parsed.success) {
     throw new SpecError(
       file,
-      parsed.error.issues.map((issue) => {
+      parsed.error.issues.flatMap(expandUnion).map((issue) => {
         const keyPath = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
         const pos = positionOf(doc, lines, keyPath as (string | number)[]);
         return { key: formatKey(keyPath as (string | number)[]), ...pos, message: describeIssue(issue) };
@@ -99,6 +99,23 @@ interface Issue {
   expected?: string;
   input?: unknown;
   issues?: Issue[];
+}
+
+type ZodIssue = Issue & { path: PropertyKey[]; errors?: ZodIssue[][] };
+
+/**
+ * A list entry that fits none of its forms (a step, a script) is reported with the form its keys
+ * name — `{ ansible: … }` with what is wrong inside it — when exactly one form has every problem
+ * under a key the entry has; else as the list of forms.
+ */
+function expandUnion(issue: ZodIssue): ZodIssue[] {
+  const input = issue.input;
+  if (issue.code !== 'invalid_union' || !issue.errors || typeof input !== 'object' || input === null) return [issue];
+  const fits = issue.errors.filter((option) =>
+    option.every((i) => i.path.length > 0 && Object.hasOwn(input, i.path[0]!) && i.code !== 'unrecognized_keys'),
+  );
+  if (fits.length !== 1) return [issue];
+  return fits[0]!.flatMap((i) => expandUnion({ ...i, path: [...issue.path, ...i.path] }));
 }
 
 function describeIssue(issue: Issue): string {
@@ -143,6 +160,8 @@ async function checkFiles(
 ): Promise<SpecProblem[]> {
   const problems: SpecProblem[] = [];
   const keyed = keyedPaths(spec);
+  // The folders an ansible step sends (its playbook's, or its dir:).
+  const folders = new Set(plan.steps.flatMap((s) => (s.kind === 'ansible' ? [s.dir] : [])));
   for (const rel of contextPaths(plan)) {
     const key = keyed.get(rel) ?? [];
     const abs = path.join(dir, rel);
@@ -162,9 +181,14 @@ async function checkFiles(
       });
       continue;
     }
+    if (folders.has(rel)) {
+      if (!stat.isDirectory()) problems.push({ key: formatKey(key), ...pos, message: `${rel} must be a folder` });
+      continue;
+    }
     const isUploadSrc = key.includes('src');
     if (!isUploadSrc && !stat.isFile()) {
-      problems.push({ key: formatKey(key), ...pos, message: `${rel} must be a file (a script), not a folder` });
+      const what = key.includes('ansible') ? '' : ' (a script)';
+      problems.push({ key: formatKey(key), ...pos, message: `${rel} must be a file${what}, not a folder` });
       continue;
     }
     if (rel.endsWith('/') && !stat.isDirectory()) {
@@ -192,9 +216,19 @@ function linkOutside(dir: string, rel: string): string | undefined {
 function keyedPaths(spec: BuildSpec): Map<string, (string | number)[]> {
   const m = new Map<string, (string | number)[]>();
   spec.files.forEach((f, i) => m.set(f.src, ['files', i, 'src']));
-  spec.scripts.forEach((s, i) => typeof s === 'string' && m.set(s, ['scripts', i]));
+  const ansible = (a: AnsibleEntry['ansible'], at: (string | number)[]) => {
+    // The folder an entry leaves out is the playbook's: a problem with it is shown at the playbook.
+    m.set(a.dir?.replace(/\/+$/, '') ?? path.posix.dirname(a.playbook), [...at, a.dir ? 'dir' : 'playbook']);
+    m.set(a.playbook, [...at, 'playbook']);
+    if (a.galaxy !== undefined) m.set(a.galaxy, [...at, 'galaxy']);
+  };
+  spec.scripts.forEach((s, i) => {
+    if (typeof s === 'string') m.set(s, ['scripts', i]);
+    else if ('ansible' in s) ansible(s.ansible, ['scripts', i, 'ansible']);
+  });
   spec.steps?.forEach((s, i) => {
     if ('upload' in s) m.set(s.upload.src, ['steps', i, 'upload', 'src']);
+    else if ('ansible' in s) ansible(s.ansible, ['steps', i, 'ansible']);
     else if ('script' in s) m.set(s.script, ['steps', i, 'script']);
   });
   spec.firstBoot.forEach((p, i) => m.set(p, ['firstBoot', i]));

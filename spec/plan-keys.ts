@@ -1,5 +1,5 @@
 /** Maps a key path in the plan back to the spec key that made it, for error positions. */
-import type { BuildSpec } from './schema';
+import type { AnsibleEntry, BuildSpec } from './schema';
 
 type KeyPath = (string | number)[];
 
@@ -29,12 +29,25 @@ function stepKey(spec: BuildSpec, i: number, field: string | number | undefined,
     const entry = spec.steps[i];
     if (field === undefined || entry === undefined) return ['steps', i];
     if ('upload' in entry) return ['steps', i, 'upload', field, ...rest];
+    if ('ansible' in entry) return ansibleKey(['steps', i], entry, field, rest);
     return ['steps', i, scriptField(field), ...rest];
   }
   if (i < spec.files.length) return field === undefined ? ['files', i] : ['files', i, field, ...rest];
   const n = i - spec.files.length;
-  if (field === undefined || typeof spec.scripts[n] === 'string') return ['scripts', n];
+  const entry = spec.scripts[n];
+  if (field === undefined || typeof entry === 'string') return ['scripts', n];
+  if (entry !== undefined && 'ansible' in entry) return ansibleKey(['scripts', n], entry, field, rest);
   return ['scripts', n, scriptField(field), ...rest];
+}
+
+/** An ansible step's plan field → its key in the spec's `ansible:` entry. */
+function ansibleKey(at: KeyPath, entry: AnsibleEntry, field: string | number, rest: KeyPath): KeyPath {
+  if (field === 'timeoutMs' || field === 'label' || field === 'name') return [...at, scriptField(field)];
+  // A folder the spec did not name is the playbook's.
+  if (field === 'dir' && entry.ansible.dir === undefined) return [...at, 'ansible', 'playbook'];
+  // The spec writes extraVars: { name: value } for the plan's { name: { value } }.
+  if (field === 'extraVars') return [...at, 'ansible', field, ...rest.slice(0, 1)];
+  return [...at, 'ansible', field, ...rest];
 }
 
 function scriptField(field: string | number): string | number {

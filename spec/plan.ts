@@ -1,7 +1,16 @@
 /** Turns a validated spec into the plan the workflow runs (and its matrix variants, its context paths). */
-import type { BuildSpec } from './schema';
+import * as path from 'node:path';
+import type { AnsibleEntry, BuildSpec } from './schema';
 import { durationMs } from '../contract/plan';
-import type { BuildPlan, DropletPlan, EnvSource, MatrixVariant, ProvisionStep } from '../contract/plan';
+import type {
+  AnsibleStep,
+  AnsibleVar,
+  BuildPlan,
+  DropletPlan,
+  EnvSource,
+  MatrixVariant,
+  ProvisionStep,
+} from '../contract/plan';
 
 /** A script's time limit and the user it runs as, as the plan writes them. */
 const runOptions = (s: { timeout?: string | undefined; user?: string | undefined }) => ({
@@ -39,6 +48,7 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
   if (spec.steps) {
     for (const s of spec.steps) {
       if ('upload' in s) steps.push({ kind: 'upload', ...s.upload });
+      else if ('ansible' in s) steps.push(ansibleStep(s));
       else if ('script' in s) steps.push({ kind: 'script', path: s.script, label: s.script, ...runOptions(s) });
       else steps.push({ kind: 'script', run: s.run, ...named(s), ...runOptions(s) });
     }
@@ -46,6 +56,7 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
     for (const f of spec.files) steps.push({ kind: 'upload', ...f });
     for (const s of spec.scripts) {
       if (typeof s === 'string') steps.push({ kind: 'script', path: s, label: s });
+      else if ('ansible' in s) steps.push(ansibleStep(s));
       else steps.push({ kind: 'script', run: s.run, ...named(s), ...runOptions(s) });
     }
   }
@@ -78,11 +89,39 @@ export function planFromSpec(spec: BuildSpec): BuildPlan {
   };
 }
 
+/**
+ * An `ansible:` entry as the plan runs it: the folder sent is the playbook's unless `dir:` names
+ * one, written without a trailing "/"; empty lists and maps are left out.
+ */
+function ansibleStep(s: AnsibleEntry): AnsibleStep {
+  const a = s.ansible;
+  const dir = (a.dir ?? path.posix.dirname(a.playbook)).replace(/\/+$/, '');
+  const extraVars = Object.entries(a.extraVars ?? {}).map(([k, v]): [string, AnsibleVar] => [
+    k,
+    typeof v === 'object' ? { fromWorker: v.fromWorker } : { value: v },
+  ]);
+  return {
+    kind: 'ansible',
+    playbook: a.playbook,
+    dir,
+    ...(a.galaxy !== undefined ? { galaxy: a.galaxy } : {}),
+    ...(extraVars.length > 0 ? { extraVars: Object.fromEntries(extraVars) } : {}),
+    ...(a.env && Object.keys(a.env).length > 0 ? { env: a.env } : {}),
+    ...(a.user !== undefined ? { user: a.user } : {}),
+    ...(a.tags && a.tags.length > 0 ? { tags: a.tags } : {}),
+    ...(a.skipTags && a.skipTags.length > 0 ? { skipTags: a.skipTags } : {}),
+    ...(a.keepAnsible ? { keepAnsible: true } : {}),
+    ...(s.name !== undefined ? { label: s.name, name: s.name } : { label: `ansible ${a.playbook}` }),
+    ...(s.timeout ? { timeoutMs: durationMs(s.timeout) } : {}),
+  };
+}
+
 /** Every path in the build context the plan reads. */
 export function contextPaths(plan: BuildPlan): string[] {
   const paths = new Set<string>();
   for (const s of plan.steps) {
     if (s.kind === 'upload') paths.add(s.src);
+    else if (s.kind === 'ansible') [s.dir, s.playbook, s.galaxy].forEach((p) => p !== undefined && paths.add(p));
     else if (s.path) paths.add(s.path);
   }
   plan.firstBoot.forEach((p) => paths.add(p));

@@ -4,10 +4,13 @@
  */
 import { z } from 'zod';
 import { HOST_KEY_RE } from '../contract/plan-checks';
-import { durationMs, MAX_SCRIPT_TIMEOUT_MS } from '../contract/plan';
+import { durationMs, MAX_ANSIBLE_TIMEOUT_MS, MAX_SCRIPT_TIMEOUT_MS } from '../contract/plan';
 import {
+  ANSIBLE_TIMEOUT_RULE,
   LIMITS,
   SCRIPT_TIMEOUT_RULE,
+  ansibleTag,
+  ansibleVarName,
   appId,
   aptPackages,
   doRegion,
@@ -68,15 +71,83 @@ const scriptEntry = z.union([relativePath, runEntry], {
   error: 'must be a script path relative to the spec (e.g. scripts/01-setup.sh) or { run: "command" }',
 });
 
+/** A value of a playbook's extra variable: plain, or a secret read on the worker. */
+const extraVarValue = z.union(
+  [
+    z.string().refine((v) => !v.includes('\0'), 'holds a NUL byte'),
+    z.number(),
+    z.boolean(),
+    z.strictObject({ fromWorker: envName }),
+  ],
+  { error: 'must be a string, a number, true/false, or { fromWorker: NAME } to read a secret on the worker' },
+);
+
+const ansibleTimeout = duration
+  .refine((d) => durationMs(d) <= MAX_ANSIBLE_TIMEOUT_MS, ANSIBLE_TIMEOUT_RULE)
+  .describe('end the playbook and fail its step after this long (default 60m, at most 100m)');
+
+const ansibleEntry = z.strictObject({
+  ansible: z
+    .strictObject({
+      playbook: relativePath.describe(
+        "the playbook, in a folder of the spec's folder (e.g. ansible/site.yml); it runs on the build droplet against itself (-c local) as root; its inventory host is named default",
+      ),
+      dir: relativePath
+        .optional()
+        .describe(
+          "the folder sent to the droplet, holding the playbook (its roles/, group_vars/, templates/); default: the playbook's folder",
+        ),
+      galaxy: relativePath
+        .optional()
+        .describe(
+          'a Galaxy requirements file in that folder: its roles and collections are installed beside the playbook before the run',
+        ),
+      extraVars: z
+        .record(ansibleVarName, extraVarValue)
+        .optional()
+        .describe('variables passed with -e (they win over every other); { fromWorker: NAME } for a secret'),
+      env: z
+        .record(envName, z.string())
+        .optional()
+        .describe("environment of the run (Packer's ansible_env_vars), e.g. ANSIBLE_NOCOLOR: 'True'"),
+      user: unixUser
+        .optional()
+        .describe(
+          'run ansible-playbook as this user of the droplet (it must exist; become then needs its sudo rights)',
+        ),
+      tags: z.array(ansibleTag).optional().describe('run only the tasks with these tags (--tags)'),
+      skipTags: z.array(ansibleTag).optional().describe('skip the tasks with these tags (--skip-tags)'),
+      keepAnsible: z
+        .boolean()
+        .optional()
+        .describe('leave ansible-core on the image (default: removed after the step, with what it pulled in)'),
+    })
+    .refine((a) => a.dir !== undefined || a.playbook.includes('/'), {
+      path: ['playbook'],
+      message:
+        "must be in a folder of the spec's folder (e.g. ansible/site.yml): that folder, with its roles and group_vars, is what goes to the droplet",
+    }),
+  timeout: ansibleTimeout.optional(),
+  name: stepName.optional().describe('a short label shown for the step'),
+});
+export type AnsibleEntry = z.output<typeof ansibleEntry>;
+
+/** The `scripts:` list: scripts, commands and playbooks, each its own step. */
+const scriptsEntry = z.union([relativePath, runEntry, ansibleEntry], {
+  error:
+    'must be a script path relative to the spec (e.g. scripts/01-setup.sh), { run: "command" } or { ansible: { playbook: path } }',
+});
+
 /** The general, ordered form: uploads and commands interleaved as written. */
 const stepEntry = z.union(
   [
     z.strictObject({ upload: fileEntry }),
     z.strictObject({ script: relativePath, timeout: scriptTimeout.optional(), user: runAs }),
     runEntry,
+    ansibleEntry,
   ],
   {
-    error: 'must be { upload: {src, dest} }, { script: path } or { run: "command" }',
+    error: 'must be { upload: {src, dest} }, { script: path }, { run: "command" } or { ansible: { playbook: path } }',
   },
 );
 
@@ -178,7 +249,7 @@ export const buildSpecSchema = z
       })
       .default({ upgrade: true, packages: [] }),
     files: z.array(fileEntry).default([]).describe('uploaded in order before the scripts'),
-    scripts: z.array(scriptEntry).default([]).describe('run in order as root; each is its own step'),
+    scripts: z.array(scriptsEntry).default([]).describe('run in order as root; each is its own step'),
     steps: z
       .array(stepEntry)
       .optional()

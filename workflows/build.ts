@@ -85,7 +85,7 @@ export async function runBuild(input: BuildInput, changes: Changes): Promise<Bui
 
 const plural = (n: number, word: string) => `${n} ${word}${n > 1 ? 's' : ''}`;
 
-/** The spec's steps, in order: an upload, or a script the operator may skip. */
+/** The spec's steps, in order: an upload, or a script or playbook the operator may skip. */
 function specSteps(b: Build): StepEntry[] {
   return b.input.plan.steps.map((s, i) => {
     const name = specStepName(i, s);
@@ -96,6 +96,17 @@ function specSteps(b: Build): StepEntry[] {
         retry: 'long',
         activity: 'upload',
         input: (b, d) => inputs.upload(b, d, name, s),
+      });
+    // No patch: only a plan with an ansible step comes here, and no build before this code had one.
+    // Skippable like a script: the step removes ansible-core even when the playbook fails.
+    if (s.kind === 'ansible')
+      return step({
+        name,
+        summary: () => `run ${s.label}`,
+        retry: 'long',
+        leeway: 'skip',
+        activity: 'ansiblePlaybook',
+        input: (b, d) => inputs.ansiblePlaybook(b, d, name, s),
       });
     return step({
       name,

@@ -235,7 +235,12 @@ function userCommand(step: string, interpreter: string[] | undefined): string {
  * a cancelled build), the script's process group is sent TERM over a new channel — closing an SSH
  * channel does not end a process without a terminal.
  */
-async function endOnCancel<T>(deps: ActivityDeps, ref: DropletRef, pidFile: string, fn: () => Promise<T>): Promise<T> {
+export async function endOnCancel<T>(
+  deps: ActivityDeps,
+  ref: DropletRef,
+  pidFile: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   let signal: AbortSignal | undefined;
   try {
     signal = Context.current().cancellationSignal;

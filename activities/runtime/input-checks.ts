@@ -17,6 +17,7 @@ import {
   LIMITS,
   appId,
   aptPackages,
+  ansibleStep,
   contextPath,
   destPath,
   doId,
@@ -37,7 +38,7 @@ import {
 } from '../../contract/plan-schema';
 import type { BuildInput } from '../../contract/build';
 import type { DropletRef } from '../../contract/steps';
-import type { EnvSource } from '../../contract/plan';
+import type { AnsibleVar, EnvSource } from '../../contract/plan';
 
 // Re-exported: activities and tests name the formats from here.
 export { LIMITS, appId, doRegion, doSlug, doTag, snapshotName };
@@ -76,7 +77,9 @@ export function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): 
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const where = [what, ...issue.path.map(String)].join('.');
-  throw specFailure(`refused input: ${where}: ${issue.message}`);
+  // A bad key of a map (an env or variable name): the rule it breaks, not only that it is bad.
+  const message = issue.code === 'invalid_key' && issue.issues[0] ? issue.issues[0].message : issue.message;
+  throw specFailure(`refused input: ${where}: ${message}`);
 }
 
 export const check = {
@@ -93,6 +96,7 @@ export const check = {
   name: specName,
   stepId,
   unixUser,
+  ansibleStep,
   imageId: doId,
   imageIds: z.array(doId).max(10_000),
   keep,
@@ -153,6 +157,16 @@ export function checkEnv(env: Record<string, EnvSource>, allowed: readonly strin
   }
 }
 
+/** An ansible step's extra variables: every `fromWorker` one the worker's operator allowed. */
+export function checkExtraVars(vars: Record<string, AnsibleVar>, allowed: readonly string[]): void {
+  for (const [name, source] of Object.entries(vars)) {
+    if (!('fromWorker' in source)) continue;
+    const refusal = refusedWorkerVariable(`extraVars.${name}`, source.fromWorker, allowed);
+    if (refusal)
+      throw ApplicationFailure.create({ message: refusal, type: FailureType.MissingWorkerEnv, nonRetryable: true });
+  }
+}
+
 /** The whole build input: shapes and formats, the env against the allow-list, every context path on disk. */
 export async function checkBuildInput(
   input: BuildInput,
@@ -174,7 +188,11 @@ export async function checkBuildInput(
   const paths: [string, string][] = [];
   i.plan.steps.forEach((s, n) => {
     if (s.kind === 'upload') paths.push([s.src, `plan.steps.${n}.src`]);
-    else if (s.path !== undefined) paths.push([s.path, `plan.steps.${n}.path`]);
+    else if (s.kind === 'ansible') {
+      for (const k of ['dir', 'playbook', 'galaxy'] as const)
+        if (s[k] !== undefined) paths.push([s[k], `plan.steps.${n}.${k}`]);
+      checkExtraVars(s.extraVars ?? {}, allowed);
+    } else if (s.path !== undefined) paths.push([s.path, `plan.steps.${n}.path`]);
     else if (s.run === undefined) throw specFailure(`refused input: plan.steps.${n}: a script needs a path or run`);
   });
   i.plan.firstBoot.forEach((p, n) => paths.push([p, `plan.firstBoot.${n}`]));

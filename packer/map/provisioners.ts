@@ -1,6 +1,7 @@
 /**
  * Provisioners → the spec's ordered steps: "file" becomes uploads, "shell" becomes scripts and
- * inline commands (with their environment), and what the tool does itself is dropped with a note.
+ * inline commands (with their environment), "ansible" and "ansible-local" ansible steps
+ * (ansible.ts), and what the tool does itself is dropped with a note.
  */
 import * as path from 'node:path';
 import { isPlainText, textOf, workerEnvName } from '../template-functions';
@@ -13,6 +14,7 @@ import { BUILT_IN_NOTE, EXPECT_DISCONNECT, aptOnly, recogniseScript, stripCloudI
 import { isOnlyZero, parseExecute, parseShebang, placeSecrets } from './commands';
 import { unixUser } from '../../contract/plan-schema';
 import { MapState, splitAssignment } from './state';
+import { ansibleProvisioner } from './ansible';
 import type { Pending, ProvEnv } from './state';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -88,14 +90,11 @@ function mapProvisioner(st: MapState, prov: BlockModel): void {
       );
     case 'ansible':
     case 'ansible-local':
-      return st.gap(
-        at,
-        `provisioner type "${prov.type}" cannot be converted: run the playbook from a shell script step (e.g. install ansible and run ansible-playbook against localhost in a { script: … } step)`,
-      );
+      return ansibleProvisioner(st, prov.type, p, at);
     default:
       return st.gap(
         at,
-        `provisioner type "${prov.type}" cannot be converted: only "file" and "shell" provisioners can; rewrite it as a shell script step`,
+        `provisioner type "${prov.type}" cannot be converted: only "file", "shell", "ansible" and "ansible-local" provisioners can; rewrite it as a shell script step`,
       );
   }
 }

@@ -8,7 +8,7 @@ import type { Segment } from '../template-functions';
 import { formatPath } from '../positions';
 import type { JsonPath } from '../positions';
 import { Segments, isObject } from '../model';
-import type { EnvEntry, Evaluator, MapOptions, Problem, TemplateModel } from '../model';
+import type { AnsibleSpec, EnvEntry, Evaluator, MapOptions, Problem, TemplateModel } from '../model';
 
 /** One shell provisioner's environment, before deciding what goes into the shared `env`. */
 export interface ProvEnv {
@@ -22,6 +22,7 @@ export type Pending =
   | { kind: 'upload'; src: string; dest: string }
   | { kind: 'script'; path: string; env?: ProvEnv; user?: string }
   | { kind: 'run'; body: string; setFlags: string; validExit?: number[]; env?: ProvEnv; user?: string }
+  | { kind: 'ansible'; ansible: AnsibleSpec['ansible'] }
   | { kind: 'gap'; problem: Problem };
 
 export class MapState {

@@ -48,13 +48,14 @@ export function finishSteps(st: MapState, spec: SpecObject): StepEntry[] {
       gaps.push({ ...x.problem, step: steps.length });
       continue;
     }
-    if (x.kind !== 'upload' && x.env && failed.has(x.env)) {
+    if ((x.kind === 'script' || x.kind === 'run') && x.env && failed.has(x.env)) {
       if (!reported.has(x.env)) gaps.push({ ...failed.get(x.env)!, step: steps.length });
       reported.add(x.env);
       continue;
     }
     if (x.kind === 'upload') steps.push({ upload: { src: x.src, dest: x.dest } });
     else if (x.kind === 'script') steps.push({ script: x.path, ...(x.user ? { user: x.user } : {}) });
+    else if (x.kind === 'ansible') steps.push({ ansible: x.ansible });
     else {
       const exports = [...(x.env?.vars ?? [])]
         .filter(([k]) => conflicting.has(k))

@@ -103,7 +103,7 @@ test('HCL2 variables: Packer precedence default < PKR_VAR_ < *.auto.pkrvars < -v
 
 test('HCL2 errors name the file, line and construct; --partial writes the rest', async () => {
   const dir = await withFiles({
-    'main.pkr.hcl': `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo \${vault("x", "y")}"]\n  }\n  provisioner "ansible" {\n    playbook_file = "x.yml"\n  }\n  provisioner "shell" {\n    inline = ["echo ok"]\n  }\n}\n`,
+    'main.pkr.hcl': `${PLUGIN}source "digitalocean" "a" {\n  image = "debian-12-x64"\n}\nbuild {\n  sources = ["source.digitalocean.a"]\n  provisioner "shell" {\n    inline = ["echo \${vault("x", "y")}"]\n  }\n  provisioner "puppet-masterless" {\n    manifest_file = "x.pp"\n  }\n  provisioner "shell" {\n    inline = ["echo ok"]\n  }\n}\n`,
   });
   await assert.rejects(convert(dir), (err: unknown) => {
     assert.ok(err instanceof UserError);
@@ -113,7 +113,7 @@ test('HCL2 errors name the file, line and construct; --partial writes the rest',
     );
     assert.match(
       err.message,
-      /main\.pkr\.hcl:16:3: build\.provisioner\[1\]: provisioner type "ansible" cannot be converted/,
+      /main\.pkr\.hcl:16:3: build\.provisioner\[1\]: provisioner type "puppet-masterless" cannot be converted/,
     );
     return true;
   });

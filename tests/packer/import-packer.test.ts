@@ -278,7 +278,7 @@ test('unconvertible: one message naming each problem with line:column and JSON p
     ],
   );
   assert.match(msg, /builder type "amazon-ebs" cannot be converted/);
-  assert.match(msg, /provisioner type "ansible" cannot be converted/);
+  assert.match(msg, /provisioner type "puppet-masterless" cannot be converted/);
   assert.match(msg, /provisioner type "breakpoint" cannot be converted/);
   assert.match(msg, /unknown template function "split"/);
   assert.match(lines[lines.length - 1]!, /--partial/);
@@ -296,9 +296,11 @@ test('--partial: the rest is written, with a comment at each gap, and validates'
   const lines = text.split('\n');
   const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
   assert.ok(at(/^# NOT CONVERTED: template\.json:4:5: builders\[1\]/) < at(/^name:/), 'builder gaps head the file');
-  const ansible = at(/^ {2}# NOT CONVERTED: template\.json:8:5: provisioners\[1\]: provisioner type "ansible"/);
+  const puppet = at(
+    /^ {2}# NOT CONVERTED: template\.json:8:5: provisioners\[1\]: provisioner type "puppet-masterless"/,
+  );
   assert.ok(
-    at(/echo first/) < ansible && ansible < at(/script: scripts\/app\.sh/),
+    at(/echo first/) < puppet && puppet < at(/script: scripts\/app\.sh/),
     'the gap sits where the provisioner was',
   );
   const split = at(/# NOT CONVERTED: .*provisioners\[4\]\.inline\[0\]/);
@@ -310,7 +312,7 @@ test('--partial: a gap after the last step is a trailing comment', async () => {
   const c = convertTemplate(
     {
       builders: [{ type: 'digitalocean', image: 'x' }],
-      provisioners: [{ type: 'shell', inline: ['true'] }, { type: 'ansible-local' }],
+      provisioners: [{ type: 'shell', inline: ['true'] }, { type: 'puppet-server' }],
     },
     { templateFile: '/t/template.json', root: '/t', outDir: '/t' },
   );
@@ -319,7 +321,7 @@ test('--partial: a gap after the last step is a trailing comment', async () => {
   const yaml = renderSpec(c.spec, { gaps: c.problems.map((p) => ({ problem: p, where: 'provisioners[1]' })) });
   assert.match(
     yaml,
-    /- run: \|-\n\s+set -e\n\s+true\n\s*# NOT CONVERTED: provisioners\[1\]: provisioner type "ansible-local"/,
+    /- run: \|-\n\s+set -e\n\s+true\n\s*# NOT CONVERTED: provisioners\[1\]: provisioner type "puppet-server"/,
   );
   assert.deepEqual((parse(yaml) as SpecObject).steps, [{ run: 'set -e\ntrue' }]);
 });

@@ -8,7 +8,10 @@
  * `record-fixtures.js <prefix> rebuild` records scheduled runs that decide before provision: one
  * that skips because nothing changed since the last build (`rebuild-skipped`), and one that builds
  * because the lab published a new base image under the spec's slug (`rebuild-built`).
+ * `record-fixtures.js <prefix> ansible` records a build whose ansible step fails until its playbook
+ * is edited, then is retried (`ansible-retried`).
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +44,14 @@ async function main(): Promise<void> {
   if (process.argv[3] === 'release') {
     try {
       await recordRelease(stack, save, waitFor);
+    } finally {
+      await stack.stop();
+    }
+    return;
+  }
+  if (process.argv[3] === 'ansible') {
+    try {
+      await recordAnsible(stack, save, waitFor);
     } finally {
       await stack.stop();
     }
@@ -127,6 +138,32 @@ async function recordRelease(
   ]);
   if (m.code !== 0) throw new Error(m.stderr);
   await save('replay-matrix', 'web-matrix');
+}
+
+/** As tests/build/ansible.test.ts: a playbook whose task fails until it is edited, then a retry. */
+async function recordAnsible(
+  stack: Stack,
+  save: (id: string, name: string) => Promise<void>,
+  waitFor: (id: string, status: string) => Promise<void>,
+): Promise<void> {
+  const dir = path.join(stack.dir, 'ansible');
+  await fs.cp(path.join(REPO, 'tests/build/fixtures/ansible'), dir, { recursive: true });
+  execFileSync('tar', ['-C', dir, '-czf', path.join(dir, 'ansible/vendor/greeter.tar.gz'), 'greeter']);
+  const site = path.join(dir, 'ansible/site.yml');
+  const fixed = await fs.readFile(site, 'utf8');
+  await fs.appendFile(site, '    - name: not ready yet\n      fail: { msg: edit the playbook }\n');
+  await fs.writeFile(
+    path.join(dir, 'build.yaml'),
+    'name: replay-ansible\nvendor: forge\ndroplet: { image: debian-12-x64 }\napt: { upgrade: false }\nsteps:\n' +
+      '  - ansible:\n      playbook: ansible/site.yml\n      galaxy: ansible/requirements.yml\n' +
+      '      extraVars: { db_password: plain, motto: replayed }\n      skipTags: [broken]\n',
+  );
+  await stack.client(['start-build', path.join(dir, 'build.yaml'), '--no-verify', '--id', 'replay-ansible']);
+  await waitFor('replay-ansible', 'waiting-for-operator');
+  await fs.writeFile(site, fixed);
+  await stack.client(['retry', 'replay-ansible']);
+  await waitFor('replay-ansible', 'succeeded');
+  await save('replay-ansible', 'ansible-retried');
 }
 
 /** As tests/release/rebuild-triggers.test.ts: a paused schedule, triggered by hand. */

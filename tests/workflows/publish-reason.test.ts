@@ -61,6 +61,7 @@ function stubs(calls: string[], published: PublishInput[], sbomInputs: SbomInput
     upload: log('upload', { files: 1, bytes: 1, verified: 1 }),
     // A script whose log the store refused: the step record keeps the warning.
     runScript: log('runScript', { ...cmd, warning: 'the step log could not be stored whole (disk full)' }),
+    ansiblePlaybook: log('ansiblePlaybook', cmd),
     installFirstBoot: log('installFirstBoot', { files: 1, bytes: 1, verified: 1 }),
     inventory: log('inventory', { os: { id: 'debian', versionId: '12', prettyName: 'Debian 12' }, packages: NEW }),
     sbom: async (input: SbomInput) => {

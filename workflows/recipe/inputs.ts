@@ -6,10 +6,11 @@
  */
 import { familyTag, firstBootName } from '../../contract/names';
 import type { BuildInput, BuildManifest } from '../../contract/build';
-import type { BuildPlan, ProvisionStep, ScriptStep, UploadStep } from '../../contract/plan';
+import type { AnsibleStep, BuildPlan, ProvisionStep, ScriptStep, UploadStep } from '../../contract/plan';
 import type { RebuildInput, RecordBuildInput } from '../../contract/rebuild';
 import type { SbomInput } from '../../contract/bill-of-materials';
 import type {
+  AnsibleInput,
   ApiRetry,
   DropletRef,
   FirstBootInput,
@@ -108,6 +109,12 @@ export const inputs = {
     env: plan(b).env,
   }),
 
+  ansiblePlaybook: (b: SoFar, digest: string, step: string, ansible: AnsibleStep): AnsibleInput => ({
+    ...on(b, step, digest),
+    ansible,
+    env: plan(b).env,
+  }),
+
   installFirstBoot: (b: SoFar, digest: string): FirstBootInput => ({
     ...on(b, 'first-boot', digest),
     vendor: plan(b).vendor,
@@ -183,9 +190,9 @@ export const inputs = {
   }),
 };
 
-/** The name of the spec's i-th step (01-upload, 02-script, …): its log, its host key and `client retry` use it. */
+/** The name of the spec's i-th step (01-upload, 02-script, 03-ansible, …): its log, its host key and `client retry` use it. */
 export function specStepName(i: number, s: ProvisionStep): string {
-  return `${String(i + 1).padStart(2, '0')}-${s.kind === 'upload' ? 'upload' : 'script'}`;
+  return `${String(i + 1).padStart(2, '0')}-${s.kind}`;
 }
 
 /** The build droplet's network options the test droplet shares (none: the input stays as before). */

@@ -39,7 +39,9 @@ export class OperatorDesk {
           );
         }
         if (!w?.skippable)
-          throw new Error(`step ${w?.step} cannot be skipped: only script steps can; retry it or abort the build`);
+          throw new Error(
+            `step ${w?.step} cannot be skipped: only script and ansible steps can; retry it or abort the build`,
+          );
       },
     });
     wf.setHandler(acceptUpdate, () => this.decide({ kind: 'accept' }), {
