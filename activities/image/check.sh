@@ -26,6 +26,10 @@ else say FAIL security-updates "apt-get update failed, so pending updates cannot
 if [ -e /etc/apt/apt.conf.d/99image-forge-build-proxy ]; then say FAIL apt-proxy "/etc/apt/apt.conf.d/99image-forge-build-proxy is the build's apt proxy (cleanup removes it)"
 elif grep -rqsiE '^[^#/]*Acquire::https?::Proxy' /etc/apt/apt.conf /etc/apt/apt.conf.d/; then say WARN apt-proxy "an apt proxy is set in /etc/apt (customers' droplets may not reach it)"
 else say PASS apt-proxy "no apt proxy in the image"; fi
+# 4c. dpkg's build-time force-unsafe-io (install writes it, cleanup removes it): a customer's dpkg
+# must fsync what it unpacks, or a power cut mid-upgrade can leave empty files behind.
+if [ -e /etc/dpkg/dpkg.cfg.d/99image-forge-build-unsafe-io ]; then say FAIL dpkg-unsafe-io "/etc/dpkg/dpkg.cfg.d/99image-forge-build-unsafe-io is the build's dpkg force-unsafe-io (cleanup removes it)"
+else say PASS dpkg-unsafe-io "dpkg fsyncs what it unpacks"; fi
 # 5. logs at the top of /var/log
 found=0
 # On a droplet made from the image (IMAGE_CHECK_AFTER_BOOT=1), logs written since this boot are
