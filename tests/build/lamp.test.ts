@@ -130,6 +130,12 @@ test('the snapshot holds no login keys, host keys, shell history or logs', async
   assert.ok(!entries.has('zerofile'), 'the zero-fill file was removed');
   assert.ok(!entries.has(APT_PROXY_FILE.slice(1)), "the worker's apt proxy is not in the image");
   assert.ok(!entries.has(DPKG_UNSAFE_IO_FILE.slice(1)), "the build's dpkg force-unsafe-io is not in the image");
+  // Cleanup's apt-get clean removed apt's binary caches; validate's image check writes none back (80 MB).
+  assert.deepEqual(
+    [...entries.keys()].filter((e) => /^var\/cache\/apt\/[^/]+\.bin$/.test(e)),
+    [],
+    'no apt binary caches',
+  );
   assert.deepEqual(
     [...entries.keys()].filter((e) => e.startsWith('var/lib/cloud/instances/') && e !== 'var/lib/cloud/instances/'),
     [],
