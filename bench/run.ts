@@ -8,7 +8,7 @@
  * P4 a 2,000-file tree, P5 concurrent builds on one worker (peak RSS, makespan), P6 API calls,
  * P7 fix-and-retry, P8 a warm rebuild (the lab's apt cache empty, then warm), P9 the LAMP build
  * against Packer's DigitalOcean builder (droplet active → snapshot done), dpkg what force-unsafe-io
- * saves the LAMP install. The lab runs its apt
+ * saves the LAMP install, cleanup the cleanup step part by part. The lab runs its apt
  * cache and the worker uses it (IMAGE_FORGE_APT_PROXY); the baselines' droplets use it too.
  */
 import { promises as fs } from 'node:fs';
@@ -19,6 +19,7 @@ import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
 import { ONLY, P1_RUNS, P5_RUNS, RUNS, median, rows } from './common';
 import { buildCost } from './cases/build-cost';
+import { cleanupProfile } from './cases/cleanup-profile';
 import { concurrentBuilds } from './cases/concurrent-builds';
 import { fileTree } from './cases/file-tree';
 import { fixAndRetry } from './cases/fix-and-retry';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     if (ONLY.has('P8')) await part('P8', warmRebuild);
     if (ONLY.has('P9')) await part('P9', packerBaseline);
     if (ONLY.has('dpkg')) await part('dpkg', unsafeIo);
+    if (ONLY.has('cleanup')) await part('cleanup', cleanupProfile);
     if (ONLY.has('P6') || ONLY.has('cost')) await part('P6', buildCost);
   } finally {
     // A leak (a droplet or key a case left) is reported under the table, not lost with it.

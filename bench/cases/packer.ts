@@ -7,11 +7,15 @@
  * action's `completed`. Runs alternate, the project first.
  *
  * The profile: the project's steps from its manifest, and Packer's phases from its output, each
- * line timed as it arrives (the span from one `==>` line to the next, named by the first).
+ * line timed as it arrives (the span from one phase line to the next, named by the first); from the
+ * audit log for both, active → off → snapshot posted → done and the lab snapshot's size. A droplet
+ * made from Packer's last snapshot must pass the project's image check (the project's build runs it).
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { IMAGE_CHECK_SCRIPT, parseImageCheck } from '../../activities/image/check';
 import type { BuildManifest } from '../../contract/build';
+import { dropletFromImage } from '../../tests/support/droplet';
 import { LAB_TOKEN } from '../../tests/support/stack';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
@@ -31,6 +35,7 @@ interface Span {
   snapshotDone: number;
   /** The lab's snapshot archive (tar | zstd of the droplet's files). */
   snapshotBytes: number;
+  imageId: number;
 }
 
 /** The one build droplet made since audit line `from`: when it became active, when its snapshot completed. */
@@ -54,6 +59,7 @@ async function spanSince(stack: Stack, from: number, who: string): Promise<Span>
     snapshotPosted: at(snapshotAction('in-progress'), 'snapshot action'),
     snapshotDone: at(snapshotAction('completed'), 'completed snapshot action'),
     snapshotBytes: Number(image?.sizeBytes ?? NaN),
+    imageId: Number(image?.imageId ?? NaN),
   };
 }
 
@@ -111,6 +117,27 @@ function phaseName(text: string, n: Map<string, number>): string {
   return i > 1 ? `${base} #${i}` : base;
 }
 
+/**
+ * Packer's image is as good as the project's: a droplet made from its snapshot passes the project's
+ * image check (no failure; warnings reported). The project's build runs the same check (validate).
+ */
+async function checkImage(stack: Stack, imageId: number): Promise<void> {
+  const d = await dropletFromImage(stack.lab.endpoint, LAB_TOKEN, imageId);
+  try {
+    await d.run('cloud-init status --wait >/dev/null');
+    const loginKey = (await d.run('cut -d" " -f1,2 /root/.ssh/authorized_keys')).out.trim();
+    const out = (await d.run(`IMAGE_CHECK_AFTER_BOOT=1 LOGIN_KEY='${loginKey}' bash -s`, IMAGE_CHECK_SCRIPT)).out;
+    const report = parseImageCheck(out);
+    if (report.failures.length > 0)
+      throw new Error(`Packer's image fails the image check: ${report.failures.join('; ')}`);
+    console.error(
+      `  P9 Packer's image passes the image check (${report.passed} passed, warnings: ${report.warnings.join('; ') || 'none'})`,
+    );
+  } finally {
+    await d.destroy();
+  }
+}
+
 export async function packerBaseline(stack: Stack): Promise<void> {
   const { stdout } = await run('bash', [path.join(REPO, 'scripts/ensure-packer.sh')], { maxBuffer: 1 << 20 });
   const packer = stdout.trim().split('\n').pop()!;
@@ -122,6 +149,7 @@ export async function packerBaseline(stack: Stack): Promise<void> {
   const phases = new Map<string, number[]>();
   /** From the lab's audit log, for both: the same events, the same clock. */
   const lab = new Map<string, number[]>();
+  let lastPacker: Span | undefined;
   const put = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
   const fromAudit = (who: string, sp: Span) => {
     put(lab, `${who}: active → off`, (sp.off - sp.active) / 1000);
@@ -156,6 +184,7 @@ export async function packerBaseline(stack: Stack): Promise<void> {
     from = (await stack.audit()).length;
     const { lines } = await runPacker(packer, work, stack);
     const theirs = await spanSince(stack, from, 'Packer');
+    lastPacker = theirs;
     packerSecs.push((theirs.snapshotDone - theirs.active) / 1000);
     fromAudit('Packer', theirs);
     ratio.push(project.at(-1)! / packerSecs.at(-1)!);
@@ -171,6 +200,7 @@ export async function packerBaseline(stack: Stack): Promise<void> {
       `  P9 run ${i + 1}: project ${project.at(-1)!.toFixed(1)} s, Packer ${packerSecs.at(-1)!.toFixed(1)} s`,
     );
   }
+  if (lastPacker) await checkImage(stack, lastPacker.imageId);
   add({ id: 'P9', what, how: 'project', unit: 's', samples: project, goal: '≤ 0.9× Packer' });
   add({ id: 'P9', what, how: 'Packer 1.6.6, DigitalOcean builder (same recipe)', unit: 's', samples: packerSecs });
   add({ id: 'P9', what, how: 'ratio: project ÷ Packer, run by run', unit: '×', samples: ratio, goal: '≤ 0.9×' });
