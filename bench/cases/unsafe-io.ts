@@ -6,18 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DPKG_UNSAFE_IO_COMMAND } from '../../activities/remote/apt';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { add, freshDroplet, secs, sshStdin, writeLampWork, RUNS } from '../common';
+import { add, freshDroplet, lampAptScripts, secs, sshStdin, writeLampWork, RUNS } from '../common';
 
 const what = 'the LAMP install and script steps, by raw ssh';
 
 export async function unsafeIo(stack: Stack): Promise<void> {
-  const work = await writeLampWork(stack, 'unsafe-io-');
-  const withIt = readFileSync(path.join(work, 'apt.sh'), 'utf8');
-  if (!withIt.includes(DPKG_UNSAFE_IO_COMMAND)) throw new Error('the install script no longer writes force-unsafe-io');
-  const withoutIt = withIt.replace(`${DPKG_UNSAFE_IO_COMMAND}\n`, '');
+  await writeLampWork(stack, 'unsafe-io-'); // warms the apt cache
+  const { project: withIt, recipe: withoutIt } = await lampAptScripts(stack);
   const setup = readFileSync(path.join(REPO, 'examples/lamp/scripts/01-setup.sh'), 'utf8');
   const samples = {
     install: { on: [] as number[], off: [] as number[] },

@@ -102,6 +102,11 @@ test('cleanup removes the proxy file; the image check fails an image that still 
   const r = await cleanup(withProxy)({ droplet: ref, step: 'cleanup', contextDigest: 'none' });
   assert.equal(r.exitCode, 0);
   assert.equal((await droplet.run(`test -e ${APT_PROXY_FILE}`)).code, 1, 'removed');
+  // apt's caches are empty: no package file (install fetched hello) and no binary cache.
+  assert.equal(
+    (await droplet.run('find /var/cache/apt -type f -name "*.deb" -o -type f -name "*.bin" | wc -l')).out.trim(),
+    '0',
+  );
   assert.deepEqual(await check(), []);
   // The check's own apt runs (its security-updates check) write back no binary cache that cleanup removed.
   assert.equal((await droplet.run('ls /var/cache/apt/ | grep -c "\\.bin$"')).out.trim(), '0');
