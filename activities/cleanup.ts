@@ -1,11 +1,13 @@
 /**
  * cleanup: what DigitalOcean's own cleanup script does (marketplace-image-rules.md), except
  * removing the login key and host keys: those go last, in shutdown, so the build can still log
- * in to validate. Its apt still goes through the worker's apt proxy, whose file it then removes.
+ * in to validate. Its apt still goes through the worker's apt proxy and dpkg still skips fsync;
+ * it then removes both files (install wrote them).
  * Ends by zero-filling free space (bounded by the droplet's own disk).
  */
 import type { ActivityDeps } from './runtime/deps';
 import { APT_PROXY_FILE } from '../contract/apt-proxy';
+import { DPKG_UNSAFE_IO_FILE } from '../contract/dpkg-unsafe-io';
 import { APT } from './remote/apt';
 import { runOnDroplet } from './remote/run-on-droplet';
 import type { CommandResult, StepContext } from '../contract/steps';
@@ -21,11 +23,15 @@ mkdir -p /tmp && chmod 1777 /tmp
 ${APT} update --error-on=any || exit 1
 ${APT} full-upgrade || exit 1
 ${APT} autoremove --purge || exit 1
-${APT} autoclean
+# No autoclean first: clean empties the same caches (every .deb, every *.bin), and more (0.3 s saved).
 apt-get -y clean
 # The worker's build-time apt proxy (install wrote it) must not reach the image.
 rm -f ${APT_PROXY_FILE}
 test ! -e ${APT_PROXY_FILE} || exit 1
+# dpkg's build-time force-unsafe-io (install wrote it): the image's dpkg must fsync again. The
+# zero-fill's sync below puts what the build's dpkg left unsynced on disk before the snapshot.
+rm -f ${DPKG_UNSAFE_IO_FILE}
+test ! -e ${DPKG_UNSAFE_IO_FILE} || exit 1
 rm -rf /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]* 2>/dev/null
 history -c
 : > /root/.bash_history

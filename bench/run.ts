@@ -1,12 +1,14 @@
 /**
- * The benchmark: the project against Fabric, scp and raw ssh on lab droplets, each measured in
+ * The benchmark: the project against Fabric, scp, raw ssh and Packer on lab droplets, each measured in
  * the same run, median of N runs with min and max. Prints a table and writes bench/results.md.
  *
  *   node dist/bench/run.js [--runs 3] [--p1-runs 5] [--p5-runs 1] [--only P1,P2,...] [--builds 20]
  *
  * P1 whole build (droplet ready → cleanup done), P2 per-step overhead, P3 one 256 MiB file,
  * P4 a 2,000-file tree, P5 concurrent builds on one worker (peak RSS, makespan), P6 API calls,
- * P7 fix-and-retry, P8 a warm rebuild (the lab's apt cache empty, then warm). The lab runs its apt
+ * P7 fix-and-retry, P8 a warm rebuild (the lab's apt cache empty, then warm), P9 the LAMP build
+ * against Packer's DigitalOcean builder (droplet active → snapshot done), dpkg what force-unsafe-io
+ * saves the LAMP install, cleanup the cleanup step part by part. The lab runs its apt
  * cache and the worker uses it (IMAGE_FORGE_APT_PROXY); the baselines' droplets use it too.
  */
 import { promises as fs } from 'node:fs';
@@ -17,11 +19,14 @@ import type { Stack } from '../tests/support/stack';
 import { REPO } from '../tests/support/temporal';
 import { ONLY, P1_RUNS, P5_RUNS, RUNS, median, rows } from './common';
 import { buildCost } from './cases/build-cost';
+import { cleanupProfile } from './cases/cleanup-profile';
 import { concurrentBuilds } from './cases/concurrent-builds';
 import { fileTree } from './cases/file-tree';
 import { fixAndRetry } from './cases/fix-and-retry';
 import { oneBigFile } from './cases/one-big-file';
+import { packerBaseline } from './cases/packer';
 import { perStep } from './cases/per-step';
+import { unsafeIo } from './cases/unsafe-io';
 import { warmRebuild } from './cases/warm-rebuild';
 import { wholeBuild } from './cases/whole-build';
 
@@ -47,6 +52,9 @@ async function main(): Promise<void> {
     if (ONLY.has('P5')) await part('P5', concurrentBuilds);
     if (ONLY.has('P7')) await part('P7', fixAndRetry);
     if (ONLY.has('P8')) await part('P8', warmRebuild);
+    if (ONLY.has('P9')) await part('P9', packerBaseline);
+    if (ONLY.has('dpkg')) await part('dpkg', unsafeIo);
+    if (ONLY.has('cleanup')) await part('cleanup', cleanupProfile);
     if (ONLY.has('P6') || ONLY.has('cost')) await part('P6', buildCost);
   } finally {
     // A leak (a droplet or key a case left) is reported under the table, not lost with it.

@@ -1,5 +1,6 @@
 /** apt as a build runs it: non-interactive, keeping existing config files, waiting for the dpkg lock. */
 import { APT_PROXY_FILE } from '../../contract/apt-proxy';
+import { DPKG_UNSAFE_IO_FILE } from '../../contract/dpkg-unsafe-io';
 import { shq } from './shell-quote';
 import type { InstallInput } from '../../contract/steps';
 
@@ -14,10 +15,17 @@ export function aptProxyCommand(proxy: string): string {
   return `printf '%s\\n' ${shq(`Acquire::http::Proxy "${proxy}";`)} > ${APT_PROXY_FILE}`;
 }
 
+/**
+ * dpkg skips fsync for the rest of the build (cleanup removes the file before the seal): written
+ * again each time, like the proxy, so a retried install is idempotent.
+ */
+export const DPKG_UNSAFE_IO_COMMAND = `mkdir -p /etc/dpkg/dpkg.cfg.d && printf 'force-unsafe-io\\n' > ${DPKG_UNSAFE_IO_FILE}`;
+
 export function aptScript(apt: InstallInput['apt'], proxy?: string): string {
   return [
     'set -euo pipefail',
     'export DEBIAN_FRONTEND=noninteractive',
+    DPKG_UNSAFE_IO_COMMAND,
     ...(proxy ? [aptProxyCommand(proxy)] : []),
     // --error-on=any: a mirror that half-fails must fail the step, not go unnoticed.
     `${APT} update --error-on=any`,

@@ -7,22 +7,15 @@
  * Packer-style keeps the build droplet until the snapshot has reached every region
  * (wait_snapshot_transfer): the project's build droplet plus its transfer, derived from the manifest.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { aptScript } from '../../activities/remote/apt';
-import { CLEANUP_SCRIPT } from '../../activities/cleanup';
 import type { BuildManifest } from '../../contract/build';
-import { loadSpec } from '../../spec/load';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { benchAptProxy, add, fab, freshDroplet, RUNS, secs, snapshotThroughApi } from '../common';
+import { add, fab, freshDroplet, RUNS, secs, snapshotThroughApi, writeLampWork } from '../common';
 
 export async function buildCost(stack: Stack): Promise<void> {
   const spec = path.join(REPO, 'examples/lamp');
-  const work = await fs.mkdtemp(path.join(stack.dir, 'p6-'));
-  const { plan } = await loadSpec(path.join(spec, 'build.yaml'));
-  await fs.writeFile(path.join(work, 'apt.sh'), aptScript(plan.apt, benchAptProxy(stack)));
-  await fs.writeFile(path.join(work, 'cleanup.sh'), CLEANUP_SCRIPT);
+  const work = await writeLampWork(stack, 'p6-');
   const calls: number[] = [];
   const build: number[] = [];
   const test: number[] = [];

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { StepRecord } from '../../contract/build';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { APT, aptProxyCommand } from '../../activities/remote/apt';
+import { APT, DPKG_UNSAFE_IO_COMMAND, aptProxyCommand } from '../../activities/remote/apt';
 import { shq } from '../../activities/remote/shell-quote';
 import { loadSpec } from '../../spec/load';
 import { add, benchAptProxy, freshDroplet, secs, sshStdin, RUNS } from '../common';
@@ -40,8 +40,8 @@ async function aptSplit(stack: Stack): Promise<{ download: number; install: numb
   const { d, key } = await freshDroplet(stack);
   try {
     const proxy = benchAptProxy(stack)!;
-    // The same proxy file the install step writes (the droplet is destroyed after).
-    const pre = `set -e\nexport DEBIAN_FRONTEND=noninteractive\n${aptProxyCommand(proxy)}\n`;
+    // The same proxy and dpkg files the install step writes (the droplet is destroyed after).
+    const pre = `set -e\nexport DEBIAN_FRONTEND=noninteractive\n${DPKG_UNSAFE_IO_COMMAND}\n${aptProxyCommand(proxy)}\n`;
     const work = (only: string) =>
       [
         ...(apt.upgrade ? [`${APT} full-upgrade ${only}`] : []),

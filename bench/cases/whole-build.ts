@@ -3,29 +3,17 @@
  * packages from the same warm lab apt cache (the project through its worker's IMAGE_FORGE_APT_PROXY,
  * the baselines with the same apt.conf line first), so the table compares orchestration, not the mirror.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { aptScript } from '../../activities/remote/apt';
 import { CLEANUP_SCRIPT } from '../../activities/cleanup';
-import { loadSpec } from '../../spec/load';
 import type { BuildManifest } from '../../contract/build';
 import type { Stack } from '../../tests/support/stack';
 import { REPO } from '../../tests/support/temporal';
-import { add, benchAptProxy, fab, freshDroplet, run, secs, sshArgs, sshStdin, ONLY, P1_RUNS } from '../common';
+import { add, fab, freshDroplet, run, secs, sshArgs, sshStdin, writeLampWork, ONLY, P1_RUNS } from '../common';
 
 export async function wholeBuild(stack: Stack): Promise<void> {
   const spec = path.join(REPO, 'examples/lamp');
-  const work = await fs.mkdtemp(path.join(stack.dir, 'p1-'));
-  const { plan } = await loadSpec(path.join(spec, 'build.yaml'));
-  await fs.writeFile(path.join(work, 'apt.sh'), aptScript(plan.apt, benchAptProxy(stack)));
-  await fs.writeFile(path.join(work, 'cleanup.sh'), CLEANUP_SCRIPT);
-  if (stack.aptCache) {
-    // Warm the cache first (untimed): the LAMP packages, fetched once through it.
-    const w = await freshDroplet(stack);
-    await sshStdin(w.key, w.d.ip, readFileSync(path.join(work, 'apt.sh'), 'utf8'));
-    await w.d.destroy();
-    console.error(`  P1 apt cache warmed: ${JSON.stringify(await stack.aptCache.traffic())}`);
-  }
+  const work = await writeLampWork(stack, 'p1-');
   const project: number[] = [];
   const calls: number[] = [];
   for (let i = 0; i < P1_RUNS; i++) {

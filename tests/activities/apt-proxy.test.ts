@@ -3,7 +3,8 @@
  * cache (apt-cacher-ng, here with an empty cache of the test's own): install writes the proxy
  * file and apt goes through the cache (a second download of the same package is a hit); cleanup
  * removes the file; without the setting install writes none; the image check fails an image
- * that still holds it. And a cleanup retried after one cut off mid zero-fill still finds room.
+ * that still holds it, and its own apt runs write back no binary cache. And a cleanup retried after
+ * one cut off mid zero-fill still finds room.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,7 +102,14 @@ test('cleanup removes the proxy file; the image check fails an image that still 
   const r = await cleanup(withProxy)({ droplet: ref, step: 'cleanup', contextDigest: 'none' });
   assert.equal(r.exitCode, 0);
   assert.equal((await droplet.run(`test -e ${APT_PROXY_FILE}`)).code, 1, 'removed');
+  // apt's caches are empty: no package file (install fetched hello) and no binary cache.
+  assert.equal(
+    (await droplet.run('find /var/cache/apt -type f -name "*.deb" -o -type f -name "*.bin" | wc -l')).out.trim(),
+    '0',
+  );
   assert.deepEqual(await check(), []);
+  // The check's own apt runs (its security-updates check) write back no binary cache that cleanup removed.
+  assert.equal((await droplet.run('ls /var/cache/apt/ | grep -c "\\.bin$"')).out.trim(), '0');
 });
 
 test('without IMAGE_FORGE_APT_PROXY install writes no proxy file', async () => {

@@ -4,7 +4,8 @@
  * snapshot runs its first-boot scripts once and in order, greets root's first login once, serves
  * the PHP page from MariaDB, and passes the image check with no failure and no warning; the
  * snapshot itself holds no keys, history or logs; the build droplet is gone. The build's apt went
- * through the lab's apt cache (the worker's IMAGE_FORGE_APT_PROXY), and the image keeps no proxy.
+ * through the lab's apt cache (the worker's IMAGE_FORGE_APT_PROXY), and the image keeps no proxy,
+ * nor the build's dpkg force-unsafe-io.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { IMAGE_CHECK_SCRIPT, parseImageCheck } from '../../activities/image/check';
 import { APT_PROXY_FILE } from '../../contract/apt-proxy';
+import { DPKG_UNSAFE_IO_FILE } from '../../contract/dpkg-unsafe-io';
 import type { BuildManifest } from '../../contract/build';
 import { dropletFromImage } from '../support/droplet';
 import type { TestDroplet } from '../support/droplet';
@@ -127,6 +129,13 @@ test('the snapshot holds no login keys, host keys, shell history or logs', async
   assert.deepEqual(logs, [], 'no non-empty top-level logs');
   assert.ok(!entries.has('zerofile'), 'the zero-fill file was removed');
   assert.ok(!entries.has(APT_PROXY_FILE.slice(1)), "the worker's apt proxy is not in the image");
+  assert.ok(!entries.has(DPKG_UNSAFE_IO_FILE.slice(1)), "the build's dpkg force-unsafe-io is not in the image");
+  // Cleanup's apt-get clean removed apt's binary caches; validate's image check writes none back (80 MB).
+  assert.deepEqual(
+    [...entries.keys()].filter((e) => /^var\/cache\/apt\/[^/]+\.bin$/.test(e)),
+    [],
+    'no apt binary caches',
+  );
   assert.deepEqual(
     [...entries.keys()].filter((e) => e.startsWith('var/lib/cloud/instances/') && e !== 'var/lib/cloud/instances/'),
     [],
@@ -166,6 +175,7 @@ test('a droplet from the snapshot: first boot once, first login once, site up, i
   assert.equal((await d.run('cmp /root/.bashrc /etc/skel/.bashrc')).code, 0, '.bashrc restored');
 
   assert.equal((await d.run(`test -e ${APT_PROXY_FILE}`)).code, 1, 'no apt proxy on the customer droplet');
+  assert.equal((await d.run('dpkg --force-help | tail -n 1 | grep -c unsafe-io')).out.trim(), '0', 'dpkg fsyncs');
   const page = await d.run('curl -fsS http://localhost/');
   assert.match(page.out, /LAMP on DigitalOcean: PHP 8\.2.*database connected \(MariaDB/);
 
