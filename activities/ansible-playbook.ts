@@ -13,7 +13,7 @@ import { check, checkContextPath, checkEnv, checkExtraVars, checked, specFailure
 import { contextRoot } from './runtime/context-files';
 import { runOnDroplet } from './remote/run-on-droplet';
 import { endOnCancel, resolveEnv } from './remote/script';
-import { sendTree } from './remote/send-tree';
+import { sendTree } from './image/send-tree';
 import { shq } from './remote/shell-quote';
 import {
   PLACE_FAILED,

@@ -12,11 +12,11 @@ import { pipeline } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { ActivityDeps } from '../runtime/deps';
 import { contextFiles } from '../runtime/context-files';
-import { planUpload } from '../image/upload-plan';
-import { feedTar } from '../image/upload-feed';
-import { runOnDroplet } from './run-on-droplet';
-import { coalesce } from './coalesce';
-import { expectedDigest, fileListPreamble, uploadCommand } from './upload-command';
+import { planUpload } from './upload-plan';
+import { feedTar } from './upload-feed';
+import { runOnDroplet } from '../remote/run-on-droplet';
+import { coalesce } from '../remote/coalesce';
+import { expectedDigest, fileListPreamble, uploadCommand } from '../remote/upload-command';
 import type { DropletRef, UploadResult } from '../../contract/steps';
 
 export interface Tree {
